@@ -1,0 +1,99 @@
+//! Types generated from `proto/` by `build.rs`, and the descriptor pool they were built from.
+//!
+//! Nothing in this module is written by hand except the module tree that mirrors the proto
+//! packages (prost refers to other packages through `super::` paths).
+
+use std::sync::LazyLock;
+
+use prost_reflect::{DescriptorPool, MessageDescriptor};
+
+macro_rules! generated {
+    ($file:literal) => {
+        include!(concat!(env!("OUT_DIR"), "/", $file));
+    };
+}
+
+#[allow(clippy::all, missing_docs, rustdoc::all)]
+pub mod org {
+    pub mod project_planton {
+        pub mod provider {
+            pub mod kubernetes {
+                generated!("org.project_planton.provider.kubernetes.rs");
+                pub mod kubernetesjob {
+                    pub mod v1 {
+                        generated!("org.project_planton.provider.kubernetes.kubernetesjob.v1.rs");
+                    }
+                }
+                pub mod kubernetesnamespace {
+                    pub mod v1 {
+                        generated!(
+                            "org.project_planton.provider.kubernetes.kubernetesnamespace.v1.rs"
+                        );
+                    }
+                }
+            }
+        }
+        pub mod shared {
+            generated!("org.project_planton.shared.rs");
+            pub mod cloudresourcekind {
+                generated!("org.project_planton.shared.cloudresourcekind.rs");
+            }
+            pub mod foreignkey {
+                pub mod v1 {
+                    generated!("org.project_planton.shared.foreignkey.v1.rs");
+                }
+            }
+            pub mod options {
+                generated!("org.project_planton.shared.options.rs");
+            }
+            pub mod relationship {
+                pub mod v1 {
+                    generated!("org.project_planton.shared.relationship.v1.rs");
+                }
+            }
+        }
+    }
+}
+
+/// Pulumi's provider protocol (`pulumirpc`).
+#[allow(clippy::all, missing_docs, rustdoc::all)]
+pub mod pulumirpc {
+    generated!("pulumirpc.rs");
+}
+
+/// gRPC's standard health service, which the engine may probe.
+#[allow(clippy::all, missing_docs, rustdoc::all)]
+pub mod grpc_health {
+    generated!("grpc.health.v1.rs");
+}
+
+pub use org::project_planton::provider::kubernetes as k8s;
+pub use org::project_planton::provider::kubernetes::kubernetesjob::v1 as job;
+pub use org::project_planton::provider::kubernetes::kubernetesnamespace::v1 as namespace;
+pub use org::project_planton::shared;
+pub use org::project_planton::shared::foreignkey::v1 as foreignkey;
+
+/// The encoded `FileDescriptorSet` of every proto under `proto/`.
+pub const DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/descriptors.bin"));
+
+static POOL: LazyLock<DescriptorPool> = LazyLock::new(|| {
+    DescriptorPool::decode(DESCRIPTOR_SET).expect("the descriptor set built by build.rs decodes")
+});
+
+/// The descriptor pool of every proto under `proto/`, options and extensions included.
+pub fn pool() -> &'static DescriptorPool {
+    &POOL
+}
+
+/// Full proto name of the KubernetesJob envelope.
+pub const KUBERNETES_JOB: &str = "org.project_planton.provider.kubernetes.kubernetesjob.v1.KubernetesJob";
+/// Full proto name of the KubernetesNamespace envelope.
+pub const KUBERNETES_NAMESPACE: &str =
+    "org.project_planton.provider.kubernetes.kubernetesnamespace.v1.KubernetesNamespace";
+
+/// The descriptor of a message in the pool; the names used by this crate are known to exist.
+pub fn message(full_name: &str) -> MessageDescriptor {
+    pool()
+        .get_message_by_name(full_name)
+        .unwrap_or_else(|| panic!("message {full_name} is compiled into the descriptor pool"))
+}

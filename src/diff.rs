@@ -1,0 +1,319 @@
+//! Diffing two versions of a KubernetesJob's checked inputs, and the rules that say which
+//! changes the Kubernetes API accepts on a live Job (update in place) and which it rejects
+//! (replace). Pure: JSON in, changes out.
+//!
+//! Replace: `metadata.name`; `spec.namespace`; the pod template (`spec.image`, `spec.command`,
+//! `spec.args`, `spec.env.variables`, `spec.env.secrets` entries added, removed or switched
+//! between a value and a secretRef, `spec.resources`, `spec.volumeMounts`, `spec.restartPolicy`,
+//! `dockerConfigJson` added or removed); `spec.completionMode`; `spec.completions`, except the
+//! elastic Indexed case (Indexed, with the new parallelism equal to the new completions).
+//!
+//! In place: everything else: `spec.parallelism`, `spec.activeDeadlineSeconds`,
+//! `spec.ttlSecondsAfterFinished`, `spec.suspend`, `spec.backoffLimit`, `metadata` labels and the
+//! rest of `metadata`, `spec.configMaps` (contents, added, removed), direct secret values, the
+//! registry credentials' contents, `spec.createNamespace`, `spec.targetCluster`.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::path::{PropertyPath, Segment};
+
+/// What happened to one property.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    /// Present only in the new inputs.
+    Add,
+    /// Present only in the old inputs.
+    Delete,
+    /// Present in both, with different values (or the new value is not known yet).
+    Update,
+}
+
+/// One changed property.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// The property.
+    pub path: PropertyPath,
+    /// What happened.
+    pub kind: ChangeKind,
+    /// Whether the live Job must be replaced for this change to take effect.
+    pub replace: bool,
+}
+
+/// The outcome of a diff.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Diff {
+    /// Every changed property, in path order.
+    pub changes: Vec<Change>,
+}
+
+impl Diff {
+    /// Whether anything changed.
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+
+    /// Whether any change forces a replacement.
+    pub fn replaces(&self) -> bool {
+        self.changes.iter().any(|c| c.replace)
+    }
+
+    /// The changed top-level properties, each once.
+    pub fn top_level(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self.changes.iter().filter_map(|c| c.path.top().map(str::to_owned)).collect();
+        keys.dedup();
+        keys.sort();
+        keys.dedup();
+        keys
+    }
+
+    /// The top-level properties whose changes force a replacement.
+    pub fn replace_keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> =
+            self.changes.iter().filter(|c| c.replace).filter_map(|c| c.path.top().map(str::to_owned)).collect();
+        keys.sort();
+        keys.dedup();
+        keys
+    }
+}
+
+/// Flattens a JSON document to its leaves: scalars, empty objects and empty lists. `unknown`
+/// marks placeholder values, which are leaves too.
+fn flatten(value: &Value, at: PropertyPath, out: &mut BTreeMap<PropertyPath, Value>, unknown: &dyn Fn(&Value) -> bool) {
+    match value {
+        Value::Object(map) if !map.is_empty() && !unknown(value) => {
+            for (k, v) in map {
+                let next = if at.0.len() >= 2 && is_map_position(&at) { at.key(k) } else { at.field(k) };
+                flatten(v, next, out, unknown);
+            }
+        }
+        Value::Array(items) if !items.is_empty() => {
+            for (i, v) in items.iter().enumerate() {
+                flatten(v, at.index(i), out, unknown);
+            }
+        }
+        Value::Null => {}
+        leaf => {
+            out.insert(at, leaf.clone());
+        }
+    }
+}
+
+/// Map-typed inputs, whose keys are user data (rendered as keys, not fields).
+const MAP_PATTERNS: [&str; 5] = ["metadata.labels", "metadata.annotations", "spec.configMaps", "spec.env.variables", "spec.env.secrets"];
+
+fn is_map_position(at: &PropertyPath) -> bool {
+    let pattern = at.pattern();
+    MAP_PATTERNS.contains(&pattern.as_str())
+}
+
+/// Diffs old and new checked inputs; paths in `ignore` (and below them) are left out.
+pub fn diff(old: &Value, new: &Value, ignore: &[PropertyPath], unknown: &dyn Fn(&Value) -> bool) -> Diff {
+    let mut olds = BTreeMap::new();
+    let mut news = BTreeMap::new();
+    flatten(old, PropertyPath::root(), &mut olds, unknown);
+    flatten(new, PropertyPath::root(), &mut news, unknown);
+    let mut changes = Vec::new();
+    let mut paths: Vec<&PropertyPath> = olds.keys().chain(news.keys()).collect();
+    paths.sort();
+    paths.dedup();
+    for path in paths {
+        if ignore.iter().any(|i| path.starts_with(i)) {
+            continue;
+        }
+        let kind = match (olds.get(path), news.get(path)) {
+            (None, Some(_)) => ChangeKind::Add,
+            (Some(_), None) => ChangeKind::Delete,
+            (Some(a), Some(b)) if a != b || unknown(b) => ChangeKind::Update,
+            _ => continue,
+        };
+        let replace = forces_replace(path, kind, new, unknown);
+        changes.push(Change { path: path.clone(), kind, replace });
+    }
+    Diff { changes }
+}
+
+fn field_of<'a>(doc: &'a Value, dotted: &str) -> Option<&'a Value> {
+    dotted.split('.').try_fold(doc, |v, k| v.get(k))
+}
+
+/// The replace rules of the module documentation.
+pub fn forces_replace(path: &PropertyPath, kind: ChangeKind, new: &Value, unknown: &dyn Fn(&Value) -> bool) -> bool {
+    let pattern = path.pattern();
+    let under = |prefix: &str| pattern == prefix || pattern.starts_with(&format!("{prefix}."));
+    if under("metadata.name") || under("spec.namespace") || under("spec.image") || under("spec.command")
+        || under("spec.args") || under("spec.env.variables") || under("spec.resources") || under("spec.volumeMounts")
+        || under("spec.restartPolicy") || under("spec.completionMode")
+    {
+        return true;
+    }
+    if under("spec.env.secrets") {
+        // Only a direct value's content changing in place leaves the pod template as it was.
+        let content_only = kind == ChangeKind::Update && matches!(path.0.last(), Some(Segment::Field(f)) if f == "value");
+        return !content_only;
+    }
+    if under("dockerConfigJson") {
+        return kind != ChangeKind::Update;
+    }
+    if under("spec.completions") {
+        let spec = new.get("spec");
+        let get = |f: &str| spec.and_then(|s| field_of(s, f));
+        let known = |v: Option<&Value>| v.filter(|v| !unknown(v)).cloned();
+        let indexed = get("completionMode").and_then(Value::as_str) == Some("Indexed");
+        let elastic = indexed
+            && known(get("parallelism")).is_some()
+            && known(get("parallelism")) == known(get("completions"));
+        return !elastic;
+    }
+    false
+}
+
+/// Parses a Pulumi property path (`spec.env.variables["A.B"]`, `spec.command[0]`).
+pub fn parse_property_path(text: &str) -> PropertyPath {
+    let mut segments = Vec::new();
+    let mut rest = text;
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix('.') {
+            rest = after;
+            continue;
+        }
+        if let Some(after) = rest.strip_prefix("[\"") {
+            let end = after.find("\"]").unwrap_or(after.len());
+            segments.push(Segment::Key(after[..end].to_owned()));
+            rest = after.get(end + 2..).unwrap_or("");
+        } else if let Some(after) = rest.strip_prefix('[') {
+            let end = after.find(']').unwrap_or(after.len());
+            match after[..end].parse() {
+                Ok(i) => segments.push(Segment::Index(i)),
+                Err(_) => segments.push(Segment::Key(after[..end].to_owned())),
+            }
+            rest = after.get(end + 1..).unwrap_or("");
+        } else {
+            let end = rest.find(['.', '[']).unwrap_or(rest.len());
+            segments.push(Segment::Field(rest[..end].to_owned()));
+            rest = &rest[end..];
+        }
+    }
+    // Map keys written with dots are fields to the parser; normalise by position.
+    let mut path = PropertyPath::root();
+    for segment in segments {
+        path = match segment {
+            Segment::Field(f) if path.0.len() >= 2 && is_map_position(&path) => path.key(&f),
+            Segment::Field(f) => path.field(&f),
+            Segment::Key(k) => path.key(&k),
+            Segment::Index(i) => path.index(i),
+        };
+    }
+    path
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn never(_: &Value) -> bool {
+        false
+    }
+
+    fn base() -> Value {
+        json!({
+            "metadata": {"name": "j", "labels": {"team": "a"}},
+            "spec": {
+                "namespace": {"value": "ns"}, "image": {"repo": "busybox", "tag": "1"},
+                "parallelism": 1, "completions": 1, "backoffLimit": 6, "completionMode": "NonIndexed",
+                "restartPolicy": "Never", "suspend": false, "command": ["sh"],
+                "env": {"variables": {"A": {"value": "1"}}, "secrets": {"S": {"value": "x"}}},
+                "configMaps": {"app.conf": "a=1"}
+            }
+        })
+    }
+
+    fn changed(edit: impl FnOnce(&mut Value)) -> Diff {
+        let mut new = base();
+        edit(&mut new);
+        diff(&base(), &new, &[], &never)
+    }
+
+    #[test]
+    fn no_change_is_empty() {
+        assert!(diff(&base(), &base(), &[], &never).is_empty());
+    }
+
+    #[test]
+    fn mutable_fields_update_in_place() {
+        for edit in [
+            (|v: &mut Value| v["spec"]["parallelism"] = json!(3)) as fn(&mut Value),
+            |v| v["spec"]["backoffLimit"] = json!(2),
+            |v| v["spec"]["suspend"] = json!(true),
+            |v| v["spec"]["activeDeadlineSeconds"] = json!(60),
+            |v| v["spec"]["ttlSecondsAfterFinished"] = json!(60),
+            |v| v["metadata"]["labels"]["team"] = json!("b"),
+            |v| v["spec"]["configMaps"]["app.conf"] = json!("a=2"),
+            |v| v["spec"]["env"]["secrets"]["S"]["value"] = json!("y"),
+        ] {
+            let d = changed(edit);
+            assert!(!d.is_empty());
+            assert!(!d.replaces(), "{d:?}");
+        }
+    }
+
+    #[test]
+    fn immutable_fields_replace() {
+        for edit in [
+            (|v: &mut Value| v["spec"]["image"]["tag"] = json!("2")) as fn(&mut Value),
+            |v| v["spec"]["command"] = json!(["bash"]),
+            |v| v["spec"]["env"]["variables"]["A"]["value"] = json!("2"),
+            |v| v["spec"]["env"]["secrets"]["T"] = json!({"value": "z"}),
+            |v| v["spec"]["restartPolicy"] = json!("OnFailure"),
+            |v| v["spec"]["completionMode"] = json!("Indexed"),
+            |v| v["spec"]["completions"] = json!(4),
+            |v| v["spec"]["namespace"]["value"] = json!("other"),
+            |v| v["metadata"]["name"] = json!("k"),
+            |v| v["spec"]["resources"] = json!({"limits": {"cpu": "2"}}),
+        ] {
+            let d = changed(edit);
+            assert!(d.replaces(), "{d:?}");
+            assert_eq!(d.replace_keys().len(), 1);
+        }
+    }
+
+    #[test]
+    fn elastic_indexed_completions_update_in_place() {
+        let mut old = base();
+        old["spec"]["completionMode"] = json!("Indexed");
+        let mut new = old.clone();
+        new["spec"]["completions"] = json!(4);
+        new["spec"]["parallelism"] = json!(4);
+        assert!(!diff(&old, &new, &[], &never).replaces());
+    }
+
+    #[test]
+    fn unknowns_count_as_changes_and_replace_where_forced() {
+        let unknown = |v: &Value| v == "??";
+        let mut new = base();
+        new["spec"]["image"]["tag"] = json!("??");
+        let d = diff(&base(), &new, &[], &unknown);
+        assert!(d.replaces());
+        let mut new = base();
+        new["spec"]["parallelism"] = json!("??");
+        let d = diff(&base(), &new, &[], &unknown);
+        assert!(!d.is_empty() && !d.replaces());
+    }
+
+    #[test]
+    fn map_keys_with_dots_are_keys_and_ignore_changes_applies() {
+        let d = changed(|v| v["spec"]["configMaps"]["app.conf"] = json!("b"));
+        assert_eq!(d.changes[0].path.to_string(), "spec.configMaps[\"app.conf\"]");
+        let mut new = base();
+        new["spec"]["image"]["tag"] = json!("2");
+        let d = diff(&base(), &new, &[parse_property_path("spec.image")], &never);
+        assert!(d.is_empty());
+        assert_eq!(parse_property_path("spec.configMaps[\"app.conf\"]"), d_path());
+    }
+
+    fn d_path() -> PropertyPath {
+        PropertyPath::root().field("spec").field("configMaps").key("app.conf")
+    }
+}

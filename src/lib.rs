@@ -1,0 +1,21 @@
+//! `kjob`: Project Planton's KubernetesJob as a Pulumi resource provider and a manifest CLI.
+//!
+//! Data flows one way, through pure modules first and IO shells last:
+//!
+//! | module | concern | IO |
+//! |---|---|---|
+//! | [`api`] | types generated from `proto/` and their descriptor pool | no |
+//! | [`path`] | property paths and failures | no |
+//! | [`codec`] | protobuf JSON <-> messages, strict, with paths | no |
+//! | [`spec`] | proto defaults and validation | no |
+//! | [`refs`] | foreign-key (`valueFrom`) resolution over lookup sources | no |
+//! | [`render`] | spec -> Kubernetes objects and labels | no |
+//! | [`diff`] | old vs new inputs -> changes, update-in-place or replace | no |
+
+pub mod api;
+pub mod codec;
+pub mod path;
+pub mod spec;
+pub mod diff;
+pub mod refs;
+pub mod render;

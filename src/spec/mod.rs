@@ -1,0 +1,39 @@
+//! A manifest's spec: decoding from JSON with defaults, and validation. Pure: no IO.
+
+pub mod defaults;
+pub mod names;
+pub mod validate;
+
+use prost_reflect::MessageDescriptor;
+use serde_json::Value;
+
+use crate::codec::{self, UnknownTest};
+use crate::path::{Failure, PropertyPath};
+
+/// A manifest decoded into its generated type, with proto defaults applied.
+#[derive(Debug, Clone)]
+pub struct Loaded<T> {
+    /// The typed message.
+    pub message: T,
+    /// Paths whose values were unknown placeholders (Pulumi preview only).
+    pub unknowns: Vec<PropertyPath>,
+    /// Decoding problems, each at its path.
+    pub failures: Vec<Failure>,
+}
+
+/// Decodes `value` as a message of type `desc` and applies the declared defaults.
+pub fn load<T: prost::Message + Default>(
+    desc: &MessageDescriptor,
+    value: &Value,
+    root: &PropertyPath,
+    unknown: Option<UnknownTest<'_>>,
+) -> Loaded<T> {
+    let mut decoded = codec::decode(desc, value, root, unknown);
+    defaults::apply(&mut decoded.message);
+    Loaded { message: codec::to_typed(&decoded.message), unknowns: decoded.unknowns, failures: decoded.failures }
+}
+
+/// Drops failures at or below a path whose value is not known yet: they cannot be judged.
+pub fn without_unknown(failures: Vec<Failure>, unknowns: &[PropertyPath]) -> Vec<Failure> {
+    failures.into_iter().filter(|f| !unknowns.iter().any(|u| f.path.starts_with(u))).collect()
+}
