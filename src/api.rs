@@ -67,6 +67,12 @@ pub mod grpc_health {
     generated!("grpc.health.v1.rs");
 }
 
+/// gRPC's error model, for status details.
+#[allow(clippy::all, missing_docs, rustdoc::all)]
+pub mod google_rpc {
+    generated!("google.rpc.rs");
+}
+
 pub use org::project_planton::provider::kubernetes as k8s;
 pub use org::project_planton::provider::kubernetes::kubernetesjob::v1 as job;
 pub use org::project_planton::provider::kubernetes::kubernetesnamespace::v1 as namespace;

@@ -125,13 +125,34 @@ pub fn diff(old: &Value, new: &Value, ignore: &[PropertyPath], unknown: &dyn Fn(
         let kind = match (olds.get(path), news.get(path)) {
             (None, Some(_)) => ChangeKind::Add,
             (Some(_), None) => ChangeKind::Delete,
-            (Some(a), Some(b)) if a != b || unknown(b) => ChangeKind::Update,
+            (Some(a), Some(b)) if unknown(b) || (a != b && !equivalent(path, a, b)) => ChangeKind::Update,
             _ => continue,
         };
         let replace = forces_replace(path, kind, new, unknown);
         changes.push(Change { path: path.clone(), kind, replace });
     }
     Diff { changes }
+}
+
+/// Paths whose values are Kubernetes quantities: `1000m` and `1` are the same CPU, and the API
+/// server returns its own canonical spelling.
+const QUANTITY_PATTERNS: [&str; 5] = [
+    "spec.resources.limits.cpu",
+    "spec.resources.limits.memory",
+    "spec.resources.requests.cpu",
+    "spec.resources.requests.memory",
+    "spec.volumeMounts.*.emptyDir.sizeLimit",
+];
+
+/// Whether two different spellings mean the same value at `path`.
+pub fn equivalent(path: &PropertyPath, a: &Value, b: &Value) -> bool {
+    if !QUANTITY_PATTERNS.contains(&path.pattern().as_str()) {
+        return false;
+    }
+    match (a.as_str().map(crate::spec::names::quantity), b.as_str().map(crate::spec::names::quantity)) {
+        (Some(Ok(x)), Some(Ok(y))) => (x - y).abs() <= f64::EPSILON * x.abs().max(y.abs()).max(1.0),
+        _ => false,
+    }
 }
 
 fn field_of<'a>(doc: &'a Value, dotted: &str) -> Option<&'a Value> {
@@ -277,6 +298,17 @@ mod tests {
             assert!(d.replaces(), "{d:?}");
             assert_eq!(d.replace_keys().len(), 1);
         }
+    }
+
+    #[test]
+    fn equal_quantities_are_no_change() {
+        let mut old = base();
+        old["spec"]["resources"] = json!({"limits": {"cpu": "1000m", "memory": "1Gi"}});
+        let mut new = old.clone();
+        new["spec"]["resources"] = json!({"limits": {"cpu": "1", "memory": "1024Mi"}});
+        assert!(diff(&old, &new, &[], &never).is_empty());
+        new["spec"]["resources"]["limits"]["cpu"] = json!("2");
+        assert!(diff(&old, &new, &[], &never).replaces());
     }
 
     #[test]

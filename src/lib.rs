@@ -10,12 +10,21 @@
 //! | [`spec`] | proto defaults and validation | no |
 //! | [`refs`] | foreign-key (`valueFrom`) resolution over lookup sources | no |
 //! | [`render`] | spec -> Kubernetes objects and labels | no |
+//! | [`job`] | the KubernetesJob pipeline: decode, defaults, references, validation | no |
 //! | [`diff`] | old vs new inputs -> changes, update-in-place or replace | no |
+//! | [`cluster`] | the Kubernetes client: apply, read, delete, wait | yes |
+//! | [`deploy`] | apply / prune / delete sequences over the cluster client | yes |
 
 pub mod api;
+pub mod cluster;
 pub mod codec;
+pub mod deploy;
 pub mod path;
 pub mod spec;
 pub mod diff;
+pub mod job;
 pub mod refs;
 pub mod render;
+pub mod import;
+pub mod logging;
+pub mod provider;

@@ -33,7 +33,11 @@ pub fn load<T: prost::Message + Default>(
     Loaded { message: codec::to_typed(&decoded.message), unknowns: decoded.unknowns, failures: decoded.failures }
 }
 
-/// Drops failures at or below a path whose value is not known yet: they cannot be judged.
+/// Drops failures that cannot be judged yet: at or below a path whose value is unknown, or at
+/// a message that holds an unknown (a oneof or "exactly one of" rule over an unknown member).
 pub fn without_unknown(failures: Vec<Failure>, unknowns: &[PropertyPath]) -> Vec<Failure> {
-    failures.into_iter().filter(|f| !unknowns.iter().any(|u| f.path.starts_with(u))).collect()
+    failures
+        .into_iter()
+        .filter(|f| !unknowns.iter().any(|u| f.path.starts_with(u) || (!f.path.0.is_empty() && u.starts_with(&f.path))))
+        .collect()
 }

@@ -1,0 +1,96 @@
+//! Converging a cluster to a rendered KubernetesJob, and removing one: the apply/prune/delete
+//! sequence shared by the Pulumi provider and the CLI. Talks to Kubernetes only through
+//! [`Cluster`]; decides nothing that the pure modules decide.
+
+use std::time::Duration;
+
+use crate::cluster::{Cluster, ClusterError, is_owned_by};
+use crate::render::{ObjectKind, ObjectRef, Rendered};
+
+/// A failure part-way through: what was applied (and is ours) before it happened.
+#[derive(Debug, thiserror::Error)]
+#[error("{source}")]
+pub struct PartialFailure {
+    /// The objects this KubernetesJob owns at the moment of failure.
+    pub owned: Vec<ObjectRef>,
+    /// What failed.
+    #[source]
+    pub source: ClusterError,
+}
+
+/// Progress callbacks, e.g. to write state after every object.
+pub trait Observer: Send {
+    /// `object` was applied and is ours.
+    fn applied(&mut self, _object: &ObjectRef) {}
+    /// `object` was deleted (or was already gone).
+    fn deleted(&mut self, _object: &ObjectRef) {}
+    /// `object` was left alone because it is not ours.
+    fn skipped(&mut self, _object: &ObjectRef, _why: &str) {}
+}
+
+/// An observer that ignores everything.
+pub struct Quiet;
+impl Observer for Quiet {}
+
+/// How long deletes may take before we give up waiting.
+pub const DELETE_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Applies every rendered object in order, then deletes objects from `previous` that are no
+/// longer rendered. Existing objects that are not ours are never taken over, except that an
+/// existing Namespace not created by us is used as it is. Returns the objects owned afterwards.
+pub async fn apply(
+    cluster: &Cluster,
+    rendered: &Rendered,
+    previous: &[ObjectRef],
+    observer: &mut dyn Observer,
+) -> Result<Vec<ObjectRef>, PartialFailure> {
+    let owner = rendered.job_name.clone();
+    let mut owned: Vec<ObjectRef> = Vec::new();
+    let fail = |owned: &Vec<ObjectRef>, source| PartialFailure { owned: owned.clone(), source };
+    for object in rendered.objects() {
+        let live = cluster.get(&object.id).await.map_err(|e| fail(&owned, e))?;
+        if let Some(live) = &live
+            && !is_owned_by(live, &owner)
+        {
+            if object.id.kind == ObjectKind::Namespace {
+                observer.skipped(&object.id, "the namespace exists and was not created by this KubernetesJob");
+                continue;
+            }
+            return Err(fail(&owned, ClusterError::NotOurs { object: object.id.clone(), owner, label: crate::render::labels::OWNER }));
+        }
+        cluster.apply(&object.id, &object.body).await.map_err(|e| fail(&owned, e))?;
+        observer.applied(&object.id);
+        owned.push(object.id);
+    }
+    let stale: Vec<ObjectRef> = previous.iter().filter(|p| !owned.contains(p)).cloned().collect();
+    if let Err(e) = delete(cluster, &stale, &owner, observer).await {
+        let mut still = owned.clone();
+        still.extend(e.owned);
+        return Err(PartialFailure { owned: still, source: e.source });
+    }
+    Ok(owned)
+}
+
+/// Deletes `objects` in reverse order, only those carrying the ownership labels of `owner`,
+/// waiting for each to be gone. NotFound counts as deleted.
+pub async fn delete(cluster: &Cluster, objects: &[ObjectRef], owner: &str, observer: &mut dyn Observer) -> Result<(), PartialFailure> {
+    let mut remaining: Vec<ObjectRef> = objects.to_vec();
+    while let Some(id) = remaining.pop() {
+        let fail = |remaining: &Vec<ObjectRef>, id: &ObjectRef, source| {
+            let mut owned = remaining.clone();
+            owned.push(id.clone());
+            PartialFailure { owned, source }
+        };
+        let live = cluster.get(&id).await.map_err(|e| fail(&remaining, &id, e))?;
+        match live {
+            None => observer.deleted(&id),
+            Some(live) if !is_owned_by(&live, owner) => observer.skipped(&id, "it does not carry this KubernetesJob's ownership labels"),
+            Some(_) => {
+                cluster.delete(&id).await.map_err(|e| fail(&remaining, &id, e))?;
+                cluster.wait_gone(&id, DELETE_TIMEOUT).await.map_err(|e| fail(&remaining, &id, e))?;
+                observer.deleted(&id);
+            }
+        }
+    }
+    Ok(())
+}

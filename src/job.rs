@@ -1,0 +1,160 @@
+//! The KubernetesJob pipeline shared by the provider and the CLI: decode strictly, apply proto
+//! defaults, resolve references, validate. Pure: lookups go through [`refs::Source`]s.
+
+use serde_json::Value;
+
+use crate::api::job::KubernetesJob;
+use crate::codec::{self, UnknownTest};
+use crate::path::{Failure, PropertyPath};
+use crate::refs::{self, Source};
+use crate::spec::{self, validate};
+use crate::{api, render};
+
+/// A checked manifest.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    /// The manifest with defaults applied and every resolvable reference replaced by its value.
+    pub job: KubernetesJob,
+    /// The same, encoded as JSON (camelCase names), as stored in state and returned by Check.
+    pub document: Value,
+    /// Paths that were unknown placeholders (Pulumi preview only); absent from `document`.
+    pub unknowns: Vec<PropertyPath>,
+    /// Every problem, each at its path; empty when the manifest can be deployed.
+    pub failures: Vec<Failure>,
+}
+
+impl Checked {
+    /// Whether the manifest can be deployed as it is.
+    pub fn is_ok(&self) -> bool {
+        self.failures.is_empty()
+    }
+
+    /// The namespace, when it is a known literal.
+    pub fn namespace(&self) -> Option<String> {
+        namespace_of(&self.job)
+    }
+
+    /// The Job's name.
+    pub fn job_name(&self) -> String {
+        self.job.metadata.as_ref().map(|m| m.name.clone()).unwrap_or_default()
+    }
+}
+
+/// The namespace of a manifest, when it is a literal.
+pub fn namespace_of(job: &KubernetesJob) -> Option<String> {
+    use crate::api::foreignkey::string_value_or_ref::LiteralOrRef;
+    match job.spec.as_ref()?.namespace.as_ref()?.literal_or_ref.as_ref()? {
+        LiteralOrRef::Value(v) => Some(v.clone()),
+        LiteralOrRef::ValueFrom(_) => None,
+    }
+}
+
+/// Runs the whole pipeline over a manifest document (`{apiVersion, kind, metadata, spec}`).
+/// `root` prefixes every failure path; `unknown` recognises Pulumi's unknown placeholders.
+pub fn check(document: &Value, root: &PropertyPath, unknown: Option<UnknownTest<'_>>, sources: &[&dyn Source]) -> Checked {
+    let desc = api::message(api::KUBERNETES_JOB);
+    let loaded = spec::load::<KubernetesJob>(&desc, document, root, unknown);
+    let mut failures = loaded.failures;
+    let env = loaded.message.metadata.as_ref().map(|m| m.env.clone()).unwrap_or_default();
+    let mut message = codec::to_dynamic(&desc, &loaded.message);
+    failures.extend(refs::resolve(&mut message, root, &env, sources));
+    let mut job: KubernetesJob = codec::to_typed(&message);
+    fill_item_paths(&mut job);
+    let message = codec::to_dynamic(&desc, &job);
+    failures.extend(validate::validate(&job, root));
+    let mut failures = spec::without_unknown(failures, &loaded.unknowns);
+    failures.sort_by(|a, b| a.path.cmp(&b.path));
+    failures.dedup_by(|a, b| a.path.starts_with(&b.path) && a.reason.starts_with("cannot resolve") && b.reason.starts_with("cannot resolve"));
+    Checked { document: codec::encode(&message), job, unknowns: loaded.unknowns, failures }
+}
+
+/// A ConfigMap or Secret volume that selects one key mounts it at `path`, which defaults to
+/// the key (upstream documents this default; making it explicit keeps refresh diff-free).
+fn fill_item_paths(job: &mut KubernetesJob) {
+    for mount in job.spec.iter_mut().flat_map(|s| s.volume_mounts.iter_mut()) {
+        if let Some(s) = mount.config_map.as_mut().filter(|s| !s.key.is_empty() && s.path.is_empty()) {
+            s.path = s.key.clone();
+        }
+        if let Some(s) = mount.secret.as_mut().filter(|s| !s.key.is_empty() && s.path.is_empty()) {
+            s.path = s.key.clone();
+        }
+    }
+}
+
+/// Renders a checked manifest; the caller has made sure it has no failures.
+pub fn render(checked: &Checked, options: &render::RenderOptions) -> Result<render::Rendered, render::RenderError> {
+    render::render(&checked.job, options)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn manifest(spec: Value) -> Value {
+        json!({"apiVersion": "kubernetes.project-planton.org/v1", "kind": "KubernetesJob", "metadata": {"name": "migrate"}, "spec": spec})
+    }
+
+    fn paths(checked: &Checked) -> Vec<String> {
+        checked.failures.iter().map(|f| f.path.to_string()).collect()
+    }
+
+    #[test]
+    fn a_minimal_manifest_checks_and_gets_defaults() {
+        let c = check(&manifest(json!({"namespace": {"value": "batch"}, "image": {"repo": "busybox"}})), &PropertyPath::root(), None, &[]);
+        assert!(c.is_ok(), "{:?}", c.failures);
+        assert_eq!(c.document["spec"]["restartPolicy"], json!("Never"));
+        assert_eq!(c.namespace().as_deref(), Some("batch"));
+    }
+
+    #[test]
+    fn reports_all_failures_with_paths() {
+        let c = check(
+            &json!({
+                "apiVersion": "kubernetes.project-planton.org/v1", "kind": "KubernetesJob",
+                "metadata": {"name": "Bad_Name"},
+                "spec": {
+                    "namespace": {"value": "ns"},
+                    "image": {"tag": "1"},
+                    "restartPolicy": "Always",
+                    "completionMode": "Sometimes",
+                    "env": {"variables": {"1BAD": {"value": "x"}}, "secrets": {"DB_PASSWORD": {"secretRef": {"name": "db"}}}},
+                    "configMaps": {"conf": "x"},
+                    "volumeMounts": [
+                        {"name": "a", "mountPath": "/a", "configMap": {"name": "missing"}},
+                        {"name": "a", "mountPath": "/b", "emptyDir": {}, "pvc": {"claimName": "c"}},
+                        {"name": "c", "mountPath": "/c"}
+                    ],
+                    "resources": {"limits": {"cpu": "10m"}}
+                }
+            }),
+            &PropertyPath::root(),
+            None,
+            &[],
+        );
+        assert_eq!(
+            paths(&c),
+            [
+                "metadata.name",
+                "spec.completionMode",
+                "spec.env.secrets.DB_PASSWORD.secretRef.key",
+                "spec.env.variables.1BAD",
+                "spec.image.repo",
+                "spec.resources.requests.cpu",
+                "spec.restartPolicy",
+                "spec.volumeMounts[0].configMap.name",
+                "spec.volumeMounts[1]",
+                "spec.volumeMounts[1].name",
+                "spec.volumeMounts[2]",
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_values_skip_their_checks() {
+        let unknown = |v: &Value| v == "??";
+        let c = check(&manifest(json!({"namespace": "??", "image": {"repo": "??"}})), &PropertyPath::root(), Some(&unknown), &[]);
+        assert!(c.is_ok(), "{:?}", c.failures);
+        assert_eq!(c.unknowns.len(), 2);
+    }
+}

@@ -1,0 +1,8 @@
+//! Tracing set-up for both binaries: `KJOB_LOG` (an `EnvFilter` directive, default `warn`)
+//! decides what reaches stderr. Secret values are never passed to tracing.
+
+/// Installs the stderr subscriber once; later calls do nothing.
+pub fn init() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KJOB_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+}

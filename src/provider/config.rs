@@ -1,0 +1,114 @@
+//! The provider's configuration (`kjob:kubeconfig`, `kjob:context`, `kjob:stateDir`,
+//! `kjob:wait`): parsed from Configure's arguments or, for old engines, its variables. Pure.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use crate::cluster::ClusterConfig;
+use crate::path::{Failure, PropertyPath};
+
+/// The provider's settings.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct ProviderConfig {
+    /// How to reach the cluster.
+    pub cluster: ClusterConfig,
+    /// The CLI state store to resolve `valueFrom` references from.
+    pub state_dir: Option<PathBuf>,
+    /// Whether Create and Update wait for the Job to finish (default true).
+    pub wait: bool,
+}
+
+impl std::fmt::Debug for ProviderConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderConfig")
+            .field("kubeconfig", &self.cluster.kubeconfig.as_ref().map(|_| "[secret]"))
+            .field("context", &self.cluster.context)
+            .field("state_dir", &self.state_dir)
+            .field("wait", &self.wait)
+            .finish()
+    }
+}
+
+/// Configuration keys the provider knows.
+pub const KEYS: [&str; 4] = ["kubeconfig", "context", "stateDir", "wait"];
+
+fn text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// Parses configuration (secrets already revealed). Stack configuration arrives as strings,
+/// explicit providers as typed values; both are accepted.
+pub fn parse(args: &Value) -> Result<ProviderConfig, Vec<Failure>> {
+    let mut failures = Vec::new();
+    let mut config = ProviderConfig { wait: true, ..ProviderConfig::default() };
+    let Some(map) = args.as_object() else { return Ok(config) };
+    for (key, value) in map {
+        let path = PropertyPath::root().field(key);
+        if value.is_null() {
+            continue;
+        }
+        match key.as_str() {
+            "kubeconfig" | "context" | "stateDir" => {
+                if !value.is_string() {
+                    failures.push(Failure::new(path, "expected a string"));
+                    continue;
+                }
+                match key.as_str() {
+                    "kubeconfig" => config.cluster.kubeconfig = text(value),
+                    "context" => config.cluster.context = text(value),
+                    _ => config.state_dir = text(value).map(PathBuf::from),
+                }
+            }
+            "wait" => match value {
+                Value::Bool(b) => config.wait = *b,
+                Value::String(s) if s == "true" || s == "false" => config.wait = s == "true",
+                _ => failures.push(Failure::new(path, "expected a boolean")),
+            },
+            "version" => {}
+            other if other.starts_with("__") => {}
+            other => failures.push(Failure::new(path, format!("unknown configuration key `{other}`; expected one of: {}", KEYS.join(", ")))),
+        }
+    }
+    if failures.is_empty() { Ok(config) } else { Err(failures) }
+}
+
+/// Turns the deprecated `variables` map (`kjob:config:<key>` -> text) into arguments.
+pub fn from_variables(variables: &BTreeMap<String, String>) -> Value {
+    let mut out = serde_json::Map::new();
+    for (key, value) in variables {
+        let short = key.rsplit(':').next().unwrap_or(key);
+        if KEYS.contains(&short) {
+            let parsed = if short == "wait" { serde_json::from_str(value).unwrap_or(Value::String(value.clone())) } else { Value::String(value.clone()) };
+            out.insert(short.to_owned(), parsed);
+        }
+    }
+    Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn parses_typed_and_string_values() {
+        let c = parse(&json!({"kubeconfig": "/k", "context": "ctx", "wait": "false", "version": "0.1.0"})).unwrap();
+        assert_eq!(c.cluster.kubeconfig.as_deref(), Some("/k"));
+        assert!(!c.wait);
+        assert!(parse(&json!({})).unwrap().wait);
+        let errs = parse(&json!({"wait": 3, "nope": 1})).unwrap_err();
+        assert_eq!(errs.len(), 2);
+        assert!(!format!("{c:?}").contains("/k"), "kubeconfig never printed");
+    }
+
+    #[test]
+    fn reads_deprecated_variables() {
+        let v = BTreeMap::from([("kjob:config:context".to_owned(), "ctx".to_owned()), ("kjob:config:wait".to_owned(), "false".to_owned())]);
+        assert_eq!(from_variables(&v), json!({"context": "ctx", "wait": false}));
+    }
+}

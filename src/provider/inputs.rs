@@ -1,0 +1,164 @@
+//! The resource's inputs and outputs as Pulumi sees them, translated to and from the manifest.
+//! Pure: JSON in, JSON out.
+//!
+//! Inputs are the manifest without `apiVersion`/`kind` (`metadata`, `spec`) plus
+//! `dockerConfigJson`. Outputs are the checked inputs plus `namespace` and `jobName`. The ID is
+//! `<namespace>/<job name>`.
+
+use serde_json::{Map, Value};
+
+use crate::job::{self, Checked};
+use crate::path::{Failure, PropertyPath};
+use crate::provider::values::{self, UNKNOWN};
+use crate::refs::Source;
+use crate::spec::validate::API_VERSION;
+
+/// Input keys besides the manifest's own.
+pub const DOCKER_CONFIG_JSON: &str = "dockerConfigJson";
+/// Output key: the namespace.
+pub const OUT_NAMESPACE: &str = "namespace";
+/// Output key: the Job's name.
+pub const OUT_JOB_NAME: &str = "jobName";
+const MANIFEST_KEYS: [&str; 2] = ["metadata", "spec"];
+const EXTRA_KEYS: [&str; 1] = [DOCKER_CONFIG_JSON];
+
+/// The result of checking inputs.
+#[derive(Debug, Clone)]
+pub struct CheckedInputs {
+    /// Inputs with defaults applied and references resolved; unknowns kept as sentinels.
+    pub inputs: Value,
+    /// Every problem, each at its property path.
+    pub failures: Vec<Failure>,
+    /// The pipeline's result, for callers that render.
+    pub checked: Checked,
+}
+
+/// Builds the manifest document from (revealed) inputs; unknown top-level keys are failures.
+pub fn manifest(inputs: &Value, resource_name: &str) -> (Value, Vec<Failure>) {
+    let mut failures = Vec::new();
+    let mut doc = Map::new();
+    doc.insert("apiVersion".into(), API_VERSION.into());
+    doc.insert("kind".into(), "KubernetesJob".into());
+    if let Some(map) = inputs.as_object() {
+        for (key, value) in map {
+            if MANIFEST_KEYS.contains(&key.as_str()) {
+                doc.insert(key.clone(), value.clone());
+            } else if !EXTRA_KEYS.contains(&key.as_str()) && key != OUT_NAMESPACE && key != OUT_JOB_NAME {
+                failures.push(Failure::new(
+                    PropertyPath::root().field(key),
+                    format!("unknown property `{key}`; expected one of: metadata, spec, {DOCKER_CONFIG_JSON}"),
+                ));
+            }
+        }
+    }
+    let metadata = doc.entry("metadata").or_insert_with(|| Value::Object(Map::new()));
+    if let Some(meta) = metadata.as_object_mut()
+        && !meta.contains_key("name")
+    {
+        meta.insert("name".into(), resource_name.into());
+    }
+    if let Some(extra) = inputs.get(DOCKER_CONFIG_JSON)
+        && !extra.is_string()
+        && !extra.is_null()
+    {
+        failures.push(Failure::new(PropertyPath::root().field(DOCKER_CONFIG_JSON), "expected a string"));
+    }
+    (Value::Object(doc), failures)
+}
+
+/// Checks (revealed) inputs: the manifest pipeline plus the provider's own inputs.
+pub fn check(inputs: &Value, resource_name: &str, sources: &[&dyn Source]) -> CheckedInputs {
+    let (document, mut failures) = manifest(inputs, resource_name);
+    let checked = job::check(&document, &PropertyPath::root(), Some(&values::is_unknown), sources);
+    failures.extend(checked.failures.iter().cloned());
+    let mut out = checked.document.clone();
+    if let Some(map) = out.as_object_mut() {
+        map.remove("apiVersion");
+        map.remove("kind");
+        map.remove("status");
+        if let Some(extra) = inputs.get(DOCKER_CONFIG_JSON).filter(|v| !v.is_null()) {
+            map.insert(DOCKER_CONFIG_JSON.into(), extra.clone());
+        }
+    }
+    for path in &checked.unknowns {
+        values::set(&mut out, path, Value::String(UNKNOWN.into()));
+    }
+    CheckedInputs { inputs: out, failures, checked }
+}
+
+/// The paths that are always secret in inputs and outputs: direct secret values and registry
+/// credentials.
+pub fn always_secret(inputs: &Value) -> Vec<PropertyPath> {
+    let mut paths = vec![PropertyPath::root().field(DOCKER_CONFIG_JSON)];
+    if let Some(secrets) = inputs.pointer("/spec/env/secrets").and_then(Value::as_object) {
+        for key in secrets.keys() {
+            paths.push(PropertyPath::root().field("spec").field("env").field("secrets").key(key).field("value"));
+        }
+    }
+    paths
+}
+
+/// The inputs part of stored outputs (drops `namespace` and `jobName`).
+pub fn inputs_of_outputs(outputs: &Value) -> Value {
+    let mut inputs = outputs.clone();
+    if let Some(map) = inputs.as_object_mut() {
+        map.remove(OUT_NAMESPACE);
+        map.remove(OUT_JOB_NAME);
+    }
+    inputs
+}
+
+/// Outputs for checked inputs; an unknown namespace or name becomes the unknown sentinel.
+pub fn outputs(inputs: &Value, namespace: Option<&str>, job_name: Option<&str>) -> Value {
+    let mut out = inputs.clone();
+    if let Some(map) = out.as_object_mut() {
+        map.insert(OUT_NAMESPACE.into(), namespace.unwrap_or(UNKNOWN).into());
+        map.insert(OUT_JOB_NAME.into(), job_name.unwrap_or(UNKNOWN).into());
+    }
+    out
+}
+
+/// The resource ID.
+pub fn resource_id(namespace: &str, job_name: &str) -> String {
+    format!("{namespace}/{job_name}")
+}
+
+/// Splits an ID into namespace and name.
+pub fn parse_id(id: &str) -> Option<(&str, &str)> {
+    let (ns, name) = id.split_once('/')?;
+    (!ns.is_empty() && !name.is_empty() && !name.contains('/')).then_some((ns, name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn metadata_name_defaults_to_the_resource_name() {
+        let c = check(&json!({"spec": {"namespace": {"value": "ns"}, "image": {"repo": "busybox"}}}), "migrate", &[]);
+        assert!(c.failures.is_empty(), "{:?}", c.failures);
+        assert_eq!(c.inputs["metadata"]["name"], json!("migrate"));
+        assert!(c.inputs.get("apiVersion").is_none());
+    }
+
+    #[test]
+    fn unknowns_come_back_as_sentinels() {
+        let c = check(&json!({"spec": {"namespace": {"value": UNKNOWN}, "image": {"repo": "busybox"}}}), "m", &[]);
+        assert!(c.failures.is_empty(), "{:?}", c.failures);
+        assert_eq!(c.inputs["spec"]["namespace"]["value"], json!(UNKNOWN));
+    }
+
+    #[test]
+    fn unknown_top_level_inputs_fail() {
+        let c = check(&json!({"spec": {}, "image": "x"}), "m", &[]);
+        assert!(c.failures.iter().any(|f| f.path.to_string() == "image"));
+    }
+
+    #[test]
+    fn ids() {
+        assert_eq!(parse_id("ns/job"), Some(("ns", "job")));
+        assert_eq!(parse_id("job"), None);
+        assert_eq!(resource_id("ns", "job"), "ns/job");
+    }
+}

@@ -1,0 +1,83 @@
+//! The Pulumi resource provider: the gRPC server behind `pulumi-resource-kjob`.
+//!
+//! Launch contract: bind 127.0.0.1 on a free port and print the port alone on stdout; the
+//! engine's address is the last argument (none means attach mode, `PULUMI_DEBUG_PROVIDERS`);
+//! user-visible messages go through the engine's `Engine.Log`; messages up to 400 MiB; shut
+//! down cleanly on Cancel, SIGINT or SIGTERM.
+
+pub mod config;
+pub mod engine;
+pub mod inputs;
+pub mod read;
+pub mod service;
+pub mod values;
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tokio_stream::wrappers::TcpListenerStream;
+
+use crate::api::grpc_health::health_server::{Health, HealthServer};
+use crate::api::grpc_health::{HealthCheckRequest, HealthCheckResponse, health_check_response::ServingStatus};
+use crate::api::pulumirpc::resource_provider_server::ResourceProviderServer;
+
+/// The engine's message size limit, which the provider matches.
+pub const MAX_MESSAGE: usize = 400 * 1024 * 1024;
+
+struct Healthy;
+
+#[tonic::async_trait]
+impl Health for Healthy {
+    async fn check(&self, _: tonic::Request<HealthCheckRequest>) -> Result<tonic::Response<HealthCheckResponse>, tonic::Status> {
+        Ok(tonic::Response::new(HealthCheckResponse { status: ServingStatus::Serving as i32 }))
+    }
+
+    type WatchStream = std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<HealthCheckResponse, tonic::Status>> + Send>>;
+
+    async fn watch(&self, _: tonic::Request<HealthCheckRequest>) -> Result<tonic::Response<Self::WatchStream>, tonic::Status> {
+        let once = tokio_stream::once(Ok(HealthCheckResponse { status: ServingStatus::Serving as i32 }));
+        Ok(tonic::Response::new(Box::pin(once)))
+    }
+}
+
+/// Runs the provider until Cancel or a signal. `args` are the process arguments after the
+/// program name; the engine address is the last one that is not a flag.
+pub async fn serve(args: Vec<String>) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let engine_address = args.iter().rev().find(|a| !a.starts_with('-')).cloned();
+    let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+    let port = listener.local_addr()?.port();
+
+    let log = engine::EngineLog::default();
+    if let Some(address) = &engine_address {
+        log.connect(address).await;
+    }
+    let shutdown = Arc::new(Notify::new());
+    let provider = service::KjobProvider::new(log, shutdown.clone());
+    let service = ResourceProviderServer::new(provider)
+        .max_decoding_message_size(MAX_MESSAGE)
+        .max_encoding_message_size(MAX_MESSAGE);
+
+    {
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "{port}")?;
+        stdout.flush()?;
+    }
+
+    let stop = async move {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        tokio::select! {
+            _ = shutdown.notified() => tracing::debug!("cancelled by the engine"),
+            _ = tokio::signal::ctrl_c() => tracing::debug!("interrupted"),
+            _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => tracing::debug!("terminated"),
+        }
+    };
+    tonic::transport::Server::builder()
+        .add_service(HealthServer::new(Healthy))
+        .add_service(service)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), stop)
+        .await?;
+    Ok(())
+}
