@@ -215,3 +215,45 @@ impl Cluster {
         }
     }
 }
+
+/// Pods, events and logs: what a Job's outcome is explained with.
+impl Cluster {
+    /// The pods of Job `job` in `namespace` (label `batch.kubernetes.io/job-name`).
+    pub async fn job_pods(&self, namespace: &str, job: &str) -> Result<Vec<k8s_openapi::api::core::v1::Pod>, ClusterError> {
+        let api: Api<k8s_openapi::api::core::v1::Pod> = Api::namespaced(self.client().await?, namespace);
+        let params = kube::api::ListParams::default().labels(&format!("batch.kubernetes.io/job-name={job}"));
+        let list = api
+            .list(&params)
+            .await
+            .map_err(|source| ClusterError::Api { action: "listing pods of", object: format!("Job {namespace}/{job}"), source })?;
+        Ok(list.items)
+    }
+
+    /// Warning events in `namespace` about the Job `job` or its pods (`<job>-...`).
+    pub async fn job_warnings(&self, namespace: &str, job: &str) -> Result<Vec<k8s_openapi::api::core::v1::Event>, ClusterError> {
+        let api: Api<k8s_openapi::api::core::v1::Event> = Api::namespaced(self.client().await?, namespace);
+        let params = kube::api::ListParams::default().fields("type=Warning");
+        let list = api
+            .list(&params)
+            .await
+            .map_err(|source| ClusterError::Api { action: "listing events in", object: format!("namespace {namespace}"), source })?;
+        let prefix = format!("{job}-");
+        Ok(list
+            .items
+            .into_iter()
+            .filter(|e| {
+                let name = e.involved_object.name.as_deref().unwrap_or_default();
+                name == job || name.starts_with(&prefix)
+            })
+            .collect())
+    }
+
+    /// The last `lines` lines of a pod's log.
+    pub async fn pod_log_tail(&self, namespace: &str, pod: &str, lines: i64) -> Result<String, ClusterError> {
+        let api: Api<k8s_openapi::api::core::v1::Pod> = Api::namespaced(self.client().await?, namespace);
+        let params = kube::api::LogParams { tail_lines: Some(lines), ..Default::default() };
+        api.logs(pod, &params)
+            .await
+            .map_err(|source| ClusterError::Api { action: "reading the log of", object: format!("Pod {namespace}/{pod}"), source })
+    }
+}

@@ -13,6 +13,7 @@
 //! | [`job`] | the KubernetesJob pipeline: decode, defaults, references, validation | no |
 //! | [`diff`] | old vs new inputs -> changes, update-in-place or replace | no |
 //! | [`cluster`] | the Kubernetes client: apply, read, delete, wait | yes |
+//! | [`lifecycle`] | Job state, waiting with progress, failure diagnostics | yes |
 //! | [`deploy`] | apply / prune / delete sequences over the cluster client | yes |
 
 pub mod api;
@@ -23,6 +24,7 @@ pub mod path;
 pub mod spec;
 pub mod diff;
 pub mod job;
+pub mod lifecycle;
 pub mod refs;
 pub mod render;
 pub mod import;

@@ -19,6 +19,10 @@ pub const DOCKER_CONFIG_JSON: &str = "dockerConfigJson";
 pub const OUT_NAMESPACE: &str = "namespace";
 /// Output key: the Job's name.
 pub const OUT_JOB_NAME: &str = "jobName";
+/// Output key: the Job's outcome (`Complete`, `Failed`, `Running`, `Suspended`, `Collected`).
+pub const OUT_JOB_STATUS: &str = "jobStatus";
+/// Keys that are outputs only.
+pub const OUTPUT_KEYS: [&str; 3] = [OUT_NAMESPACE, OUT_JOB_NAME, OUT_JOB_STATUS];
 const MANIFEST_KEYS: [&str; 2] = ["metadata", "spec"];
 const EXTRA_KEYS: [&str; 1] = [DOCKER_CONFIG_JSON];
 
@@ -43,7 +47,7 @@ pub fn manifest(inputs: &Value, resource_name: &str) -> (Value, Vec<Failure>) {
         for (key, value) in map {
             if MANIFEST_KEYS.contains(&key.as_str()) {
                 doc.insert(key.clone(), value.clone());
-            } else if !EXTRA_KEYS.contains(&key.as_str()) && key != OUT_NAMESPACE && key != OUT_JOB_NAME {
+            } else if !EXTRA_KEYS.contains(&key.as_str()) && !OUTPUT_KEYS.contains(&key.as_str()) {
                 failures.push(Failure::new(
                     PropertyPath::root().field(key),
                     format!("unknown property `{key}`; expected one of: metadata, spec, {DOCKER_CONFIG_JSON}"),
@@ -98,12 +102,13 @@ pub fn always_secret(inputs: &Value) -> Vec<PropertyPath> {
     paths
 }
 
-/// The inputs part of stored outputs (drops `namespace` and `jobName`).
+/// The inputs part of stored outputs (drops the output-only keys).
 pub fn inputs_of_outputs(outputs: &Value) -> Value {
     let mut inputs = outputs.clone();
     if let Some(map) = inputs.as_object_mut() {
-        map.remove(OUT_NAMESPACE);
-        map.remove(OUT_JOB_NAME);
+        for key in OUTPUT_KEYS {
+            map.remove(key);
+        }
     }
     inputs
 }

@@ -7,6 +7,7 @@ use tonic::Status;
 use crate::api::pulumirpc::{ReadRequest, ReadResponse};
 use crate::cluster::{Cluster, is_owned_by};
 use crate::import::{self, LiveObjects};
+use crate::lifecycle;
 use crate::provider::{inputs, values};
 use crate::render::{self, ObjectKind, ObjectRef};
 
@@ -18,15 +19,40 @@ fn object(kind: ObjectKind, namespace: &str, name: &str) -> ObjectRef {
     ObjectRef { kind, namespace: (kind != ObjectKind::Namespace).then(|| namespace.to_owned()), name: name.to_owned() }
 }
 
+/// Whether previous outputs describe a finished Job that its TTL lets Kubernetes delete.
+pub fn collected(previous: &Value) -> bool {
+    let status = previous.get(inputs::OUT_JOB_STATUS).and_then(Value::as_str).unwrap_or_default();
+    let finished = matches!(status, "Complete" | "Failed" | lifecycle::COLLECTED);
+    let ttl = previous.pointer("/spec/ttlSecondsAfterFinished").and_then(Value::as_u64).unwrap_or(0);
+    finished && ttl > 0
+}
+
 /// Serves one Read.
 pub async fn read(cluster: &Cluster, request: ReadRequest) -> Result<ReadResponse, Status> {
     let (namespace, name) = inputs::parse_id(&request.id)
         .ok_or_else(|| Status::invalid_argument(format!("invalid ID {:?}: expected <namespace>/<job name>", request.id)))?;
     let unavailable = |e: crate::cluster::ClusterError| Status::unavailable(format!("reading KubernetesJob {}: {e}", request.id));
+    let (previous, marked) = values::reveal(&request.properties.as_ref().map(values::from_struct).unwrap_or(Value::Null));
     let Some(job) = cluster.get(&object(ObjectKind::Job, namespace, name)).await.map_err(unavailable)? else {
+        if collected(&previous) {
+            // Kubernetes deleted the finished Job after ttlSecondsAfterFinished: it ran, it is not
+            // missing. Keep it, so that refresh does not make the next up run it again.
+            let mut outputs = previous.clone();
+            outputs[inputs::OUT_JOB_STATUS] = Value::from(lifecycle::COLLECTED);
+            let mut secret_paths = marked;
+            secret_paths.extend(inputs::always_secret(&outputs));
+            values::conceal(&mut outputs, &secret_paths);
+            return Ok(ReadResponse {
+                id: request.id.clone(),
+                properties: Some(values::to_struct(&outputs)),
+                inputs: request.inputs.clone(),
+                refresh_before_update: false,
+            });
+        }
         // Gone: an empty ID tells the engine to drop the resource from state.
         return Ok(ReadResponse::default());
     };
+    let state = lifecycle::job_state(&job);
     let config_maps = cluster.list_owned(ObjectKind::ConfigMap, Some(namespace), name).await.map_err(unavailable)?;
     let owned = |v: Option<Value>| v.filter(|o| is_owned_by(o, name));
     let env_secret = owned(cluster.get(&object(ObjectKind::Secret, namespace, &render::env_secret_name(name))).await.map_err(unavailable)?);
@@ -36,7 +62,6 @@ pub async fn read(cluster: &Cluster, request: ReadRequest) -> Result<ReadRespons
     let live = LiveObjects { job, config_maps, env_secret, image_pull_secret, namespace_owned };
 
     let mut rebuilt = import::inputs_from_live(&live);
-    let (previous, marked) = values::reveal(&request.properties.as_ref().map(values::from_struct).unwrap_or(Value::Null));
     for pointer in UNOBSERVABLE {
         if let Some(old) = previous.pointer(pointer) {
             let path = crate::path::PropertyPath::parse_dotted(&pointer.replace('/', "."));
@@ -60,6 +85,7 @@ pub async fn read(cluster: &Cluster, request: ReadRequest) -> Result<ReadRespons
     let resource_name = name.to_owned();
     let checked = inputs::check(&rebuilt, &resource_name, &[]);
     let mut outputs = inputs::outputs(&checked.inputs, Some(namespace), Some(name));
+    outputs[inputs::OUT_JOB_STATUS] = Value::from(state.word());
     let mut secret_paths = marked;
     secret_paths.extend(inputs::always_secret(&outputs));
     values::conceal(&mut outputs, &secret_paths);

@@ -24,6 +24,7 @@ use crate::path::Failure;
 use crate::provider::engine::EngineLog;
 use crate::provider::{config, inputs, values};
 use crate::render::{self, ObjectRef, RenderOptions};
+use crate::lifecycle;
 
 /// The type token of the one resource this provider serves.
 pub const RESOURCE_TYPE: &str = "kjob:index:KubernetesJob";
@@ -100,6 +101,20 @@ fn prepare(inputs_value: &Value, name: &str) -> Result<Prepared, String> {
     Ok(Prepared { rendered })
 }
 
+/// Why an unchanged resource must be replaced (its Job re-run), if it must: the last run
+/// failed, or the resource asks to run on every up and its Job has finished.
+fn rerun_reason(old_outputs: &Value, news: &Value) -> Option<&'static str> {
+    let status = old_outputs.get(inputs::OUT_JOB_STATUS).and_then(Value::as_str).unwrap_or_default();
+    if status == "Failed" {
+        return Some("the Job failed; running it again");
+    }
+    let finished = matches!(status, "Complete" | "Failed" | lifecycle::COLLECTED);
+    if finished && lifecycle::runs_every_up(&annotations(news)) {
+        return Some("run-policy every-up");
+    }
+    None
+}
+
 /// Encodes a partial failure as Pulumi's ErrorResourceInitFailed status detail.
 fn init_failed(id: &str, outputs: &Value, reasons: Vec<String>) -> Status {
     let detail = ErrorResourceInitFailed {
@@ -138,6 +153,106 @@ impl EngineObserver {
     async fn flush(&mut self) {
         for note in self.notes.drain(..) {
             self.log.info(&self.urn, note).await;
+        }
+    }
+}
+
+/// The values that must never appear in logs or errors: direct secrets and credentials.
+fn secret_values(inputs_value: &Value) -> Vec<String> {
+    let mut out: Vec<String> = inputs_value
+        .pointer("/spec/env/secrets")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flat_map(|m| m.values())
+        .filter_map(|v| v.get("value").and_then(Value::as_str).map(str::to_owned))
+        .collect();
+    if let Some(c) = inputs_value.get(inputs::DOCKER_CONFIG_JSON).and_then(Value::as_str) {
+        out.push(c.to_owned());
+    }
+    out
+}
+
+fn annotations(inputs_value: &Value) -> std::collections::BTreeMap<String, String> {
+    inputs_value
+        .pointer("/metadata/annotations")
+        .and_then(Value::as_object)
+        .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))).collect())
+        .unwrap_or_default()
+}
+
+impl KjobProvider {
+    /// Applies the rendered objects, then (unless waiting is off) waits for the Job to finish.
+    /// Returns the outputs with `jobStatus`; a failure after anything was applied is a partial
+    /// failure carrying the outputs so far.
+    async fn converge(
+        &self,
+        verb: &str,
+        urn: &str,
+        props: &Value,
+        marked: &[crate::path::PropertyPath],
+        rendered: &render::Rendered,
+        previous: &[ObjectRef],
+        timeout_seconds: f64,
+    ) -> Result<(String, Value), Status> {
+        let id = inputs::resource_id(&rendered.namespace, &rendered.job_name);
+        let base = inputs::outputs(props, Some(&rendered.namespace), Some(&rendered.job_name));
+        let with_status = |word: &str| {
+            let mut out = base.clone();
+            out[inputs::OUT_JOB_STATUS] = Value::from(word);
+            conceal(out, marked)
+        };
+        let (cluster, wait_enabled) = {
+            let configured = self.configured.read().await;
+            (configured.cluster.clone(), configured.config.wait)
+        };
+        let mut observer = EngineObserver { log: self.log.clone(), urn: urn.to_owned(), notes: Vec::new() };
+        let applied = deploy::apply(&cluster, rendered, previous, &mut observer).await;
+        observer.flush().await;
+        if let Err(partial) = applied {
+            let reason = format!("{verb} KubernetesJob {id}: {}", partial.source);
+            if partial.owned.is_empty() && previous.is_empty() {
+                return Err(Status::unknown(reason));
+            }
+            return Err(init_failed(&id, &with_status("Unknown"), vec![reason]));
+        }
+        let secrets = secret_values(props);
+        let job_id = ObjectRef { kind: render::ObjectKind::Job, namespace: Some(rendered.namespace.clone()), name: rendered.job_name.clone() };
+        if !wait_enabled || lifecycle::wait_disabled(&annotations(props)) {
+            let state = match cluster.get(&job_id).await {
+                Ok(Some(job)) => lifecycle::job_state(&job).word().to_owned(),
+                _ => "Unknown".to_owned(),
+            };
+            return Ok((id, with_status(&state)));
+        }
+        let timeout = if timeout_seconds > 0.0 { std::time::Duration::from_secs_f64(timeout_seconds) } else { lifecycle::DEFAULT_TIMEOUT };
+        let log = self.log.clone();
+        let urn_owned = urn.to_owned();
+        let mut on_event = move |event: lifecycle::Event| {
+            let log = log.clone();
+            let urn = urn_owned.clone();
+            tokio::spawn(async move {
+                match event {
+                    lifecycle::Event::Progress { active, succeeded, failed } => {
+                        log.status(&urn, format!("Waiting for the Job to finish (active: {active}, succeeded: {succeeded}, failed: {failed})")).await
+                    }
+                    lifecycle::Event::Warning(text) => log.warn(&urn, text).await,
+                }
+            });
+        };
+        let waited = lifecycle::wait(&cluster, &rendered.namespace, &rendered.job_name, timeout, &secrets, &mut on_event).await;
+        self.log.status(urn, "").await;
+        match waited {
+            Ok(state) => Ok((id, with_status(state.word()))),
+            Err(lifecycle::WaitError::Failed { .. }) => {
+                let e = waited.unwrap_err();
+                Err(init_failed(&id, &with_status("Failed"), vec![e.to_string()]))
+            }
+            Err(lifecycle::WaitError::Vanished(_)) if rendered.job.spec.as_ref().and_then(|s| s.ttl_seconds_after_finished).is_some() => {
+                self.log.warn(urn, "the Job finished and its ttlSecondsAfterFinished let Kubernetes delete it before its outcome was read").await;
+                Ok((id, with_status(lifecycle::COLLECTED)))
+            }
+            Err(e @ lifecycle::WaitError::Timeout { .. }) => Err(init_failed(&id, &with_status("Running"), vec![e.to_string()])),
+            Err(e) => Err(init_failed(&id, &with_status("Unknown"), vec![format!("{verb} KubernetesJob {id}: {e}")])),
         }
     }
 }
@@ -245,9 +360,9 @@ impl ResourceProvider for KjobProvider {
     async fn diff(&self, request: Request<DiffRequest>) -> Result<Response<DiffResponse>, Status> {
         let request = request.into_inner();
         check_type(&request.r#type, &request.urn)?;
-        let (olds, _) = values::reveal(&struct_or_empty(&request.olds));
+        let (olds_outputs, _) = values::reveal(&struct_or_empty(&request.olds));
         let (news, _) = values::reveal(&struct_or_empty(&request.news));
-        let olds = inputs::inputs_of_outputs(&olds);
+        let olds = inputs::inputs_of_outputs(&olds_outputs);
         let ignore: Vec<_> = request.ignore_changes.iter().map(|p| diff::parse_property_path(p)).collect();
         let result = diff::diff(&olds, &news, &ignore, &values::is_unknown);
         let detailed = result
@@ -265,13 +380,21 @@ impl ResourceProvider for KjobProvider {
                 (c.path.to_string(), PropertyDiff { kind: kind as i32, input_diff: true })
             })
             .collect();
-        let replaces = result.replace_keys();
+        let mut detailed: std::collections::BTreeMap<String, PropertyDiff> = detailed;
+        let mut diffs = result.top_level();
+        let mut replaces = result.replace_keys();
+        if let Some(why) = rerun_reason(&olds_outputs, &news) {
+            tracing::debug!("replacing {}: {why}", request.urn);
+            detailed.insert(inputs::OUT_JOB_STATUS.into(), PropertyDiff { kind: DiffKind::UpdateReplace as i32, input_diff: false });
+            diffs.push(inputs::OUT_JOB_STATUS.into());
+            replaces.push(inputs::OUT_JOB_STATUS.into());
+        }
         Ok(Response::new(DiffResponse {
             delete_before_replace: !replaces.is_empty(),
             replaces,
             stables: Vec::new(),
-            changes: if result.is_empty() { DiffChanges::DiffNone } else { DiffChanges::DiffSome } as i32,
-            diffs: result.top_level(),
+            changes: if diffs.is_empty() { DiffChanges::DiffNone } else { DiffChanges::DiffSome } as i32,
+            diffs,
             detailed_diff: detailed,
             has_detailed_diff: true,
         }))
@@ -289,19 +412,7 @@ impl ResourceProvider for KjobProvider {
             return Ok(Response::new(CreateResponse { id: String::new(), properties: Some(values::to_struct(&outputs)), refresh_before_update: false }));
         }
         let prepared = prepare(&props, &name).map_err(Status::invalid_argument)?;
-        let rendered = &prepared.rendered;
-        let id = inputs::resource_id(&rendered.namespace, &rendered.job_name);
-        let outputs = conceal(inputs::outputs(&props, Some(&rendered.namespace), Some(&rendered.job_name)), &marked);
-        let cluster = self.cluster().await;
-        let mut observer = EngineObserver { log: self.log.clone(), urn: request.urn.clone(), notes: Vec::new() };
-        let result = deploy::apply(&cluster, rendered, &[], &mut observer).await;
-        observer.flush().await;
-        if let Err(partial) = result {
-            if partial.owned.is_empty() {
-                return Err(Status::unknown(format!("creating KubernetesJob {id}: {}", partial.source)));
-            }
-            return Err(init_failed(&id, &outputs, vec![format!("creating KubernetesJob {id}: {}", partial.source)]));
-        }
+        let (id, outputs) = self.converge("creating", &request.urn, &props, &marked, &prepared.rendered, &[], request.timeout).await?;
         Ok(Response::new(CreateResponse { id, properties: Some(values::to_struct(&outputs)), refresh_before_update: false }))
     }
 
@@ -330,19 +441,10 @@ impl ResourceProvider for KjobProvider {
             return Ok(Response::new(UpdateResponse { properties: Some(values::to_struct(&outputs)), refresh_before_update: false }));
         }
         let prepared = prepare(&news, &name).map_err(Status::invalid_argument)?;
-        let rendered = &prepared.rendered;
         let previous: Vec<ObjectRef> = prepare(&inputs::inputs_of_outputs(&olds), &name)
             .map(|p| p.rendered.objects().into_iter().map(|o| o.id).collect())
             .unwrap_or_default();
-        let id = inputs::resource_id(&rendered.namespace, &rendered.job_name);
-        let outputs = conceal(inputs::outputs(&news, Some(&rendered.namespace), Some(&rendered.job_name)), &marked);
-        let cluster = self.cluster().await;
-        let mut observer = EngineObserver { log: self.log.clone(), urn: request.urn.clone(), notes: Vec::new() };
-        let result = deploy::apply(&cluster, rendered, &previous, &mut observer).await;
-        observer.flush().await;
-        if let Err(partial) = result {
-            return Err(init_failed(&id, &outputs, vec![format!("updating KubernetesJob {id}: {}", partial.source)]));
-        }
+        let (_, outputs) = self.converge("updating", &request.urn, &news, &marked, &prepared.rendered, &previous, request.timeout).await?;
         Ok(Response::new(UpdateResponse { properties: Some(values::to_struct(&outputs)), refresh_before_update: false }))
     }
 
