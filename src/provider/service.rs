@@ -278,8 +278,8 @@ impl ResourceProvider for KjobProvider {
     }
 
     async fn get_schema(&self, _: Request<GetSchemaRequest>) -> Result<Response<GetSchemaResponse>, Status> {
-        // SCHEMA-PENDING: served from crate::schema once that module lands.
-        Err(Status::unimplemented("GetSchema is not available yet"))
+        let schema = serde_json::to_string(&crate::schema::pulumi_schema()).map_err(|e| Status::internal(e.to_string()))?;
+        Ok(Response::new(GetSchemaResponse { schema }))
     }
 
     async fn check_config(&self, request: Request<CheckRequest>) -> Result<Response<CheckResponse>, Status> {
@@ -349,7 +349,15 @@ impl ResourceProvider for KjobProvider {
         check_type(&request.r#type, &request.urn)?;
         let (news, marked) = values::reveal(&struct_or_empty(&request.news));
         let name = resource_name(&request.name, &request.urn);
-        let checked = inputs::check(&news, &name, &[]);
+        // References also resolve from the CLI's state store: the configured stateDir, else the
+        // default one when it exists.
+        let state_dir = self.configured.read().await.config.state_dir.clone();
+        let store = match state_dir {
+            Some(dir) => Some(crate::state::Store::new(dir)),
+            None => crate::state::resolve_dir(None).ok().map(crate::state::Store::new).filter(crate::state::Store::exists),
+        };
+        let sources: Vec<&dyn crate::refs::Source> = store.iter().map(|s| s as &dyn crate::refs::Source).collect();
+        let checked = inputs::check(&news, &name, &sources);
         let inputs = conceal(checked.inputs, &marked);
         Ok(Response::new(CheckResponse {
             inputs: Some(values::to_struct(&inputs)),
