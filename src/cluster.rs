@@ -74,10 +74,60 @@ impl ClusterError {
     }
 }
 
+/// Whether an error is worth retrying: throttling (429), conflicts (409), server errors (5xx)
+/// and transport failures (an API server restarting).
+pub fn transient(error: &kube::Error) -> bool {
+    match error {
+        kube::Error::Api(status) => matches!(status.code, 409 | 429 | 500 | 502 | 503 | 504),
+        kube::Error::HyperError(_) | kube::Error::Service(_) => true,
+        _ => false,
+    }
+}
+
+/// How often and how long a transient failure is retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included.
+    pub attempts: u32,
+    /// Pause before the first retry; doubled each time.
+    pub first_pause: Duration,
+    /// Longest pause.
+    pub max_pause: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// 9 attempts over about 20 seconds: long enough for an API server to restart.
+    fn default() -> Self {
+        Self { attempts: 9, first_pause: Duration::from_millis(200), max_pause: Duration::from_secs(4) }
+    }
+}
+
+/// Runs `op` until it succeeds, fails for good, or the policy runs out.
+pub async fn with_retry<T, F, Fut>(policy: RetryPolicy, mut op: F) -> Result<T, kube::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, kube::Error>>,
+{
+    let mut pause = policy.first_pause;
+    let mut attempt = 1;
+    loop {
+        match op().await {
+            Err(e) if attempt < policy.attempts && transient(&e) => {
+                tracing::debug!(attempt, "transient Kubernetes API error, retrying in {pause:?}: {e}");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(policy.max_pause);
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// A lazily connected cluster client.
 pub struct Cluster {
     config: ClusterConfig,
     client: OnceCell<Client>,
+    retry: RetryPolicy,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -114,7 +164,14 @@ pub fn is_owned_by(live: &Value, owner: &str) -> bool {
 impl Cluster {
     /// A client for `config`; nothing is contacted yet.
     pub fn new(config: ClusterConfig) -> Self {
-        Self { config, client: OnceCell::new() }
+        Self { config, client: OnceCell::new(), retry: RetryPolicy::default() }
+    }
+
+    /// A cluster over an existing client (tests use a mocked one).
+    pub fn from_client(client: Client, retry: RetryPolicy) -> Self {
+        let cell = OnceCell::new();
+        let _ = cell.set(client);
+        Self { config: ClusterConfig::default(), client: cell, retry }
     }
 
     /// The settings this client connects with.
@@ -158,8 +215,7 @@ impl Cluster {
     /// Reads an object; `None` when it does not exist.
     pub async fn get(&self, id: &ObjectRef) -> Result<Option<Value>, ClusterError> {
         let api = self.api(id.kind, id.namespace.as_deref()).await?;
-        let found = api
-            .get_opt(&id.name)
+        let found = with_retry(self.retry, || api.get_opt(&id.name))
             .await
             .map_err(|source| ClusterError::Api { action: "reading", object: id.to_string(), source })?;
         Ok(found.map(|o| serde_json::to_value(o).expect("objects serialize")))
@@ -169,8 +225,8 @@ impl Cluster {
     pub async fn list_owned(&self, kind: ObjectKind, namespace: Option<&str>, owner: &str) -> Result<Vec<Value>, ClusterError> {
         let api = self.api(kind, namespace).await?;
         let selector = format!("{}={},{}={}", labels::MANAGED_BY, labels::MANAGED_BY_VALUE, labels::OWNER, owner);
-        let list = api
-            .list(&kube::api::ListParams::default().labels(&selector))
+        let params = kube::api::ListParams::default().labels(&selector);
+        let list = with_retry(self.retry, || api.list(&params))
             .await
             .map_err(|source| ClusterError::Api { action: "listing", object: format!("{}s", kind.as_str()), source })?;
         Ok(list.items.into_iter().map(|o| serde_json::to_value(o).expect("objects serialize")).collect())
@@ -181,8 +237,8 @@ impl Cluster {
     pub async fn apply(&self, id: &ObjectRef, body: &Value) -> Result<Value, ClusterError> {
         let api = self.api(id.kind, id.namespace.as_deref()).await?;
         let params = PatchParams::apply(FIELD_MANAGER).force();
-        let live = api
-            .patch(&id.name, &params, &Patch::Apply(body))
+        let patch = Patch::Apply(body);
+        let live = with_retry(self.retry, || api.patch(&id.name, &params, &patch))
             .await
             .map_err(|source| ClusterError::Api { action: "applying", object: id.to_string(), source })?;
         Ok(serde_json::to_value(live).expect("objects serialize"))
@@ -192,7 +248,8 @@ impl Cluster {
     /// success. Returns whether a delete was issued.
     pub async fn delete(&self, id: &ObjectRef) -> Result<bool, ClusterError> {
         let api = self.api(id.kind, id.namespace.as_deref()).await?;
-        match api.delete(&id.name, &DeleteParams::foreground()).await {
+        let params = DeleteParams::foreground();
+        match with_retry(self.retry, || api.delete(&id.name, &params)).await {
             Ok(_) => Ok(true),
             Err(kube::Error::Api(status)) if status.code == 404 => Ok(false),
             Err(source) => Err(ClusterError::Api { action: "deleting", object: id.to_string(), source }),
@@ -222,8 +279,7 @@ impl Cluster {
     pub async fn job_pods(&self, namespace: &str, job: &str) -> Result<Vec<k8s_openapi::api::core::v1::Pod>, ClusterError> {
         let api: Api<k8s_openapi::api::core::v1::Pod> = Api::namespaced(self.client().await?, namespace);
         let params = kube::api::ListParams::default().labels(&format!("batch.kubernetes.io/job-name={job}"));
-        let list = api
-            .list(&params)
+        let list = with_retry(self.retry, || api.list(&params))
             .await
             .map_err(|source| ClusterError::Api { action: "listing pods of", object: format!("Job {namespace}/{job}"), source })?;
         Ok(list.items)
@@ -233,8 +289,7 @@ impl Cluster {
     pub async fn job_warnings(&self, namespace: &str, job: &str) -> Result<Vec<k8s_openapi::api::core::v1::Event>, ClusterError> {
         let api: Api<k8s_openapi::api::core::v1::Event> = Api::namespaced(self.client().await?, namespace);
         let params = kube::api::ListParams::default().fields("type=Warning");
-        let list = api
-            .list(&params)
+        let list = with_retry(self.retry, || api.list(&params))
             .await
             .map_err(|source| ClusterError::Api { action: "listing events in", object: format!("namespace {namespace}"), source })?;
         let prefix = format!("{job}-");
@@ -255,5 +310,62 @@ impl Cluster {
         api.logs(pod, &params)
             .await
             .map_err(|source| ClusterError::Api { action: "reading the log of", object: format!("Pod {namespace}/{pod}"), source })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::{Request, Response};
+    use kube::client::Body;
+
+    fn status(code: u16) -> Response<Body> {
+        let body = serde_json::json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": "injected", "reason": "Injected", "code": code});
+        Response::builder().status(code).body(Body::from(serde_json::to_vec(&body).unwrap())).unwrap()
+    }
+
+    fn quick() -> RetryPolicy {
+        RetryPolicy { attempts: 4, first_pause: Duration::from_millis(1), max_pause: Duration::from_millis(2) }
+    }
+
+    #[tokio::test]
+    async fn throttling_and_server_errors_are_retried() {
+        let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+        let cluster = Cluster::from_client(Client::new(service, "default"), quick());
+        let server = tokio::spawn(async move {
+            for code in [429, 503] {
+                let (_, send) = handle.next_request().await.expect("a request");
+                send.send_response(status(code));
+            }
+            let (request, send) = handle.next_request().await.expect("a third request");
+            assert_eq!(request.uri().path(), "/api/v1/namespaces/ns/configmaps/cm");
+            let cm = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm", "namespace": "ns"}});
+            send.send_response(Response::builder().status(200).body(Body::from(serde_json::to_vec(&cm).unwrap())).unwrap());
+        });
+        let id = ObjectRef { kind: ObjectKind::ConfigMap, namespace: Some("ns".into()), name: "cm".into() };
+        let got = cluster.get(&id).await.expect("succeeds after two transient failures");
+        assert_eq!(got.unwrap()["metadata"]["name"], "cm");
+        server.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn permanent_errors_fail_at_once_and_retries_are_bounded() {
+        let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+        let cluster = Cluster::from_client(Client::new(service, "default"), quick());
+        let id = ObjectRef { kind: ObjectKind::ConfigMap, namespace: Some("ns".into()), name: "cm".into() };
+        let server = tokio::spawn(async move {
+            let (_, send) = handle.next_request().await.expect("a request");
+            send.send_response(status(403));
+            for _ in 0..4 {
+                let (_, send) = handle.next_request().await.expect("a request");
+                send.send_response(status(500));
+            }
+            handle
+        });
+        let forbidden = cluster.get(&id).await.unwrap_err();
+        assert_eq!(forbidden.status(), Some(403));
+        let server_error = cluster.get(&id).await.unwrap_err();
+        assert_eq!(server_error.status(), Some(500), "gives up after the policy's attempts");
+        server.await.unwrap();
     }
 }

@@ -12,9 +12,15 @@
 //! | [`render`] | spec -> Kubernetes objects and labels | no |
 //! | [`job`] | the KubernetesJob pipeline: decode, defaults, references, validation | no |
 //! | [`diff`] | old vs new inputs -> changes, update-in-place or replace | no |
+//! | [`schema`] | Pulumi package schema and JSON Schema, generated from the descriptors | no |
 //! | [`cluster`] | the Kubernetes client: apply, read, delete, wait | yes |
 //! | [`lifecycle`] | Job state, waiting with progress, failure diagnostics | yes |
 //! | [`deploy`] | apply / prune / delete sequences over the cluster client | yes |
+//! | [`namespace`] | the KubernetesNamespace kind: check, render one Namespace, outputs | no |
+//! | [`manifest`] | manifest files: YAML documents with positions, envelope checks, kinds | reads files |
+//! | [`overrides`] | `--set path=value`, typed per proto field | no |
+//! | [`state`] | the embedded state store: records, atomic writes, lock, reference source | yes (files) |
+//! | [`cli`] | the `kjob` command line: validate, preview, up, down, outputs, list, get | yes |
 
 pub mod api;
 pub mod cluster;
@@ -27,6 +33,12 @@ pub mod job;
 pub mod lifecycle;
 pub mod refs;
 pub mod render;
+pub mod schema;
 pub mod import;
 pub mod logging;
 pub mod provider;
+pub mod namespace;
+pub mod manifest;
+pub mod overrides;
+pub mod state;
+pub mod cli;

@@ -1,1 +1,5 @@
-fn main() {}
+//! `kjob`: the manifest command line (see `kjob --help`).
+
+fn main() {
+    kjob::cli::main()
+}

@@ -180,20 +180,23 @@ fn annotations(inputs_value: &Value) -> std::collections::BTreeMap<String, Strin
         .unwrap_or_default()
 }
 
+/// One Create or Update, for [`KjobProvider::converge`].
+struct Converge<'a> {
+    verb: &'a str,
+    urn: &'a str,
+    props: &'a Value,
+    marked: &'a [crate::path::PropertyPath],
+    rendered: &'a render::Rendered,
+    previous: &'a [ObjectRef],
+    timeout_seconds: f64,
+}
+
 impl KjobProvider {
     /// Applies the rendered objects, then (unless waiting is off) waits for the Job to finish.
     /// Returns the outputs with `jobStatus`; a failure after anything was applied is a partial
     /// failure carrying the outputs so far.
-    async fn converge(
-        &self,
-        verb: &str,
-        urn: &str,
-        props: &Value,
-        marked: &[crate::path::PropertyPath],
-        rendered: &render::Rendered,
-        previous: &[ObjectRef],
-        timeout_seconds: f64,
-    ) -> Result<(String, Value), Status> {
+    async fn converge(&self, request: Converge<'_>) -> Result<(String, Value), Status> {
+        let Converge { verb, urn, props, marked, rendered, previous, timeout_seconds } = request;
         let id = inputs::resource_id(&rendered.namespace, &rendered.job_name);
         let base = inputs::outputs(props, Some(&rendered.namespace), Some(&rendered.job_name));
         let with_status = |word: &str| {
@@ -420,7 +423,17 @@ impl ResourceProvider for KjobProvider {
             return Ok(Response::new(CreateResponse { id: String::new(), properties: Some(values::to_struct(&outputs)), refresh_before_update: false }));
         }
         let prepared = prepare(&props, &name).map_err(Status::invalid_argument)?;
-        let (id, outputs) = self.converge("creating", &request.urn, &props, &marked, &prepared.rendered, &[], request.timeout).await?;
+        let (id, outputs) = self
+            .converge(Converge {
+                verb: "creating",
+                urn: &request.urn,
+                props: &props,
+                marked: &marked,
+                rendered: &prepared.rendered,
+                previous: &[],
+                timeout_seconds: request.timeout,
+            })
+            .await?;
         Ok(Response::new(CreateResponse { id, properties: Some(values::to_struct(&outputs)), refresh_before_update: false }))
     }
 
@@ -452,7 +465,17 @@ impl ResourceProvider for KjobProvider {
         let previous: Vec<ObjectRef> = prepare(&inputs::inputs_of_outputs(&olds), &name)
             .map(|p| p.rendered.objects().into_iter().map(|o| o.id).collect())
             .unwrap_or_default();
-        let (_, outputs) = self.converge("updating", &request.urn, &news, &marked, &prepared.rendered, &previous, request.timeout).await?;
+        let (_, outputs) = self
+            .converge(Converge {
+                verb: "updating",
+                urn: &request.urn,
+                props: &news,
+                marked: &marked,
+                rendered: &prepared.rendered,
+                previous: &previous,
+                timeout_seconds: request.timeout,
+            })
+            .await?;
         Ok(Response::new(UpdateResponse { properties: Some(values::to_struct(&outputs)), refresh_before_update: false }))
     }
 

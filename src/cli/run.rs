@@ -1,0 +1,456 @@
+//! `up` and `down` against the cluster, writing the state store after every object so that a
+//! crash at any point loses nothing: the next `up` re-applies (server-side apply adopts the
+//! objects that carry our labels) and the next `down` deletes what the record lists.
+//!
+//! `up`, per resource in reference order: when the inputs force it (or the Job failed last
+//! time, or its run policy is every-up), delete the old Job first; record the new manifest with
+//! status `applying` and the objects about to be applied as pending; apply every object (each recorded as soon as it is applied) and prune what
+//! is no longer rendered; wait for the Job to finish (unless told not to); record the outputs
+//! and status `applied`, or what exists and status `failed`. Resources whose inputs and objects
+//! did not change since a successful `up` are left alone.
+//!
+//! `down`, per resource in reverse order: status `deleting`, delete the recorded objects, applied
+//! or pending (newest first, each only while it carries our ownership labels, each removed from the record
+//! as soon as it is gone), then remove the record.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use super::plan::{Change, Planned, Target};
+use super::{CliError, Context, Exit, cluster_exit};
+use crate::cluster::{Cluster, is_owned_by};
+use crate::deploy::{self, Observer};
+use crate::lifecycle::{self, WaitError};
+use crate::render::{Object, ObjectKind, ObjectRef};
+use crate::state::{self, Record, StateError, Status, Store};
+
+/// The test hook's environment variable: abort the process right after the N-th object of the
+/// run is applied and recorded (crash-recovery tests only).
+pub const CRASH_AFTER_OBJECTS: &str = "KJOB_TEST_CRASH_AFTER_OBJECTS";
+
+/// How `up` runs.
+#[derive(Debug, Clone)]
+pub struct UpOptions {
+    /// Whether to wait for Jobs to finish.
+    pub wait: bool,
+    /// How long to wait for each Job.
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Up,
+    Down,
+}
+
+/// Records every object applied or deleted into the resource's state file at once.
+struct Recorder<'a> {
+    store: &'a Store,
+    record: Record,
+    mode: Mode,
+    rendered: Vec<ObjectRef>,
+    save_error: Option<StateError>,
+}
+
+static APPLIED: AtomicUsize = AtomicUsize::new(0);
+
+impl<'a> Recorder<'a> {
+    fn new(store: &'a Store, record: Record, mode: Mode, rendered: Vec<ObjectRef>) -> Self {
+        Self {
+            store,
+            record,
+            mode,
+            rendered,
+            save_error: None,
+        }
+    }
+
+    fn save(&mut self) {
+        if let Err(e) = self.store.save(&mut self.record) {
+            eprintln!("  error: {e}");
+            self.save_error.get_or_insert(e);
+        }
+    }
+
+    /// The record, or the first error saving it.
+    fn finish(self) -> Result<Record, CliError> {
+        match self.save_error {
+            Some(e) => Err(CliError::from(e)),
+            None => Ok(self.record),
+        }
+    }
+
+    /// The crash test hook (see [`CRASH_AFTER_OBJECTS`]).
+    fn crash_hook(&self) {
+        let count = APPLIED.fetch_add(1, Ordering::SeqCst) + 1;
+        if let Some(limit) = std::env::var(CRASH_AFTER_OBJECTS)
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+            && count >= limit
+        {
+            eprintln!("{CRASH_AFTER_OBJECTS}={limit}: aborting after {count} objects (test hook)");
+            std::process::abort();
+        }
+    }
+}
+
+impl Observer for Recorder<'_> {
+    fn applied(&mut self, object: &ObjectRef) {
+        self.record.add_object(object);
+        self.record.foreign.retain(|o| o != object);
+        self.save();
+        eprintln!("  applied {object}");
+        self.crash_hook();
+    }
+
+    fn deleted(&mut self, object: &ObjectRef) {
+        self.record.remove_object(object);
+        self.save();
+        eprintln!("  deleted {object}");
+    }
+
+    fn skipped(&mut self, object: &ObjectRef, why: &str) {
+        eprintln!("  left {object} alone: {why}");
+        self.record.remove_object(object);
+        if self.mode == Mode::Up
+            && self.rendered.contains(object)
+            && !self.record.foreign.contains(object)
+        {
+            self.record.foreign.push(object.clone());
+        }
+        self.save();
+    }
+}
+
+/// A failure part-way: what exists, the exit code, the message.
+struct Partial {
+    owned: Vec<ObjectRef>,
+    code: Exit,
+    message: String,
+}
+
+impl From<deploy::PartialFailure> for Partial {
+    fn from(e: deploy::PartialFailure) -> Self {
+        Partial {
+            code: cluster_exit(&e.source),
+            message: e.source.to_string(),
+            owned: e.owned,
+        }
+    }
+}
+
+/// Applies the objects of a resource that is not a KubernetesJob (a KubernetesNamespace): an
+/// existing object without our ownership labels is an error; objects of `previous` no longer
+/// rendered are deleted.
+async fn apply_objects(
+    cluster: &Cluster,
+    objects: &[Object],
+    owner: &str,
+    kind: &str,
+    previous: &[ObjectRef],
+    observer: &mut dyn Observer,
+) -> Result<Vec<ObjectRef>, Partial> {
+    let mut owned: Vec<ObjectRef> = Vec::new();
+    for object in objects {
+        let fail = |owned: &Vec<ObjectRef>, e: crate::cluster::ClusterError| Partial {
+            owned: owned.clone(),
+            code: cluster_exit(&e),
+            message: e.to_string(),
+        };
+        let live = cluster.get(&object.id).await.map_err(|e| fail(&owned, e))?;
+        if let Some(live) = &live
+            && !is_owned_by(live, owner)
+        {
+            return Err(Partial {
+                owned,
+                code: Exit::Failed,
+                message: format!(
+                    "{} already exists and is not managed by {kind} {owner:?} (it lacks the labels {}={} and {}={owner}); delete it, or pick another name",
+                    object.id,
+                    crate::render::labels::MANAGED_BY,
+                    crate::render::labels::MANAGED_BY_VALUE,
+                    crate::render::labels::OWNER
+                ),
+            });
+        }
+        cluster
+            .apply(&object.id, &object.body)
+            .await
+            .map_err(|e| fail(&owned, e))?;
+        observer.applied(&object.id);
+        owned.push(object.id.clone());
+    }
+    let stale: Vec<ObjectRef> = previous
+        .iter()
+        .filter(|p| !owned.contains(p))
+        .cloned()
+        .collect();
+    if let Err(e) = deploy::delete(cluster, &stale, owner, observer).await {
+        let mut partial = Partial::from(e);
+        partial.owned.extend(owned);
+        return Err(partial);
+    }
+    Ok(owned)
+}
+
+/// Records a failure (status `failed`, what exists, why) and returns the error to exit with.
+fn failed(
+    store: &Store,
+    mut record: Record,
+    owned: &[ObjectRef],
+    code: Exit,
+    message: String,
+) -> CliError {
+    for o in owned {
+        record.add_object(o);
+    }
+    record.status = Status::Failed;
+    record.error = Some(message.clone());
+    let key = record.key();
+    let mut error = CliError::new(code, format!("{key}: {message}"));
+    if let Err(e) = store.save(&mut record) {
+        error.details.push(format!("error: {e}"));
+    }
+    error
+}
+
+/// Waits for the Job (or reads its state when waiting is off); returns its outcome word.
+async fn job_outcome(
+    context: &Context,
+    planned: &Planned,
+    options: &UpOptions,
+) -> Result<String, (Exit, String, String)> {
+    let rendered = planned.rendered.as_ref().expect("a KubernetesJob");
+    let (namespace, name) = (rendered.namespace.clone(), rendered.job_name.clone());
+    let id = ObjectRef {
+        kind: ObjectKind::Job,
+        namespace: Some(namespace.clone()),
+        name: name.clone(),
+    };
+    if !options.wait || lifecycle::wait_disabled(&planned.annotations()) {
+        return match context.cluster.get(&id).await {
+            Ok(Some(job)) => Ok(lifecycle::job_state(&job).word().to_owned()),
+            Ok(None) => Ok("Unknown".into()),
+            Err(e) => Err((cluster_exit(&e), "Unknown".into(), e.to_string())),
+        };
+    }
+    let secrets = state::secret_values(&planned.manifest);
+    let label = format!("{namespace}/{name}");
+    let mut on_event = move |event: lifecycle::Event| match event {
+        lifecycle::Event::Progress {
+            active,
+            succeeded,
+            failed,
+        } => {
+            eprintln!(
+                "  waiting for Job {label}: active {active}, succeeded {succeeded}, failed {failed}"
+            )
+        }
+        lifecycle::Event::Warning(text) => eprintln!("  warning: {text}"),
+    };
+    match lifecycle::wait(
+        &context.cluster,
+        &namespace,
+        &name,
+        options.timeout,
+        &secrets,
+        &mut on_event,
+    )
+    .await
+    {
+        Ok(state) => Ok(state.word().to_owned()),
+        Err(WaitError::Vanished(_))
+            if rendered
+                .job
+                .spec
+                .as_ref()
+                .and_then(|s| s.ttl_seconds_after_finished)
+                .is_some() =>
+        {
+            eprintln!(
+                "  the Job finished and ttlSecondsAfterFinished let Kubernetes delete it before its outcome was read"
+            );
+            Ok(lifecycle::COLLECTED.to_owned())
+        }
+        Err(e @ WaitError::Failed { .. }) => Err((Exit::Failed, "Failed".into(), e.to_string())),
+        Err(e @ WaitError::Timeout { .. }) => Err((Exit::Failed, "Running".into(), e.to_string())),
+        Err(WaitError::Cluster(e)) => Err((cluster_exit(&e), "Unknown".into(), e.to_string())),
+        Err(e) => Err((Exit::Failed, "Unknown".into(), e.to_string())),
+    }
+}
+
+async fn apply_one(
+    context: &Context,
+    planned: &Planned,
+    change: &Change,
+    options: &UpOptions,
+) -> Result<Record, CliError> {
+    let store = &context.store;
+    let key = &planned.key;
+    eprintln!("{key}:");
+    let mut record = store.get(key)?.unwrap_or_else(|| Record::new(key));
+    record.status = Status::Applying;
+    record.error = None;
+    let rendered_ids: Vec<ObjectRef> = planned.objects.iter().map(|o| o.id.clone()).collect();
+
+    if let Some(why) = &change.replace_job {
+        store.save(&mut record)?;
+        let jobs: Vec<ObjectRef> = record
+            .all_objects()
+            .into_iter()
+            .filter(|o| o.kind == ObjectKind::Job)
+            .collect();
+        eprintln!("  deleting the old Job first: {why}");
+        let mut recorder = Recorder::new(store, record, Mode::Up, rendered_ids.clone());
+        let result = deploy::delete(&context.cluster, &jobs, planned.owner(), &mut recorder).await;
+        record = recorder.finish()?;
+        if let Err(e) = result {
+            let partial = Partial::from(e);
+            return Err(failed(
+                store,
+                record,
+                &[],
+                partial.code,
+                format!("deleting the old Job: {}", partial.message),
+            ));
+        }
+        record.job_status = None;
+    }
+
+    record.manifest = state::redact(&planned.manifest);
+    record.outputs = planned.outputs.clone();
+    let previous = record.all_objects();
+    record.pending = rendered_ids
+        .iter()
+        .filter(|o| !record.objects.contains(o))
+        .cloned()
+        .collect();
+    store.save(&mut record)?;
+    let mut recorder = Recorder::new(store, record, Mode::Up, rendered_ids);
+    let result = match &planned.rendered {
+        Some(rendered) => deploy::apply(&context.cluster, rendered, &previous, &mut recorder)
+            .await
+            .map_err(Partial::from),
+        None => {
+            apply_objects(
+                &context.cluster,
+                &planned.objects,
+                planned.owner(),
+                &key.kind,
+                &previous,
+                &mut recorder,
+            )
+            .await
+        }
+    };
+    let mut record = recorder.finish()?;
+    match result {
+        Ok(owned) => {
+            record.objects = owned;
+            record.pending.clear();
+        }
+        Err(partial) => {
+            return Err(failed(
+                store,
+                record,
+                &partial.owned,
+                partial.code,
+                partial.message,
+            ));
+        }
+    }
+
+    if planned.rendered.is_some() {
+        match job_outcome(context, planned, options).await {
+            Ok(word) => {
+                eprintln!("  Job: {word}");
+                record.job_status = Some(word);
+            }
+            Err((code, word, message)) => {
+                record.job_status = Some(word);
+                return Err(failed(store, record, &[], code, message));
+            }
+        }
+    }
+    record.status = Status::Applied;
+    store.save(&mut record)?;
+    Ok(record)
+}
+
+/// Applies every planned resource in order.
+pub async fn up(
+    context: &Context,
+    planned: &[Planned],
+    changes: &[Change],
+    options: &UpOptions,
+) -> Result<(), CliError> {
+    let mut done = Vec::new();
+    for (p, change) in planned.iter().zip(changes) {
+        if change.skip {
+            eprintln!("{}: unchanged", p.key);
+            done.push((
+                p.key.clone(),
+                p.outputs.clone(),
+                change.previous.as_ref().and_then(|r| r.job_status.clone()),
+            ));
+            continue;
+        }
+        let record = apply_one(context, p, change, options).await?;
+        done.push((
+            p.key.clone(),
+            record.outputs.clone(),
+            record.job_status.clone(),
+        ));
+    }
+    println!("Outputs:");
+    for (key, outputs, job_status) in done {
+        let mut parts: Vec<String> = outputs
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(_, v)| v.as_str() != Some(""))
+            .map(|(k, v)| {
+                format!(
+                    "{k}={}",
+                    v.as_str().map_or_else(|| v.to_string(), str::to_owned)
+                )
+            })
+            .collect();
+        if let Some(s) = job_status {
+            parts.push(format!("job={s}"));
+        }
+        println!("  {key}: {}", parts.join(" "));
+    }
+    Ok(())
+}
+
+/// Deletes every target's recorded objects, last target first.
+pub async fn down(context: &Context, targets: Vec<Target>) -> Result<(), CliError> {
+    let store = &context.store;
+    for target in targets.into_iter().rev() {
+        let Some(mut record) = target.record else {
+            continue;
+        };
+        let key = record.key();
+        eprintln!("{key}:");
+        record.status = Status::Deleting;
+        record.error = None;
+        store.save(&mut record)?;
+        let objects = record.all_objects();
+        let mut recorder = Recorder::new(store, record, Mode::Down, Vec::new());
+        let result = deploy::delete(&context.cluster, &objects, &key.name, &mut recorder).await;
+        let mut record = recorder.finish()?;
+        if let Err(e) = result {
+            let partial = Partial::from(e);
+            record.error = Some(partial.message.clone());
+            let mut error = CliError::new(partial.code, format!("{key}: {}", partial.message));
+            if let Err(e) = store.save(&mut record) {
+                error.details.push(format!("error: {e}"));
+            }
+            return Err(error);
+        }
+        store.remove(&key)?;
+        println!("{key}: deleted");
+    }
+    Ok(())
+}

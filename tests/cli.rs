@@ -1,0 +1,841 @@
+//! The built `kjob` binary against the test bed: a multi-document file with a namespace
+//! reference and an env variable from another resource's outputs, references from the state
+//! store, every unresolvable-reference case, `--set`, a run that crashes mid-`up` and is re-run
+//! (and one that crashes and is torn down), two runs at once, an unreachable cluster, and the
+//! examples. Every test uses its own names and state directory, and cleans up.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use kjob::cluster::Cluster;
+use kjob::render::ObjectKind;
+use kjob::state::{Record, Status, Store};
+use serde_json::{Value, json};
+
+const API: &str = "kubernetes.project-planton.org/v1";
+
+/// A temporary state directory and manifest folder for one test.
+struct Bed {
+    dir: tempfile::TempDir,
+}
+
+impl Bed {
+    fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("a temp dir"),
+        }
+    }
+
+    fn state(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
+    fn store(&self) -> Store {
+        Store::new(self.state())
+    }
+
+    fn file(&self, name: &str, text: &str) -> String {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_string_lossy().into_owned()
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_kjob"));
+        command
+            .args(args)
+            .arg("--kubeconfig")
+            .arg(common::kubeconfig())
+            .arg("--state-dir")
+            .arg(self.state())
+            .env("NO_COLOR", "1")
+            .env_remove("KJOB_STATE_DIR")
+            .env_remove(kjob::cli::run::CRASH_AFTER_OBJECTS)
+            .stdin(Stdio::null());
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        Run::from(self.command(args).output().expect("kjob runs"))
+    }
+}
+
+#[derive(Debug)]
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Self {
+        Run {
+            code: o.status.code(),
+            stdout: String::from_utf8_lossy(&o.stdout).into(),
+            stderr: String::from_utf8_lossy(&o.stderr).into(),
+        }
+    }
+}
+
+impl Run {
+    #[track_caller]
+    fn ok(&self) -> &Self {
+        assert_eq!(
+            self.code,
+            Some(0),
+            "kjob failed:\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    fn exit(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.code,
+            Some(code),
+            "expected exit {code}:\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+}
+
+fn yaml_job(name: &str, spec: &str) -> String {
+    format!(
+        "apiVersion: {API}\nkind: KubernetesJob\nmetadata:\n  name: {name}\nspec:\n  image: {{repo: busybox, tag: '1.36'}}\n  command: [sh, -c, 'echo ok']\n{spec}"
+    )
+}
+
+fn yaml_namespace(name: &str, namespace: &str) -> String {
+    format!(
+        "apiVersion: {API}\nkind: KubernetesNamespace\nmetadata:\n  name: {name}\nspec:\n  name: {namespace}\n  labels: {{team: data}}\n"
+    )
+}
+
+fn env_of(job: &Value, name: &str) -> Option<String> {
+    job["spec"]["template"]["spec"]["containers"][0]["env"]
+        .as_array()?
+        .iter()
+        .find(|e| e["name"] == name)
+        .and_then(|e| e["value"].as_str().map(str::to_owned))
+}
+
+const ALL_KINDS: [ObjectKind; 5] = [
+    ObjectKind::Namespace,
+    ObjectKind::ConfigMap,
+    ObjectKind::Secret,
+    ObjectKind::ServiceAccount,
+    ObjectKind::Job,
+];
+
+/// How many objects of each kind carry the ownership labels of `owner`, cluster-wide.
+async fn owned(cluster: &Cluster, owner: &str) -> Vec<(ObjectKind, usize)> {
+    let mut out = Vec::new();
+    for kind in ALL_KINDS {
+        let items = cluster
+            .list_owned(kind, None, owner)
+            .await
+            .expect("the test bed answers");
+        // Objects being deleted (a Namespace terminating) still count: nothing may be left.
+        out.push((kind, items.len()));
+    }
+    out
+}
+
+async fn nothing_owned(cluster: &Cluster, owner: &str) {
+    let counts = owned(cluster, owner).await;
+    assert!(
+        counts.iter().all(|(_, n)| *n == 0),
+        "objects of {owner} are left: {counts:?}"
+    );
+}
+
+fn record(bed: &Bed, kind: &str, name: &str) -> Option<Record> {
+    bed.store()
+        .get(&kjob::refs::ResourceKey {
+            kind: kind.into(),
+            env: String::new(),
+            name: name.into(),
+        })
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_namespace_and_a_job_that_refers_to_it_then_a_reference_from_state() {
+    let cluster = common::cluster();
+    let bed = Bed::new();
+    let ns_resource = common::unique("team");
+    let ns_name = common::unique("kjob-cli-ns");
+    let job = common::unique("report");
+    // The Job comes first in the file; its references put the namespace first.
+    let text = format!(
+        "{}---\n{}",
+        yaml_job(
+            &job,
+            &format!(
+                "  namespace: {{valueFrom: {{name: {ns_resource}}}}}\n  env:\n    variables:\n      TARGET_NAMESPACE:\n        valueFrom: {{kind: KubernetesNamespace, name: {ns_resource}, fieldPath: status.outputs.namespace}}\n      LABELS:\n        valueFrom: {{kind: KubernetesNamespace, name: {ns_resource}, fieldPath: status.outputs.labels_json}}\n"
+            )
+        ),
+        yaml_namespace(&ns_resource, &ns_name)
+    );
+    let file = bed.file("all.yaml", &text);
+    let set = format!("{job}:spec.env.variables.MODE.value=from-set");
+
+    let preview = bed.run(&["preview", "--manifest", &file, "--set", &set]);
+    preview.ok();
+    let first = preview
+        .stdout
+        .find(&format!("KubernetesNamespace \"{ns_resource}\""))
+        .expect("the namespace is previewed");
+    let second = preview
+        .stdout
+        .find(&format!("KubernetesJob \"{job}\""))
+        .expect("the Job is previewed");
+    assert!(
+        first < second,
+        "the namespace comes first:\n{}",
+        preview.stdout
+    );
+
+    let up = bed.run(&["up", "--manifest", &file, "--set", &set, "--yes"]);
+    up.ok();
+    assert!(
+        up.stdout
+            .contains(&format!("namespace={ns_name} jobName={job} job=Complete")),
+        "{}",
+        up.stdout
+    );
+
+    let namespace = common::get(&cluster, ObjectKind::Namespace, None, &ns_name)
+        .await
+        .expect("the Namespace exists");
+    assert_eq!(
+        namespace["metadata"]["labels"]["app.kubernetes.io/managed-by"],
+        "kjob"
+    );
+    assert_eq!(
+        namespace["metadata"]["labels"]["kjob.project-planton.org/job"],
+        json!(ns_resource)
+    );
+    assert_eq!(namespace["metadata"]["labels"]["team"], "data");
+    let live = common::get(&cluster, ObjectKind::Job, Some(&ns_name), &job)
+        .await
+        .expect("the Job is in the referenced namespace");
+    assert_eq!(
+        env_of(&live, "TARGET_NAMESPACE").as_deref(),
+        Some(ns_name.as_str())
+    );
+    assert_eq!(
+        env_of(&live, "LABELS").as_deref(),
+        Some("{\"team\":\"data\"}")
+    );
+    assert_eq!(env_of(&live, "MODE").as_deref(), Some("from-set"));
+
+    let outputs = bed.run(&["outputs", "--name", &job, "-o", "json"]);
+    outputs.ok();
+    assert_eq!(
+        serde_json::from_str::<Value>(&outputs.stdout).unwrap(),
+        json!({"namespace": ns_name, "jobName": job})
+    );
+    let ns_record = record(&bed, "KubernetesNamespace", &ns_resource).expect("recorded");
+    assert_eq!(ns_record.status, Status::Applied);
+    assert_eq!(ns_record.outputs["namespace"], json!(ns_name));
+
+    // A second file resolves the namespace from the state store.
+    let other = common::unique("later");
+    let later = bed.file(
+        "later.yaml",
+        &yaml_job(&other, &format!("  namespace: {{valueFrom: {{name: {ns_resource}}}}}\n  env:\n    variables:\n      FROM_JOB: {{valueFrom: {{kind: KubernetesJob, name: {job}, fieldPath: status.outputs.job_name}}}}\n")),
+    );
+    bed.run(&["up", "--manifest", &later, "--yes"]).ok();
+    let live = common::get(&cluster, ObjectKind::Job, Some(&ns_name), &other)
+        .await
+        .expect("the second Job");
+    assert_eq!(env_of(&live, "FROM_JOB").as_deref(), Some(job.as_str()));
+
+    let list = bed.run(&["list"]);
+    list.ok();
+    assert_eq!(list.stdout.lines().count(), 4, "{}", list.stdout);
+
+    bed.run(&["down", "--manifest", &later, "--yes"]).ok();
+    let down = bed.run(&["destroy", "--manifest", &file, "--set", &set, "--yes"]);
+    down.ok();
+    let job_at = down
+        .stderr
+        .find(&format!("deleted Job {ns_name}/{job}"))
+        .expect("the Job is deleted");
+    let ns_at = down
+        .stderr
+        .find(&format!("deleted Namespace {ns_name}"))
+        .expect("the Namespace is deleted");
+    assert!(
+        job_at < ns_at,
+        "the Job goes before its namespace:\n{}",
+        down.stderr
+    );
+    for owner in [&ns_resource, &job, &other] {
+        nothing_owned(&cluster, owner).await;
+    }
+    assert!(bed.store().list().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn unresolvable_references_fail_with_exit_2_and_say_where_they_looked() {
+    let cluster = common::cluster();
+    let bed = Bed::new();
+    let state = bed.state().display().to_string();
+
+    // A missing resource: nothing is deployed, nothing is recorded.
+    let job = common::unique("lost");
+    let missing = common::unique("nowhere");
+    let file = bed.file(
+        "missing.yaml",
+        &yaml_job(
+            &job,
+            &format!("  namespace:\n    valueFrom: {{name: {missing}}}\n"),
+        ),
+    );
+    for command in ["validate", "preview", "up"] {
+        let run = bed.run(&[command, "--manifest", &file, "--yes"]);
+        run.exit(2);
+        assert!(
+            run.stderr.contains(&format!(
+                "{file}:8:3: spec.namespace: cannot resolve valueFrom {{kind: KubernetesNamespace, env: \"\", name: \"{missing}\", fieldPath: \"spec.name\"}}: no KubernetesNamespace \"{missing}\" in the documents of {file} or the state store at {state}"
+            )),
+            "{command}: {}",
+            run.stderr
+        );
+    }
+    assert!(
+        bed.store().list().unwrap().is_empty(),
+        "nothing was recorded"
+    );
+    nothing_owned(&cluster, &job).await;
+
+    // A missing field of a resource that exists (in the same file).
+    let ns = common::unique("ns");
+    let file = bed.file(
+        "field.yaml",
+        &format!(
+            "{}---\n{}",
+            yaml_namespace(&ns, &common::unique("kjob-field")),
+            yaml_job(&job, &format!("  namespace: {{value: default}}\n  env:\n    variables:\n      X:\n        valueFrom: {{kind: KubernetesNamespace, name: {ns}, fieldPath: status.outputs.nope}}\n"))
+        ),
+    );
+    let run = bed.run(&["up", "--manifest", &file, "--yes"]);
+    run.exit(2);
+    assert!(
+        run.stderr.contains(&format!("spec.env.variables.X: cannot resolve valueFrom {{kind: KubernetesNamespace, env: \"\", name: \"{ns}\", fieldPath: \"status.outputs.nope\"}}: KubernetesNamespace \"{ns}\" (found in the documents of {file}) has no field \"status.outputs.nope\": status.outputs has no \"nope\" (it has: namespace, namespaceId,")),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains(&format!("{file}:19:7: spec.env.variables.X:")),
+        "{}",
+        run.stderr
+    );
+    nothing_owned(&cluster, &ns).await;
+
+    // No kind and no default kind for the field.
+    let file = bed.file("kind.yaml", &yaml_job(&job, "  namespace: {value: default}\n  env:\n    variables:\n      Y:\n        valueFrom: {name: something}\n"));
+    let run = bed.run(&["validate", "--manifest", &file]);
+    run.exit(2);
+    assert!(run.stderr.contains(&format!("{file}:12:9: spec.env.variables.Y.valueFrom.kind: is required: this field has no default kind")), "{}", run.stderr);
+
+    // A cycle.
+    let (a, b) = (common::unique("a"), common::unique("b"));
+    let refer = |to: &str| {
+        format!(
+            "  namespace: {{value: default}}\n  env:\n    variables:\n      OTHER: {{valueFrom: {{kind: KubernetesJob, name: {to}, fieldPath: status.outputs.jobName}}}}\n"
+        )
+    };
+    let file = bed.file(
+        "cycle.yaml",
+        &format!(
+            "{}---\n{}",
+            yaml_job(&a, &refer(&b)),
+            yaml_job(&b, &refer(&a))
+        ),
+    );
+    let run = bed.run(&["up", "--manifest", &file, "--yes"]);
+    run.exit(2);
+    assert!(
+        run.stderr
+            .contains(&format!("reference cycle: {a} -> {b} -> {a}")),
+        "{}",
+        run.stderr
+    );
+    nothing_owned(&cluster, &a).await;
+    nothing_owned(&cluster, &b).await;
+}
+
+#[tokio::test]
+async fn set_overrides_reach_the_cluster() {
+    let cluster = common::cluster();
+    let bed = Bed::new();
+    let job = common::unique("setjob");
+    let ns = common::unique("kjob-set");
+    let file = bed.file("job.yaml", &yaml_job(&job, &format!("  namespace: {{value: {ns}}}\n  createNamespace: true\n  env:\n    variables:\n      MODE: {{value: slow}}\n")));
+    let bad = bed.run(&[
+        "up",
+        "--manifest",
+        &file,
+        "--set",
+        "spec.parallelism=many",
+        "--yes",
+    ]);
+    bad.exit(2);
+    assert!(bad.stderr.contains("--set spec.parallelism=many: spec.parallelism: expected a whole number (uint32), got \"many\""), "{}", bad.stderr);
+
+    bed.run(&[
+        "up",
+        "--manifest",
+        &file,
+        "--set",
+        "spec.parallelism=2",
+        "--set",
+        "spec.env.variables.MODE.value=fast",
+        "--set",
+        "metadata.labels.team=data",
+        "--yes",
+    ])
+    .ok();
+    let live = common::get(&cluster, ObjectKind::Job, Some(&ns), &job)
+        .await
+        .expect("the Job");
+    assert_eq!(live["spec"]["parallelism"], 2);
+    assert_eq!(env_of(&live, "MODE").as_deref(), Some("fast"));
+    assert_eq!(live["metadata"]["labels"]["team"], "data");
+    let stored = record(&bed, "KubernetesJob", &job).expect("recorded");
+    assert_eq!(stored.manifest["spec"]["parallelism"], 2);
+
+    // Without the overrides the preview shows them going back.
+    let preview = bed.run(&["preview", "--manifest", &file]);
+    preview.ok();
+    assert!(
+        preview.stdout.contains("~ spec.parallelism: 2 => 1"),
+        "{}",
+        preview.stdout
+    );
+    assert!(
+        preview.stdout.contains("+- replace   Job"),
+        "{}",
+        preview.stdout
+    );
+
+    bed.run(&["down", "--name", &job, "--kind", "kubernetes-job", "--yes"])
+        .ok();
+    nothing_owned(&cluster, &job).await;
+}
+
+fn crash_manifest(bed: &Bed, job: &str, ns: &str) -> String {
+    bed.file(
+        "crash.yaml",
+        &yaml_job(job, &format!("  namespace: {{value: {ns}}}\n  createNamespace: true\n  configMaps: {{settings: 'a=1'}}\n  env:\n    secrets:\n      TOKEN: {{value: t0ps3cret}}\n")),
+    )
+}
+
+/// Runs `kjob up` with the crash hook and checks it died after `objects` objects, recorded.
+fn crash(bed: &Bed, file: &str, job: &str, objects: usize) {
+    let output = bed
+        .command(&["up", "--manifest", file, "--yes"])
+        .env(kjob::cli::run::CRASH_AFTER_OBJECTS, objects.to_string())
+        .output()
+        .unwrap();
+    let run = Run::from(output);
+    assert_eq!(run.code, None, "the run was killed by a signal: {run:?}");
+    assert!(run.stderr.contains("aborting after"), "{}", run.stderr);
+    let stored = record(bed, "KubernetesJob", job).expect("the crashed run left a record");
+    assert_eq!(stored.status, Status::Applying);
+    assert_eq!(
+        stored.objects.len(),
+        objects,
+        "every applied object was recorded: {:?}",
+        stored.objects
+    );
+    assert_eq!(
+        stored.pending.len(),
+        5 - objects,
+        "the rest are pending: {:?}",
+        stored.pending
+    );
+    assert_eq!(stored.all_objects().len(), 5);
+    let raw = std::fs::read_to_string(bed.store().record_path(&stored.key())).unwrap();
+    assert!(!raw.contains("t0ps3cret"), "no secret value in state");
+}
+
+#[tokio::test]
+async fn a_run_killed_mid_up_converges_when_run_again() {
+    let cluster = common::cluster();
+    let bed = Bed::new();
+    let job = common::unique("crash");
+    let ns = common::unique("kjob-crash");
+    let file = crash_manifest(&bed, &job, &ns);
+    crash(&bed, &file, &job, 2);
+    assert_eq!(
+        owned(&cluster, &job).await,
+        [
+            (ObjectKind::Namespace, 1),
+            (ObjectKind::ConfigMap, 1),
+            (ObjectKind::Secret, 0),
+            (ObjectKind::ServiceAccount, 0),
+            (ObjectKind::Job, 0)
+        ]
+    );
+
+    // The lock died with the process; the re-run adopts what exists and finishes.
+    bed.run(&["up", "--manifest", &file, "--yes"]).ok();
+    let stored = record(&bed, "KubernetesJob", &job).unwrap();
+    assert_eq!(stored.status, Status::Applied);
+    assert_eq!(stored.objects.len(), 5, "{:?}", stored.objects);
+    assert_eq!(stored.job_status.as_deref(), Some("Complete"));
+    assert_eq!(
+        owned(&cluster, &job).await,
+        ALL_KINDS.map(|k| (k, 1)),
+        "every object exists once"
+    );
+
+    bed.run(&["down", "--manifest", &file, "--yes"]).ok();
+    nothing_owned(&cluster, &job).await;
+    assert!(record(&bed, "KubernetesJob", &job).is_none());
+}
+
+#[tokio::test]
+async fn a_run_killed_mid_up_is_torn_down_by_down() {
+    let cluster = common::cluster();
+    let bed = Bed::new();
+    let job = common::unique("crashdown");
+    let ns = common::unique("kjob-crashdown");
+    let file = crash_manifest(&bed, &job, &ns);
+    crash(&bed, &file, &job, 3);
+    bed.run(&["down", "--manifest", &file, "--yes"]).ok();
+    nothing_owned(&cluster, &job).await;
+    assert!(bed.store().list().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_second_run_is_refused_while_the_state_is_locked_or_waits_for_it() {
+    let cluster = common::cluster();
+    let bed = Bed::new();
+    let job = common::unique("locked");
+    let ns = common::unique("kjob-locked");
+    let file = bed.file(
+        "job.yaml",
+        &yaml_job(
+            &job,
+            &format!("  namespace: {{value: {ns}}}\n  createNamespace: true\n"),
+        ),
+    );
+
+    let held = bed
+        .store()
+        .lock(
+            "kjob up --manifest other.yaml (held by the test)",
+            Duration::ZERO,
+        )
+        .unwrap();
+    let started = std::time::Instant::now();
+    let refused = bed.run(&["up", "--manifest", &file, "--yes"]);
+    refused.exit(3);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "refused at once"
+    );
+    assert!(
+        refused.stderr.contains(&format!(
+            "is locked by another kjob run: pid {} on host ",
+            std::process::id()
+        )) && refused
+            .stderr
+            .contains("running `kjob up --manifest other.yaml (held by the test)` since "),
+        "{}",
+        refused.stderr
+    );
+    bed.run(&["down", "--manifest", &file, "--yes"]).exit(3);
+    nothing_owned(&cluster, &job).await;
+
+    // With --lock-timeout the run waits for the holder to finish.
+    let child = bed
+        .command(&["up", "--manifest", &file, "--yes", "--lock-timeout", "60"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    drop(held);
+    Run::from(child.wait_with_output().unwrap()).ok();
+    assert!(
+        common::get(&cluster, ObjectKind::Job, Some(&ns), &job)
+            .await
+            .is_some()
+    );
+
+    bed.run(&["down", "--name", &job, "--yes"]).ok();
+    nothing_owned(&cluster, &job).await;
+}
+
+#[test]
+fn an_unreachable_cluster_exits_4() {
+    let bed = Bed::new();
+    let kubeconfig = bed.file(
+        "kubeconfig",
+        "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://127.0.0.1:1', insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n",
+    );
+    let file = bed.file(
+        "job.yaml",
+        &yaml_job(
+            &common::unique("unreach"),
+            "  namespace: {value: default}\n",
+        ),
+    );
+    let run = Run::from(
+        Command::new(env!("CARGO_BIN_EXE_kjob"))
+            .args([
+                "up",
+                "--manifest",
+                &file,
+                "--yes",
+                "--kubeconfig",
+                &kubeconfig,
+                "--state-dir",
+            ])
+            .arg(bed.state())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap(),
+    );
+    run.exit(4);
+}
+
+#[test]
+fn up_without_yes_and_without_a_terminal_is_refused() {
+    let bed = Bed::new();
+    let file = bed.file(
+        "job.yaml",
+        &yaml_job(
+            &common::unique("confirm"),
+            "  namespace: {value: default}\n",
+        ),
+    );
+    let run = bed.run(&["up", "--manifest", &file]);
+    run.exit(2);
+    assert!(run.stderr.contains("pass --yes"), "{}", run.stderr);
+    assert!(bed.store().list().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn the_examples_validate_and_deploy() {
+    let cluster = common::cluster();
+    let bed = Bed::new();
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    for name in ["job.yaml", "namespace-and-job.yaml"] {
+        let path = examples.join(name);
+        bed.run(&["validate", "--manifest", path.to_str().unwrap()])
+            .ok();
+    }
+    // The main example, under names of its own, read from standard input.
+    let job = common::unique("example");
+    let ns = common::unique("kjob-example");
+    let text = std::fs::read_to_string(examples.join("job.yaml")).unwrap();
+    let mut child = bed
+        .command(&[
+            "up",
+            "--manifest",
+            "-",
+            "--yes",
+            "--set",
+            &format!("metadata.name={job}"),
+            "--set",
+            &format!("spec.namespace={ns}"),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    Run::from(child.wait_with_output().unwrap()).ok();
+    let live = common::get(&cluster, ObjectKind::Job, Some(&ns), &job)
+        .await
+        .expect("the example's Job");
+    assert!(live.to_string().contains("secretKeyRef"));
+    assert!(!live.to_string().contains("example-only-password"));
+    assert_eq!(
+        record(&bed, "KubernetesJob", &job)
+            .unwrap()
+            .job_status
+            .as_deref(),
+        Some("Complete")
+    );
+    bed.run(&["down", "--name", &job, "--yes"]).ok();
+    nothing_owned(&cluster, &job).await;
+}
+
+#[tokio::test]
+async fn a_failing_job_exits_1_and_runs_again_once_fixed() {
+    let cluster = common::cluster();
+    let bed = Bed::new();
+    let job = common::unique("failing");
+    let ns = common::unique("kjob-failing");
+    // The test bed fails the pods of the image kjob.test/fail.
+    let spec =
+        format!("  namespace: {{value: {ns}}}\n  createNamespace: true\n  backoffLimit: 0\n");
+    let file = bed.file(
+        "job.yaml",
+        &yaml_job(&job, &spec).replace("{repo: busybox, tag: '1.36'}", "{repo: kjob.test/fail}"),
+    );
+    let failed = bed.run(&["up", "--manifest", &file, "--yes"]);
+    failed.exit(1);
+    assert!(
+        failed.stderr.contains(&format!("Job {ns}/{job} failed")),
+        "{}",
+        failed.stderr
+    );
+    let stored = record(&bed, "KubernetesJob", &job).unwrap();
+    assert_eq!(
+        (stored.status, stored.job_status.as_deref()),
+        (Status::Failed, Some("Failed"))
+    );
+    assert_eq!(stored.objects.len(), 3, "{:?}", stored.objects);
+
+    // Nothing changed, but a failed Job is replaced and runs again: still failing.
+    let preview = bed.run(&["preview", "--manifest", &file]);
+    assert!(
+        preview
+            .stdout
+            .contains("the Job is deleted, then created again: the Job failed last time"),
+        "{}",
+        preview.stdout
+    );
+
+    // A fixed image replaces the Job, which completes.
+    let fixed = bed.file("fixed.yaml", &yaml_job(&job, &spec));
+    let up = bed.run(&["up", "--manifest", &fixed, "--yes"]);
+    up.ok();
+    assert!(
+        up.stderr.contains("deleting the old Job first"),
+        "{}",
+        up.stderr
+    );
+    let stored = record(&bed, "KubernetesJob", &job).unwrap();
+    assert_eq!(
+        (stored.status, stored.job_status.as_deref()),
+        (Status::Applied, Some("Complete"))
+    );
+
+    // A Job that does not finish in time is a failure that leaves it running.
+    let hanging = bed.file(
+        "hang.yaml",
+        &yaml_job(&job, &spec).replace("{repo: busybox, tag: '1.36'}", "{repo: kjob.test/hang}"),
+    );
+    let timeout = bed.run(&["up", "--manifest", &hanging, "--yes", "--timeout", "3"]);
+    timeout.exit(1);
+    assert!(
+        timeout.stderr.contains("did not finish within 3s"),
+        "{}",
+        timeout.stderr
+    );
+    assert_eq!(
+        record(&bed, "KubernetesJob", &job)
+            .unwrap()
+            .job_status
+            .as_deref(),
+        Some("Running")
+    );
+
+    bed.run(&["down", "--manifest", &hanging, "--yes"]).ok();
+    nothing_owned(&cluster, &job).await;
+}
+
+#[tokio::test]
+async fn the_provider_resolves_references_from_the_cli_state_store() {
+    use kjob::api::pulumirpc::resource_provider_server::ResourceProvider;
+    use kjob::api::pulumirpc::{CheckRequest, ConfigureRequest};
+    use kjob::provider::values::{from_struct, to_struct};
+
+    let bed = Bed::new();
+    // What `kjob up` records for a KubernetesNamespace (no cluster needed to check).
+    let key = kjob::refs::ResourceKey {
+        kind: "KubernetesNamespace".into(),
+        env: "dev".into(),
+        name: "team".into(),
+    };
+    let mut record = Record::new(&key);
+    record.manifest = json!({"apiVersion": API, "kind": "KubernetesNamespace", "metadata": {"name": "team", "env": "dev"}, "spec": {"name": "team-ns"}});
+    record.outputs = json!({"namespace": "team-ns"});
+    record.status = Status::Applied;
+    bed.store().save(&mut record).unwrap();
+
+    let provider = kjob::provider::service::KjobProvider::new(
+        Default::default(),
+        std::sync::Arc::new(tokio::sync::Notify::new()),
+    );
+    let args = json!({"stateDir": bed.state().to_string_lossy()});
+    provider
+        .configure(tonic::Request::new(ConfigureRequest {
+            args: Some(to_struct(&args)),
+            ..Default::default()
+        }))
+        .await
+        .unwrap();
+    let check = |name: &str| {
+        let news = json!({
+            "metadata": {"name": "j", "env": "dev"},
+            "spec": {"namespace": {"valueFrom": {"name": name}}, "image": {"repo": "busybox"},
+                     "env": {"variables": {"NS": {"valueFrom": {"kind": "KubernetesNamespace", "name": name, "fieldPath": "status.outputs.namespace"}}}}}
+        });
+        CheckRequest {
+            urn: "urn:pulumi:s::p::kjob:index:KubernetesJob::j".into(),
+            name: "j".into(),
+            r#type: "kjob:index:KubernetesJob".into(),
+            news: Some(to_struct(&news)),
+            ..Default::default()
+        }
+    };
+    let resolved = provider
+        .check(tonic::Request::new(check("team")))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(resolved.failures.is_empty(), "{:?}", resolved.failures);
+    let inputs = from_struct(&resolved.inputs.unwrap());
+    assert_eq!(inputs["spec"]["namespace"], json!({"value": "team-ns"}));
+    assert_eq!(
+        inputs["spec"]["env"]["variables"]["NS"],
+        json!({"value": "team-ns"})
+    );
+
+    let unresolved = provider
+        .check(tonic::Request::new(check("other")))
+        .await
+        .unwrap()
+        .into_inner();
+    let failures: Vec<(String, String)> = unresolved
+        .failures
+        .into_iter()
+        .map(|f| (f.property, f.reason))
+        .collect();
+    assert_eq!(failures.len(), 2, "{failures:?}");
+    assert_eq!(failures[0].0, "spec.env.variables.NS");
+    assert_eq!(failures[1].0, "spec.namespace");
+    assert!(
+        failures[1].1.contains(&format!(
+            "no KubernetesNamespace \"other\" in env \"dev\" in the state store at {}",
+            bed.state().display()
+        )),
+        "{failures:?}"
+    );
+}
