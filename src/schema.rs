@@ -615,6 +615,8 @@ pub fn pulumi_schema() -> Value {
             Kubernetes batch/v1 Job) as Pulumi resources.",
         "keywords": ["pulumi", "kubernetes", "job", "project-planton", "kind/native", "category/infrastructure"],
         "license": "Apache-2.0",
+        // Generated Node.js SDKs carry this version instead of a `${VERSION}` placeholder.
+        "language": { "nodejs": { "respectSchemaVersion": true } },
         "config": { "variables": config.clone() },
         "provider": {
             "description": "The kjob provider: how to reach the cluster and where to resolve references.",

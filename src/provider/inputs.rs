@@ -70,9 +70,41 @@ pub fn manifest(inputs: &Value, resource_name: &str) -> (Value, Vec<Failure>) {
     (Value::Object(doc), failures)
 }
 
+/// Pulumi programs (YAML above all) may pass a number or boolean where the schema says string
+/// (`tag: 1.36` in a YAML config). Such scalars become strings for string-typed proto fields;
+/// everything else is left for the strict decoder to judge.
+pub fn coerce_scalars(value: &mut Value, desc: &prost_reflect::MessageDescriptor) {
+    use prost_reflect::Kind;
+    let Some(map) = value.as_object_mut() else { return };
+    for (key, item) in map.iter_mut() {
+        let Some(field) = desc.get_field_by_json_name(key).or_else(|| desc.get_field_by_name(key)) else { continue };
+        let (kind, container) = if field.is_map() {
+            match field.kind() {
+                Kind::Message(entry) => (entry.map_entry_value_field().kind(), "map"),
+                _ => continue,
+            }
+        } else {
+            (field.kind(), if field.is_list() { "list" } else { "single" })
+        };
+        let fix = |v: &mut Value| match (&kind, &*v) {
+            (Kind::String, Value::Number(n)) => *v = Value::String(n.to_string()),
+            (Kind::String, Value::Bool(b)) => *v = Value::String(b.to_string()),
+            (Kind::Message(sub), _) => coerce_scalars(v, sub),
+            _ => {}
+        };
+        match (container, item) {
+            ("map", Value::Object(entries)) => entries.values_mut().for_each(fix),
+            ("list", Value::Array(items)) => items.iter_mut().for_each(fix),
+            ("single", v) => fix(v),
+            _ => {}
+        }
+    }
+}
+
 /// Checks (revealed) inputs: the manifest pipeline plus the provider's own inputs.
 pub fn check(inputs: &Value, resource_name: &str, sources: &[&dyn Source]) -> CheckedInputs {
-    let (document, mut failures) = manifest(inputs, resource_name);
+    let (mut document, mut failures) = manifest(inputs, resource_name);
+    coerce_scalars(&mut document, &crate::api::message(crate::api::KUBERNETES_JOB));
     let checked = job::check(&document, &PropertyPath::root(), Some(&values::is_unknown), sources);
     failures.extend(checked.failures.iter().cloned());
     let mut out = checked.document.clone();
@@ -158,6 +190,17 @@ mod tests {
     fn unknown_top_level_inputs_fail() {
         let c = check(&json!({"spec": {}, "image": "x"}), "m", &[]);
         assert!(c.failures.iter().any(|f| f.path.to_string() == "image"));
+    }
+
+    #[test]
+    fn numbers_for_string_fields_become_strings() {
+        let c = check(&json!({"spec": {"namespace": {"value": "ns"}, "image": {"repo": "busybox", "tag": 1.36}, "args": [1, true], "env": {"variables": {"N": {"value": 5}}}}}), "m", &[]);
+        assert!(c.failures.is_empty(), "{:?}", c.failures);
+        assert_eq!(c.inputs["spec"]["image"]["tag"], json!("1.36"));
+        assert_eq!(c.inputs["spec"]["args"], json!(["1", "true"]));
+        assert_eq!(c.inputs["spec"]["env"]["variables"]["N"]["value"], json!("5"));
+        let c = check(&json!({"spec": {"namespace": {"value": "ns"}, "image": {"repo": "busybox"}, "parallelism": "x"}}), "m", &[]);
+        assert_eq!(c.failures.len(), 1, "non-string fields stay strict");
     }
 
     #[test]

@@ -1,0 +1,83 @@
+//! Pure-core latency per resource, no cluster: what one KubernetesJob costs the provider before
+//! any network call. Run with `cargo bench --bench core` (or `scripts/bench`, which also collects
+//! the results into `docs/bench/results.json`); `cargo bench --bench core -- --test` runs each
+//! benchmark once as a smoke test.
+//!
+//! Input: `tests/golden/full.input.json` minus `apiVersion`/`kind`, i.e. the Pulumi inputs of a
+//! realistic resource (namespace, ConfigMap, two env secrets, five volume mounts, every Job knob).
+
+use std::hint::black_box;
+use std::path::Path;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use kjob::provider::{inputs, values};
+use kjob::render::RenderOptions;
+use serde_json::{Value, json};
+
+const NAME: &str = "nightly-etl";
+
+/// The golden full manifest as provider inputs (no `apiVersion`/`kind`).
+fn full_inputs() -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/full.input.json");
+    let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("read full.input.json")).expect("JSON");
+    let map = doc.as_object_mut().expect("an object");
+    map.remove("apiVersion");
+    map.remove("kind");
+    doc
+}
+
+fn options() -> RenderOptions {
+    RenderOptions { docker_config_json: Some(r#"{"auths":{"registry.acme.example":{"auth":"dTpw"}}}"#.into()) }
+}
+
+fn checked_inputs(raw: &Value) -> Value {
+    let checked = inputs::check(raw, NAME, &[]);
+    assert!(checked.failures.is_empty(), "the golden input checks: {:?}", checked.failures);
+    checked.inputs
+}
+
+fn bench_check(c: &mut Criterion) {
+    let raw = full_inputs();
+    c.bench_function("check/full", |b| b.iter(|| inputs::check(black_box(&raw), NAME, &[])));
+    // What the gRPC Check handler adds around it: Struct -> JSON, reveal, JSON -> Struct.
+    let wire = values::to_struct(&raw);
+    c.bench_function("check/full+struct", |b| {
+        b.iter(|| {
+            let (news, _) = values::reveal(&values::from_struct(black_box(&wire)));
+            let checked = inputs::check(&news, NAME, &[]);
+            values::to_struct(&checked.inputs)
+        })
+    });
+}
+
+fn bench_diff(c: &mut Criterion) {
+    let old = checked_inputs(&full_inputs());
+    let mut in_place = full_inputs();
+    in_place["spec"]["parallelism"] = json!(4);
+    let in_place = checked_inputs(&in_place);
+    let mut replace = full_inputs();
+    replace["spec"]["image"]["tag"] = json!("2.4.2");
+    let replace = checked_inputs(&replace);
+    let unknown = values::is_unknown;
+    for (label, new) in [("none", &old), ("in-place", &in_place), ("replace", &replace)] {
+        let expected = kjob::diff::diff(&old, new, &[], &unknown);
+        assert_eq!(expected.is_empty(), label == "none");
+        assert_eq!(expected.replaces(), label == "replace");
+        c.bench_function(&format!("diff/{label}"), |b| b.iter(|| kjob::diff::diff(black_box(&old), black_box(new), &[], &unknown)));
+    }
+}
+
+fn bench_render(c: &mut Criterion) {
+    let raw = full_inputs();
+    let checked = inputs::check(&raw, NAME, &[]);
+    let options = options();
+    c.bench_function("render/full", |b| b.iter(|| kjob::job::render(black_box(&checked.checked), &options).expect("renders")));
+    let rendered = kjob::job::render(&checked.checked, &options).expect("renders");
+    assert_eq!(rendered.objects().len(), 7, "namespace, configmap, 2 secrets, service account, job");
+    c.bench_function("render/full+objects", |b| {
+        b.iter(|| kjob::job::render(black_box(&checked.checked), &options).expect("renders").objects())
+    });
+}
+
+criterion_group!(benches, bench_check, bench_diff, bench_render);
+criterion_main!(benches);
