@@ -57,7 +57,13 @@ pub fn check(document: &Value, root: &PropertyPath, unknown: Option<UnknownTest<
     let mut failures = loaded.failures;
     let env = loaded.message.metadata.as_ref().map(|m| m.env.clone()).unwrap_or_default();
     let mut message = codec::to_dynamic(&desc, &loaded.message);
-    failures.extend(refs::resolve(&mut message, root, &env, sources));
+    // A value the decoder already rejected is not reported again by the reference resolver.
+    let decode_paths: Vec<PropertyPath> = failures.iter().map(|f| f.path.clone()).collect();
+    failures.extend(
+        refs::resolve(&mut message, root, &env, sources)
+            .into_iter()
+            .filter(|f| !decode_paths.iter().any(|d| f.path.starts_with(d) || d.starts_with(&f.path))),
+    );
     let mut job: KubernetesJob = codec::to_typed(&message);
     fill_item_paths(&mut job);
     let message = codec::to_dynamic(&desc, &job);
@@ -148,6 +154,17 @@ mod tests {
                 "spec.volumeMounts[2]",
             ]
         );
+    }
+
+    #[test]
+    fn a_bad_reference_kind_is_reported_once() {
+        let c = check(
+            &manifest(json!({"namespace": {"value": "ns"}, "image": {"repo": "busybox"}, "env": {"variables": {"X": {"valueFrom": {"kind": "NoSuchKind", "name": "a"}}}}})),
+            &PropertyPath::root(),
+            None,
+            &[],
+        );
+        assert_eq!(paths(&c), ["spec.env.variables.X.valueFrom.kind"], "{:?}", c.failures);
     }
 
     #[test]

@@ -1,0 +1,509 @@
+//! Faults on a test bed of its own: the kube-apiserver is stopped while the provider creates,
+//! updates and deletes KubernetesJobs, then started again.
+//!
+//! This file brings up a SECOND test bed (its own run dir under /tmp and free ports, through
+//! `scripts/testbed up` with `KJOB_TESTBED_DIR`/`KJOB_*_PORT`), so stopping its API server does not
+//! disturb the other tests; a guard brings it down at the end, also when the test fails. The
+//! provider's gRPC service runs in-process and is driven as the engine drives it.
+//!
+//! Four outages, each hitting several RPCs at once:
+//! 1. short, before the RPCs (Create, Update, Delete start while the server is down and it comes
+//!    back ~3 s later): the client's retries carry every call through;
+//! 2. long, before the RPCs (the server stays down past the retry budget): every call fails,
+//!    with a partial failure where something is in state; after a restart the re-run (as the
+//!    engine would do it: Create again, Update from the partial outputs, Delete again) converges;
+//! 3. long, in the middle (a Create that is waiting for its Job, a Delete that has deleted the
+//!    Job and is removing the rest): both fail, the re-runs converge;
+//! 4. short, in the middle: both succeed.
+//!
+//! After every re-run the objects carrying our ownership labels are counted cluster-wide: the
+//! rendered set exactly (nothing stale left by a half-done update), and zero after the delete.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use kjob::api::google_rpc;
+use kjob::api::pulumirpc::resource_provider_client::ResourceProviderClient;
+use kjob::api::pulumirpc::resource_provider_server::ResourceProviderServer;
+use kjob::api::pulumirpc::{CheckRequest, ConfigureRequest, CreateRequest, DeleteRequest, ErrorResourceInitFailed, UpdateRequest};
+use kjob::cluster::{Cluster, ClusterConfig};
+use kjob::provider::engine::EngineLog;
+use kjob::provider::service::KjobProvider;
+use kjob::provider::values::{from_struct, to_struct};
+use kjob::render::ObjectKind;
+use prost::Message;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::Channel;
+
+const TYPE: &str = "kjob:index:KubernetesJob";
+/// Longest any one RPC may take here (the retry budget is ~20 s; a namespace delete ~10 s).
+const RPC_LIMIT: Duration = Duration::from_secs(150);
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A free TCP port on 127.0.0.1 (and, with `pair`, the one after it too: etcd's peer port).
+fn free_port(pair: bool) -> u16 {
+    for _ in 0..50 {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+        let port = l.local_addr().unwrap().port();
+        drop(l);
+        if port < 65000 && (!pair || std::net::TcpListener::bind(("127.0.0.1", port + 1)).is_ok()) {
+            return port;
+        }
+    }
+    panic!("no free port pair found");
+}
+
+/// The second test bed; `scripts/testbed down` (same environment) on drop.
+struct Bed {
+    dir: PathBuf,
+    env: Vec<(&'static str, String)>,
+}
+
+impl Bed {
+    fn up() -> Bed {
+        let dir = PathBuf::from(format!("/tmp/kjob-testbed-faults-{}", std::process::id()));
+        let env = vec![
+            ("KJOB_TESTBED_DIR", dir.to_string_lossy().into_owned()),
+            ("KJOB_TESTBED_PORT", free_port(false).to_string()),
+            ("KJOB_ETCD_PORT", free_port(true).to_string()),
+            ("KJOB_KCM_PORT", free_port(false).to_string()),
+            ("KJOB_SCHED_PORT", free_port(false).to_string()),
+        ];
+        let bed = Bed { dir, env };
+        let started = Instant::now();
+        bed.testbed(&["up"]);
+        eprintln!("faults: second test bed up in {:.1}s ({:?})", started.elapsed().as_secs_f64(), bed.env);
+        bed
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(repo().join("scripts/testbed"));
+        cmd.args(args).stdin(std::process::Stdio::null());
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    #[track_caller]
+    fn testbed(&self, args: &[&str]) {
+        let out = self.command(args).output().expect("run scripts/testbed");
+        assert!(
+            out.status.success(),
+            "scripts/testbed {} failed ({:?}):\n{}{}",
+            args.join(" "),
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn kubeconfig(&self) -> String {
+        self.dir.join("kubeconfig").to_string_lossy().into_owned()
+    }
+
+    fn cluster(&self) -> Cluster {
+        Cluster::new(ClusterConfig { kubeconfig: Some(self.kubeconfig()), context: None })
+    }
+
+    /// Kills the API server (a crash: SIGKILL) or stops it gracefully (SIGTERM).
+    async fn stop_apiserver(&self, kill: bool) {
+        let args: &[&str] = if kill { &["stop", "kube-apiserver", "--kill"] } else { &["stop", "kube-apiserver"] };
+        self.run_async(args).await;
+        eprintln!("faults: kube-apiserver {}", if kill { "killed" } else { "stopped" });
+    }
+
+    /// Starts the API server again and waits until it is ready.
+    async fn start_apiserver(&self) {
+        self.run_async(&["start", "kube-apiserver"]).await;
+        eprintln!("faults: kube-apiserver started again");
+    }
+
+    async fn run_async(&self, args: &[&str]) {
+        let mut cmd = tokio::process::Command::from(self.command(args));
+        let out = tokio::time::timeout(Duration::from_secs(120), cmd.output()).await.expect("scripts/testbed in time").expect("run scripts/testbed");
+        assert!(out.status.success(), "scripts/testbed {} failed:\n{}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+impl Drop for Bed {
+    fn drop(&mut self) {
+        match self.command(&["down"]).output() {
+            Ok(out) if out.status.success() => {}
+            Ok(out) => eprintln!("faults: scripts/testbed down failed:\n{}", String::from_utf8_lossy(&out.stderr)),
+            Err(e) => eprintln!("faults: scripts/testbed down did not run: {e}"),
+        }
+        if std::thread::panicking() {
+            eprintln!("faults: the second test bed's logs are kept in {}/logs", self.dir.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+async fn provider(kubeconfig: &str) -> ResourceProviderClient<Channel> {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let service = ResourceProviderServer::new(KjobProvider::new(EngineLog::default(), Arc::new(Notify::new())));
+    tokio::spawn(tonic::transport::Server::builder().add_service(service).serve_with_incoming(TcpListenerStream::new(listener)));
+    let mut client = ResourceProviderClient::connect(format!("http://{addr}")).await.unwrap();
+    client
+        .configure(ConfigureRequest { args: Some(to_struct(&json!({"kubeconfig": kubeconfig}))), accept_secrets: true, ..Default::default() })
+        .await
+        .unwrap();
+    client
+}
+
+fn urn(name: &str) -> String {
+    format!("urn:pulumi:faults::proj::{TYPE}::{name}")
+}
+
+/// How an RPC failed: a plain error, or a partial failure with the outputs the engine records.
+#[derive(Debug)]
+enum Failed {
+    Plain(String),
+    Partial { message: String, outputs: Value },
+}
+
+fn failed(status: tonic::Status) -> Failed {
+    let partial = google_rpc::Status::decode(status.details())
+        .ok()
+        .and_then(|s| s.details.into_iter().find(|d| d.type_url.ends_with("pulumirpc.ErrorResourceInitFailed")))
+        .and_then(|d| ErrorResourceInitFailed::decode(d.value.as_slice()).ok());
+    match partial {
+        Some(p) => Failed::Partial { message: status.message().to_owned(), outputs: from_struct(&p.properties.unwrap_or_default()) },
+        None => Failed::Plain(status.message().to_owned()),
+    }
+}
+
+/// One KubernetesJob resource as the engine tracks it.
+#[derive(Clone)]
+struct Res {
+    client: ResourceProviderClient<Channel>,
+    name: String,
+    ns: String,
+    /// Checked inputs of the desired state.
+    inputs: Value,
+    /// The outputs in state (None: not in state).
+    outputs: Option<Value>,
+}
+
+impl Res {
+    async fn new(client: &ResourceProviderClient<Channel>, prefix: &str, extra: Value) -> Res {
+        let name = common::unique(prefix);
+        let ns = common::unique(&format!("{prefix}-ns"));
+        let mut res = Res { client: client.clone(), name, ns, inputs: Value::Null, outputs: None };
+        res.set_inputs(extra).await;
+        res
+    }
+
+    /// Checks new desired inputs: the fixed base plus `extra` spec fields.
+    async fn set_inputs(&mut self, extra: Value) {
+        let mut spec = json!({
+            "namespace": {"value": self.ns}, "createNamespace": true,
+            "image": {"repo": "busybox", "tag": "1.36"}, "command": ["true"],
+            "env": {"secrets": {"TOKEN": {"value": "faults-secret"}}},
+            "configMaps": {"a": "1", "b": "2"}
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            spec[k] = v.clone();
+        }
+        let resp = self
+            .client
+            .check(CheckRequest { urn: urn(&self.name), news: Some(to_struct(&json!({"spec": spec}))), name: self.name.clone(), r#type: TYPE.into(), ..Default::default() })
+            .await
+            .expect("Check")
+            .into_inner();
+        assert!(resp.failures.is_empty(), "{:?}", resp.failures);
+        self.inputs = from_struct(&resp.inputs.unwrap());
+    }
+
+    fn id(&self) -> String {
+        format!("{}/{}", self.ns, self.name)
+    }
+
+    async fn create(&mut self) -> Result<(), Failed> {
+        let request = CreateRequest { urn: urn(&self.name), properties: Some(to_struct(&self.inputs)), name: self.name.clone(), r#type: TYPE.into(), timeout: 120.0, ..Default::default() };
+        let result = tokio::time::timeout(RPC_LIMIT, self.client.create(request)).await.expect("Create returns in time");
+        match result {
+            Ok(resp) => {
+                let resp = resp.into_inner();
+                assert_eq!(resp.id, self.id());
+                self.outputs = Some(from_struct(&resp.properties.unwrap()));
+                Ok(())
+            }
+            Err(status) => {
+                let f = failed(status);
+                if let Failed::Partial { outputs, .. } = &f {
+                    self.outputs = Some(outputs.clone());
+                }
+                Err(f)
+            }
+        }
+    }
+
+    async fn update(&mut self) -> Result<(), Failed> {
+        let olds = self.outputs.clone().expect("update needs a resource in state");
+        let request = UpdateRequest {
+            id: self.id(),
+            urn: urn(&self.name),
+            olds: Some(to_struct(&olds)),
+            news: Some(to_struct(&self.inputs)),
+            name: self.name.clone(),
+            r#type: TYPE.into(),
+            timeout: 120.0,
+            ..Default::default()
+        };
+        let result = tokio::time::timeout(RPC_LIMIT, self.client.update(request)).await.expect("Update returns in time");
+        match result {
+            Ok(resp) => {
+                self.outputs = Some(from_struct(&resp.into_inner().properties.unwrap()));
+                Ok(())
+            }
+            Err(status) => {
+                let f = failed(status);
+                if let Failed::Partial { outputs, .. } = &f {
+                    self.outputs = Some(outputs.clone());
+                }
+                Err(f)
+            }
+        }
+    }
+
+    async fn delete(&mut self) -> Result<(), Failed> {
+        let olds = self.outputs.clone().expect("delete needs a resource in state");
+        let request = DeleteRequest { id: self.id(), urn: urn(&self.name), properties: Some(to_struct(&olds)), name: self.name.clone(), r#type: TYPE.into(), ..Default::default() };
+        let result = tokio::time::timeout(RPC_LIMIT, self.client.delete(request)).await.expect("Delete returns in time");
+        match result {
+            Ok(_) => {
+                self.outputs = None;
+                Ok(())
+            }
+            Err(status) => Err(failed(status)),
+        }
+    }
+
+    fn job_status(&self) -> String {
+        self.outputs.as_ref().and_then(|o| o["jobStatus"].as_str()).unwrap_or_default().to_owned()
+    }
+}
+
+/// Objects carrying the ownership labels of `owner`, cluster-wide, by kind (names sorted).
+async fn owned(cluster: &Cluster, owner: &str) -> Vec<(ObjectKind, Vec<String>)> {
+    let mut out = Vec::new();
+    for kind in [ObjectKind::Namespace, ObjectKind::ConfigMap, ObjectKind::Secret, ObjectKind::ServiceAccount, ObjectKind::Job] {
+        let mut names: Vec<String> = cluster
+            .list_owned(kind, None, owner)
+            .await
+            .expect("the test bed answers")
+            .iter()
+            .map(|o| o["metadata"]["name"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        names.sort();
+        out.push((kind, names));
+    }
+    out
+}
+
+/// Exactly the objects a resource with configMaps `maps` renders, and nothing else.
+#[track_caller]
+fn assert_deployed(counts: &[(ObjectKind, Vec<String>)], res: &Res, maps: &[&str]) {
+    let expected = vec![
+        (ObjectKind::Namespace, vec![res.ns.clone()]),
+        (ObjectKind::ConfigMap, maps.iter().map(|m| m.to_string()).collect()),
+        (ObjectKind::Secret, vec![format!("{}-env-secrets", res.name)]),
+        (ObjectKind::ServiceAccount, vec![res.name.clone()]),
+        (ObjectKind::Job, vec![res.name.clone()]),
+    ];
+    assert_eq!(counts, expected.as_slice(), "the objects of {} are exactly the rendered ones", res.name);
+}
+
+#[track_caller]
+fn assert_none(counts: &[(ObjectKind, Vec<String>)], res: &Res) {
+    assert!(counts.iter().all(|(_, names)| names.is_empty()), "objects of {} are left after delete: {counts:?}", res.name);
+}
+
+async fn job_uid(cluster: &Cluster, res: &Res) -> Option<String> {
+    common::get(cluster, ObjectKind::Job, Some(&res.ns), &res.name).await.map(|j| j["metadata"]["uid"].as_str().unwrap_or_default().to_owned())
+}
+
+/// Polls the bed until `f` holds (at most 60 s).
+async fn until<F, Fut>(what: &str, mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !f().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apiserver_outages_during_create_update_delete_then_reruns_converge() {
+    let bed = Bed::up();
+    let cluster = bed.cluster();
+    let client = provider(&bed.kubeconfig()).await;
+    let started = Instant::now();
+    // The update every Update case makes: ConfigMap `a` changes, `b` goes, `c` comes, and
+    // parallelism changes in place.
+    let edit = json!({"configMaps": {"a": "3", "c": "4"}, "parallelism": 2});
+
+    // ---- 1. A short outage before the RPCs: the retries carry Create, Update and Delete through.
+    let mut x1 = Res::new(&client, "f1c", json!({})).await;
+    let mut y1 = Res::new(&client, "f1u", json!({})).await;
+    let mut z1 = Res::new(&client, "f1d", json!({})).await;
+    let (a, b) = tokio::join!(y1.create(), z1.create());
+    a.expect("create y1");
+    b.expect("create z1");
+    let y1_uid = job_uid(&cluster, &y1).await;
+    y1.set_inputs(edit.clone()).await;
+    bed.stop_apiserver(true).await;
+    let t = Instant::now();
+    let restart = async {
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        bed.start_apiserver().await;
+    };
+    let z1_outputs = z1.outputs.clone();
+    let (cx, uy, dz, ()) = tokio::join!(x1.create(), y1.update(), z1.delete(), restart);
+    eprintln!("faults 1: Create/Update/Delete through a short outage in {:.1}s", t.elapsed().as_secs_f64());
+    cx.expect("Create survives a short outage");
+    uy.expect("Update survives a short outage");
+    dz.expect("Delete survives a short outage");
+    assert_eq!(x1.job_status(), "Complete");
+    assert_eq!(y1.job_status(), "Complete");
+    assert_deployed(&owned(&cluster, &x1.name).await, &x1, &["a", "b"]);
+    assert_deployed(&owned(&cluster, &y1.name).await, &y1, &["a", "c"]);
+    assert_eq!(job_uid(&cluster, &y1).await, y1_uid, "the update was in place");
+    assert_none(&owned(&cluster, &z1.name).await, &z1);
+    // Re-runs converge to the same objects: x1 and y1 updated with the same inputs, z1 deleted again.
+    let x1_uid = job_uid(&cluster, &x1).await;
+    let (a, b) = tokio::join!(x1.update(), y1.update());
+    a.expect("re-run x1");
+    b.expect("re-run y1");
+    z1.outputs = z1_outputs;
+    z1.delete().await.expect("a second Delete of what is gone succeeds");
+    assert_eq!(job_uid(&cluster, &x1).await, x1_uid);
+    assert_deployed(&owned(&cluster, &x1.name).await, &x1, &["a", "b"]);
+    assert_deployed(&owned(&cluster, &y1.name).await, &y1, &["a", "c"]);
+    assert_none(&owned(&cluster, &z1.name).await, &z1);
+
+    // ---- 2. A long outage before the RPCs (graceful stop): every call fails; re-runs converge.
+    let mut x2 = Res::new(&client, "f2c", json!({})).await;
+    let mut y2 = Res::new(&client, "f2u", json!({})).await;
+    let mut z2 = Res::new(&client, "f2d", json!({})).await;
+    let (a, b) = tokio::join!(y2.create(), z2.create());
+    a.expect("create y2");
+    b.expect("create z2");
+    y2.set_inputs(edit.clone()).await;
+    bed.stop_apiserver(false).await;
+    let t = Instant::now();
+    let (cx, uy, dz) = tokio::join!(x2.create(), y2.update(), z2.delete());
+    eprintln!("faults 2: Create/Update/Delete failed after {:.1}s of outage", t.elapsed().as_secs_f64());
+    match cx.expect_err("Create cannot succeed without an API server") {
+        Failed::Plain(m) => assert!(m.contains("creating KubernetesJob"), "{m}"),
+        Failed::Partial { message, .. } => panic!("nothing was applied, so nothing is in state: {message}"),
+    }
+    assert!(x2.outputs.is_none());
+    match uy.expect_err("Update cannot succeed without an API server") {
+        Failed::Partial { message, outputs } => {
+            assert!(message.contains("updating KubernetesJob"), "{message}");
+            assert_eq!(outputs["jobStatus"], "Unknown", "{outputs}");
+        }
+        Failed::Plain(m) => panic!("a failed Update keeps the resource in state as a partial failure: {m}"),
+    }
+    assert!(matches!(dz.expect_err("Delete cannot succeed without an API server"), Failed::Plain(m) if m.contains("deleting KubernetesJob")));
+    bed.start_apiserver().await;
+    // The engine's re-runs: Create again (nothing in state), Update from the partial outputs it
+    // recorded (an update with init errors is retried), Delete again (still in state).
+    let (cx, uy, dz) = tokio::join!(x2.create(), y2.update(), z2.delete());
+    cx.expect("Create re-run");
+    uy.expect("Update re-run");
+    dz.expect("Delete re-run");
+    assert_deployed(&owned(&cluster, &x2.name).await, &x2, &["a", "b"]);
+    assert_deployed(&owned(&cluster, &y2.name).await, &y2, &["a", "c"]);
+    assert_none(&owned(&cluster, &z2.name).await, &z2);
+
+    // ---- 3. A long outage in the middle: a Create waiting for its Job (6 pods, one at a time) and
+    // a Delete that has deleted the Job and goes on with the rest.
+    let slow = json!({"completions": 6, "parallelism": 1});
+    let mut x3 = Res::new(&client, "f3c", slow.clone()).await;
+    let mut z3 = Res::new(&client, "f3d", json!({})).await;
+    z3.create().await.expect("create z3");
+    let t = Instant::now();
+    let outage = async {
+        until("x3's Job to exist and z3's Job to be gone", || async {
+            job_uid(&cluster, &x3).await.is_some() && job_uid(&cluster, &z3).await.is_none()
+        })
+        .await;
+        bed.stop_apiserver(true).await;
+    };
+    let mut x3c = x3.clone();
+    let mut z3c = z3.clone();
+    let (cx, dz, ()) = tokio::join!(x3c.create(), z3c.delete(), outage);
+    eprintln!("faults 3: mid-RPC Create/Delete failed after {:.1}s", t.elapsed().as_secs_f64());
+    x3 = x3c;
+    match cx.expect_err("the wait cannot succeed without an API server") {
+        Failed::Partial { message, outputs } => {
+            assert!(message.contains("creating KubernetesJob"), "{message}");
+            assert_eq!(outputs["jobStatus"], "Unknown");
+        }
+        Failed::Plain(m) => panic!("the objects were applied: the failure must be partial, to keep them in state: {m}"),
+    }
+    dz.expect_err("Delete cannot finish without an API server");
+    bed.start_apiserver().await;
+    // The engine retries an Update for a resource with init errors; Delete is re-run.
+    x3.update().await.expect("the Create's re-run converges");
+    assert_eq!(x3.job_status(), "Complete");
+    z3.delete().await.expect("the Delete's re-run converges");
+    assert_deployed(&owned(&cluster, &x3.name).await, &x3, &["a", "b"]);
+    assert_none(&owned(&cluster, &z3.name).await, &z3);
+
+    // ---- 4. A short outage in the middle: both calls ride it out.
+    let mut x4 = Res::new(&client, "f4c", slow.clone()).await;
+    let mut z4 = Res::new(&client, "f4d", json!({})).await;
+    z4.create().await.expect("create z4");
+    let t = Instant::now();
+    let outage = async {
+        until("x4's Job to exist and z4's Job to be gone", || async {
+            job_uid(&cluster, &x4).await.is_some() && job_uid(&cluster, &z4).await.is_none()
+        })
+        .await;
+        bed.stop_apiserver(true).await;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        bed.start_apiserver().await;
+    };
+    let mut x4c = x4.clone();
+    let mut z4c = z4.clone();
+    let (cx, dz, ()) = tokio::join!(x4c.create(), z4c.delete(), outage);
+    eprintln!("faults 4: mid-RPC Create/Delete through a short outage in {:.1}s", t.elapsed().as_secs_f64());
+    x4 = x4c;
+    cx.expect("Create rides out a short outage while waiting");
+    assert_eq!(x4.job_status(), "Complete");
+    dz.expect("Delete rides out a short outage");
+    assert_deployed(&owned(&cluster, &x4.name).await, &x4, &["a", "b"]);
+    assert_none(&owned(&cluster, &z4.name).await, &z4);
+
+    // ---- Down: everything still in state is deleted, and nothing with our labels is left.
+    let mut rest = [x1, y1, x2, y2, x3, x4];
+    let deletes = rest.iter_mut().map(|r| async move {
+        r.delete().await.unwrap_or_else(|e| panic!("delete {}: {e:?}", r.name));
+    });
+    futures::future::join_all(deletes).await;
+    for r in &rest {
+        assert_none(&owned(&cluster, &r.name).await, r);
+    }
+    eprintln!("faults: all four outages in {:.1}s", started.elapsed().as_secs_f64());
+    drop(bed);
+}
