@@ -432,8 +432,9 @@ fn pulumi_element(kind: &Kind, catalog: &Catalog) -> Value {
     }
 }
 
-fn pulumi_property(field: &FieldDescriptor, catalog: &Catalog, marks: &ReplaceMarks) -> Value {
-    let element = pulumi_element(&element_kind(field), catalog);
+/// A property around an element type: the map or list container the field needs, its
+/// description and its declared default. Shared by both schemas.
+fn property_shell(field: &FieldDescriptor, element: Value) -> Map<String, Value> {
     let mut property = if field.is_map() {
         object(json!({"type": "object", "additionalProperties": element}))
     } else if field.is_list() {
@@ -445,6 +446,11 @@ fn pulumi_property(field: &FieldDescriptor, catalog: &Catalog, marks: &ReplaceMa
     if let Some(default) = typed_default(field) {
         property.insert("default".into(), default);
     }
+    property
+}
+
+fn pulumi_property(field: &FieldDescriptor, catalog: &Catalog, marks: &ReplaceMarks) -> Value {
+    let mut property = property_shell(field, pulumi_element(&element_kind(field), catalog));
     if is_secret(field) {
         property.insert("secret".into(), Value::Bool(true));
     }
@@ -673,18 +679,10 @@ fn json_element(field: &FieldDescriptor, kind: &Kind, catalog: &Catalog) -> Valu
 }
 
 fn json_property(field: &FieldDescriptor, catalog: &Catalog) -> Value {
-    let element = json_element(field, &element_kind(field), catalog);
-    let mut property = if field.is_map() {
-        object(json!({"type": "object", "additionalProperties": element}))
-    } else if field.is_list() {
-        object(json!({"type": "array", "items": element}))
-    } else {
-        object(element)
-    };
-    insert_description(&mut property, field_doc(field));
-    if let Some(default) = typed_default(field) {
-        property.insert("default".into(), default);
-    } else if let Some(resources) = declared_container_resources(field) {
+    let mut property = property_shell(field, json_element(field, &element_kind(field), catalog));
+    if !property.contains_key("default")
+        && let Some(resources) = declared_container_resources(field)
+    {
         property.insert("default".into(), codec::encode(&resources));
     }
     Value::Object(property)

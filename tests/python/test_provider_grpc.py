@@ -14,7 +14,7 @@ import grpc
 import pytest
 from google.protobuf import empty_pb2, struct_pb2
 from google.protobuf.json_format import MessageToDict
-from pulumi.runtime.proto import engine_pb2_grpc, provider_pb2, provider_pb2_grpc
+from pulumi.runtime.proto import engine_pb2_grpc, plugin_pb2, provider_pb2, provider_pb2_grpc
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BINARY = os.environ.get("KJOB_PROVIDER_BIN", os.path.join(ROOT, "target", "debug", "pulumi-resource-kjob"))
@@ -144,3 +144,23 @@ def test_unimplemented_calls_say_so(provider):
     with pytest.raises(grpc.RpcError) as err:
         provider.Invoke(provider_pb2.InvokeRequest(tok="kjob:index:nothing"))
     assert err.value.code() == grpc.StatusCode.UNIMPLEMENTED
+
+
+def test_attach_mode_for_pulumi_debug_providers(engine):
+    """PULUMI_DEBUG_PROVIDERS: started with no engine address, the provider serves, and logs to
+    the engine that Attach names."""
+    fake, address = engine
+    proc, stub = launch()
+    try:
+        stub.Attach(plugin_pb2.PluginAttach(address=address))
+        configure(stub)
+        name = f"attach-{uuid.uuid4().hex[:8]}"
+        ns = f"attach-ns-{uuid.uuid4().hex[:8]}"
+        news = struct({"spec": {"namespace": {"value": ns}, "createNamespace": True, "image": {"repo": "busybox"}}})
+        checked = stub.Check(provider_pb2.CheckRequest(urn=urn(name), news=news, olds=struct({}), name=name, type=TYPE))
+        created = stub.Create(provider_pb2.CreateRequest(urn=urn(name), properties=checked.inputs, name=name, type=TYPE, timeout=120))
+        assert any(u == urn(name) for _, _, _, u in fake.logs), "progress reached the attached engine"
+        stub.Delete(provider_pb2.DeleteRequest(id=created.id, urn=urn(name), properties=created.properties, name=name, type=TYPE))
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0
