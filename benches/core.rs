@@ -73,7 +73,7 @@ fn bench_render(c: &mut Criterion) {
     let options = options();
     c.bench_function("render/full", |b| b.iter(|| kjob::job::render(black_box(&checked.checked), &options).expect("renders")));
     let rendered = kjob::job::render(&checked.checked, &options).expect("renders");
-    assert_eq!(rendered.objects().len(), 7, "namespace, configmap, 2 secrets, service account, job");
+    assert_eq!(rendered.objects().len(), 6, "namespace, configmap, 2 secrets, service account, job");
     c.bench_function("render/full+objects", |b| {
         b.iter(|| kjob::job::render(black_box(&checked.checked), &options).expect("renders").objects())
     });

@@ -359,6 +359,52 @@ async fn pk8s_create_set(client: &Client, checked: &[(K8sResource, prost_types::
 }
 
 // ---------------------------------------------------------------------------------------------
+// Diagnostic: the same provider in-process, served exactly like `kjob::provider::serve` serves
+// it (accepted sockets as they come) and with TCP_NODELAY set on each accepted socket. A gap
+// between the two is Nagle's algorithm meeting the client's delayed ACK (about 40 ms on Linux),
+// not provider work.
+
+async fn inproc_provider(nodelay: bool) -> Result<Client, Error> {
+    use kjob::api::pulumirpc::resource_provider_server::ResourceProviderServer;
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let service = ResourceProviderServer::new(kjob::provider::service::KjobProvider::new(
+        kjob::provider::engine::EngineLog::default(),
+        Arc::new(tokio::sync::Notify::new()),
+    ))
+    .max_decoding_message_size(MAX_MESSAGE)
+    .max_encoding_message_size(MAX_MESSAGE);
+    let incoming = TcpListenerStream::new(listener).map(move |s| {
+        s.inspect(|s| {
+            if nodelay {
+                let _ = s.set_nodelay(true);
+            }
+        })
+    });
+    tokio::spawn(tonic::transport::Server::builder().add_service(service).serve_with_incoming(incoming));
+    connect(addr.port()).await
+}
+
+async fn bench_nodelay(n: usize, kubeconfig: &str) -> Result<Value, Error> {
+    let mut out = serde_json::Map::new();
+    let news = kjob_inputs("nodelay", "kjob-bench-never-created", 1);
+    for (label, nodelay) in [("as_served", false), ("tcp_nodelay", true)] {
+        let mut client = inproc_provider(nodelay).await?;
+        configure_kjob(&mut client, kubeconfig, false).await?;
+        let mut samples = Vec::new();
+        for i in 0..n + 10 {
+            let t = Instant::now();
+            check(&mut client, KJOB_TYPE, "nodelay", &news).await?;
+            if i >= 10 {
+                samples.push(ms(t.elapsed()));
+            }
+        }
+        out.insert(label.into(), json!({"check": stats(&samples)}));
+    }
+    Ok(Value::Object(out))
+}
+
+// ---------------------------------------------------------------------------------------------
 // The floor: a bare kube client.
 
 async fn floor_create(cluster: &Cluster, name: &str, ns: &str, wait: bool) -> Result<(), Error> {
@@ -553,6 +599,8 @@ async fn main() -> Result<(), Error> {
         });
     }
     results.insert("rpc".into(), rpc);
+    eprintln!("[bench_provider] in-process Check, with and without TCP_NODELAY x{}", a.rpc);
+    results.insert("diagnostic_inprocess_check".into(), bench_nodelay(a.rpc, &a.kubeconfig).await?);
 
     // --- Create ---------------------------------------------------------------------------------
     eprintln!("[bench_provider] Create x{} per variant", a.create);

@@ -62,13 +62,40 @@ pub async fn apply(
         observer.applied(&object.id);
         owned.push(object.id);
     }
-    let stale: Vec<ObjectRef> = previous.iter().filter(|p| !owned.contains(p)).cloned().collect();
+    let mut stale: Vec<ObjectRef> = previous.iter().filter(|p| !owned.contains(p)).cloned().collect();
+    // Objects an earlier, failed run applied or had yet to prune are not in `previous` when the
+    // caller's state only knows that run's inputs: find them by their ownership labels.
+    for id in leftovers(cluster, &rendered.namespace, &owner, &owned).await.map_err(|e| fail(&owned, e))? {
+        if !stale.contains(&id) {
+            stale.push(id);
+        }
+    }
     if let Err(e) = delete(cluster, &stale, &owner, observer).await {
         let mut still = owned.clone();
         still.extend(e.owned);
         return Err(PartialFailure { owned: still, source: e.source });
     }
     Ok(owned)
+}
+
+/// The namespaced kinds a KubernetesJob renders (its Namespace aside).
+const NAMESPACED: [ObjectKind; 4] = [ObjectKind::ConfigMap, ObjectKind::Secret, ObjectKind::ServiceAccount, ObjectKind::Job];
+
+/// Objects in `namespace` that carry the ownership labels of KubernetesJob `owner` but are not
+/// in `keep`: what a run that failed part-way left behind (applied but not recorded, or not yet
+/// pruned). Only namespaced objects; a Namespace is never found this way.
+pub async fn leftovers(cluster: &Cluster, namespace: &str, owner: &str, keep: &[ObjectRef]) -> Result<Vec<ObjectRef>, ClusterError> {
+    let mut out = Vec::new();
+    for kind in NAMESPACED {
+        for live in cluster.list_owned(kind, Some(namespace), owner).await? {
+            let Some(name) = live["metadata"]["name"].as_str() else { continue };
+            let id = ObjectRef { kind, namespace: Some(namespace.to_owned()), name: name.to_owned() };
+            if !keep.contains(&id) && live["metadata"]["deletionTimestamp"].is_null() {
+                out.push(id);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Deletes `objects` in reverse order, only those carrying the ownership labels of `owner`,

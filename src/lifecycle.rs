@@ -161,6 +161,30 @@ pub fn redact(text: &str, secrets: &[String]) -> String {
     out
 }
 
+/// Whether a warning event is about this incarnation of the Job: a Job deleted and created
+/// again under the same name (a re-run) leaves the old one's events behind. An event about the
+/// Job itself must carry its UID; an event about a pod must not predate the Job.
+pub fn is_current(event: &k8s_openapi::api::core::v1::Event, job: &Value) -> bool {
+    if event.involved_object.kind.as_deref() == Some("Job") {
+        let uid = job.pointer("/metadata/uid").and_then(Value::as_str);
+        return match (uid, event.involved_object.uid.as_deref()) {
+            (Some(job), Some(event)) => job == event,
+            _ => true,
+        };
+    }
+    let created = job.pointer("/metadata/creationTimestamp").and_then(Value::as_str).and_then(|t| t.parse::<jiff::Timestamp>().ok());
+    let when = event
+        .last_timestamp
+        .as_ref()
+        .map(|t| t.0)
+        .or(event.event_time.as_ref().map(|t| t.0))
+        .or(event.metadata.creation_timestamp.as_ref().map(|t| t.0));
+    match (created, when) {
+        (Some(created), Some(when)) => when >= created,
+        _ => true,
+    }
+}
+
 /// Waits for Job `namespace/name` to finish. Reports progress and new warnings through
 /// `on_event`; `secrets` are redacted from everything reported.
 pub async fn wait(
@@ -179,7 +203,7 @@ pub async fn wait(
     loop {
         let job = cluster.get(&id).await?.ok_or_else(|| WaitError::Vanished(format!("{namespace}/{name}")))?;
         let state = job_state(&job);
-        for event in cluster.job_warnings(namespace, name).await.unwrap_or_default() {
+        for event in cluster.job_warnings(namespace, name).await.unwrap_or_default().into_iter().filter(|e| is_current(e, &job)) {
             let key = event.metadata.uid.clone().unwrap_or_default() + &event.count.unwrap_or(1).to_string();
             if seen_warnings.insert(key) {
                 let what = event.involved_object.name.clone().unwrap_or_default();
@@ -223,6 +247,25 @@ pub async fn wait(
     }
 }
 
+/// Why a pod's log could not be read, in one line: the API server's message and status code
+/// (a 404 means the node serves no log for the pod, or the pod is gone; the test bed's fake
+/// node serves none), not the client's debug dump.
+pub fn log_unavailable(error: &ClusterError) -> String {
+    match error {
+        ClusterError::Api { source: kube::Error::Api(status), .. } => {
+            let why = match status.code {
+                404 => "the cluster has no log for this pod (its node serves none, or the pod is gone)",
+                403 => "not allowed to read pod logs (RBAC: pods/log get)",
+                400 => "the container has no log yet",
+                _ => "the API server refused",
+            };
+            format!("{why}: HTTP {} {}: {}", status.code, status.reason, status.message)
+        }
+        ClusterError::Api { source, .. } => format!("the API server could not be reached: {source}"),
+        other => other.to_string(),
+    }
+}
+
 /// The failing pods' last log lines and recent warnings, redacted; starts with a newline.
 pub async fn diagnose(cluster: &Cluster, namespace: &str, name: &str, secrets: &[String]) -> String {
     let mut lines = Vec::new();
@@ -246,12 +289,16 @@ pub async fn diagnose(cluster: &Cluster, namespace: &str, name: &str, secrets: &
                     }
                 }
                 Ok(_) => lines.push("    (empty log)".to_owned()),
-                Err(e) => lines.push(format!("    (log unavailable: {})", redact(&e.to_string(), secrets))),
+                Err(e) => lines.push(format!("    (log unavailable: {})", redact(&log_unavailable(&e), secrets))),
             }
         }
     }
     if let Ok(events) = cluster.job_warnings(namespace, name).await {
-        let mut events = events;
+        let id = ObjectRef { kind: ObjectKind::Job, namespace: Some(namespace.to_owned()), name: name.to_owned() };
+        let mut events = match cluster.get(&id).await {
+            Ok(Some(job)) => events.into_iter().filter(|e| is_current(e, &job)).collect(),
+            _ => events,
+        };
         events.sort_by_key(|e| e.last_timestamp.as_ref().map(|t| t.0).or(e.event_time.as_ref().map(|t| t.0)));
         for e in events.iter().rev().take(5).rev() {
             lines.push(format!(
@@ -279,6 +326,18 @@ mod tests {
         );
         assert_eq!(job_state(&json!({"spec": {"suspend": true}})), JobState::Suspended);
         assert_eq!(job_state(&json!({"status": {"active": 2}})), JobState::Running { active: 2, succeeded: 0, failed: 0 });
+    }
+
+    #[test]
+    fn events_of_an_earlier_job_of_the_same_name_are_not_current() {
+        let job = json!({"metadata": {"uid": "new", "creationTimestamp": "2026-01-01T00:00:10Z"}});
+        let event = |kind: &str, uid: &str, at: &str| -> k8s_openapi::api::core::v1::Event {
+            serde_json::from_value(json!({"metadata": {"name": "e"}, "involvedObject": {"kind": kind, "uid": uid}, "lastTimestamp": at})).unwrap()
+        };
+        assert!(is_current(&event("Job", "new", "2026-01-01T00:00:00Z"), &job));
+        assert!(!is_current(&event("Job", "old", "2026-01-01T00:00:20Z"), &job));
+        assert!(is_current(&event("Pod", "p", "2026-01-01T00:00:10Z"), &job));
+        assert!(!is_current(&event("Pod", "p", "2026-01-01T00:00:09Z"), &job));
     }
 
     #[test]

@@ -11,7 +11,8 @@
 //!    back ~3 s later): the client's retries carry every call through;
 //! 2. long, before the RPCs (the server stays down past the retry budget): every call fails,
 //!    with a partial failure where something is in state; after a restart the re-run (as the
-//!    engine would do it: Create again, Update from the partial outputs, Delete again) converges;
+//!    engine would do it: Create again, Update from the partial outputs, Delete again) converges,
+//!    and a destroy straight after a failed Update leaves nothing behind either;
 //! 3. long, in the middle (a Create that is waiting for its Job, a Delete that has deleted the
 //!    Job and is removing the rest): both fail, the re-runs converge;
 //! 4. short, in the middle: both succeed.
@@ -403,13 +404,17 @@ async fn apiserver_outages_during_create_update_delete_then_reruns_converge() {
     let mut x2 = Res::new(&client, "f2c", json!({})).await;
     let mut y2 = Res::new(&client, "f2u", json!({})).await;
     let mut z2 = Res::new(&client, "f2d", json!({})).await;
-    let (a, b) = tokio::join!(y2.create(), z2.create());
+    // v2 is destroyed right after its failed update, without a successful re-run in between.
+    let mut v2 = Res::new(&client, "f2v", json!({})).await;
+    let (a, b, c) = tokio::join!(y2.create(), z2.create(), v2.create());
     a.expect("create y2");
     b.expect("create z2");
+    c.expect("create v2");
     y2.set_inputs(edit.clone()).await;
+    v2.set_inputs(edit.clone()).await;
     bed.stop_apiserver(false).await;
     let t = Instant::now();
-    let (cx, uy, dz) = tokio::join!(x2.create(), y2.update(), z2.delete());
+    let (cx, uy, dz, uv) = tokio::join!(x2.create(), y2.update(), z2.delete(), v2.update());
     eprintln!("faults 2: Create/Update/Delete failed after {:.1}s of outage", t.elapsed().as_secs_f64());
     match cx.expect_err("Create cannot succeed without an API server") {
         Failed::Plain(m) => assert!(m.contains("creating KubernetesJob"), "{m}"),
@@ -424,16 +429,20 @@ async fn apiserver_outages_during_create_update_delete_then_reruns_converge() {
         Failed::Plain(m) => panic!("a failed Update keeps the resource in state as a partial failure: {m}"),
     }
     assert!(matches!(dz.expect_err("Delete cannot succeed without an API server"), Failed::Plain(m) if m.contains("deleting KubernetesJob")));
+    assert!(matches!(uv, Err(Failed::Partial { .. })), "{uv:?}");
     bed.start_apiserver().await;
     // The engine's re-runs: Create again (nothing in state), Update from the partial outputs it
-    // recorded (an update with init errors is retried), Delete again (still in state).
-    let (cx, uy, dz) = tokio::join!(x2.create(), y2.update(), z2.delete());
+    // recorded (an update with init errors is retried), Delete again (still in state); and v2's
+    // destroy from the partial outputs (which name ConfigMaps a and c, while b is still there).
+    let (cx, uy, dz, dv) = tokio::join!(x2.create(), y2.update(), z2.delete(), v2.delete());
     cx.expect("Create re-run");
     uy.expect("Update re-run");
     dz.expect("Delete re-run");
+    dv.expect("Delete after a failed Update");
     assert_deployed(&owned(&cluster, &x2.name).await, &x2, &["a", "b"]);
     assert_deployed(&owned(&cluster, &y2.name).await, &y2, &["a", "c"]);
     assert_none(&owned(&cluster, &z2.name).await, &z2);
+    assert_none(&owned(&cluster, &v2.name).await, &v2);
 
     // ---- 3. A long outage in the middle: a Create waiting for its Job (6 pods, one at a time) and
     // a Delete that has deleted the Job and goes on with the rest.

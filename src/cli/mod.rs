@@ -7,8 +7,10 @@
 //! validation), rendering, [`crate::diff`], and [`crate::deploy`] over [`crate::cluster`].
 //!
 //! Submodules: [`plan`] loads, orders and checks the documents of a file; [`show`] prints
-//! previews, outputs and records; [`run`] applies and deletes, writing state after every object.
+//! previews, outputs and records; [`run`] applies and deletes, writing state after every object;
+//! [`jobs`] shows a Job's progress, refreshes recorded outcomes, and serves `wait` and `logs`.
 
+pub mod jobs;
 pub mod plan;
 pub mod run;
 pub mod show;
@@ -100,9 +102,11 @@ const EXIT_CODES: &str = "\
 Exit codes:
   0  success
   1  deployment failed: an object could not be applied or deleted, the Job failed or did not
-     finish in time, or the state store could not be written (state records what exists)
+     finish in time (up, wait; the Job keeps running), or the state store could not be
+     written (state records what exists); logs: the Job has no pods
   2  nothing was done: invalid manifest (every problem is listed as FILE:LINE:COLUMN: PATH:
-     REASON), unresolvable reference, bad --set, bad usage, or confirmation refused
+     REASON), unresolvable reference, bad --set, bad usage, confirmation refused, or (wait,
+     logs, outputs) the resource is not deployed
   3  the state store is locked by another kjob up/down (the message names its pid, host,
      command line and start time)
   4  the cluster could not be reached (kubeconfig missing or invalid, connection refused, TLS)";
@@ -116,6 +120,8 @@ Examples:
   kjob up       --manifest all.yaml --set migrate:spec.image.tag=1.37   (several documents: NAME:PATH)
   cat job.yaml | kjob up --manifest - --yes
   kjob outputs  --name migrate -o json
+  kjob up       --manifest job.yaml --yes --no-wait && kjob wait --manifest job.yaml --timeout 300
+  kjob logs     --name migrate --tail 50
   kjob list
   kjob down     --manifest examples/job.yaml --yes
   kjob schema
@@ -129,6 +135,12 @@ Confirmation: up and down show what they will do and ask before doing it when st
 is a terminal; when it is not (scripts, CI, --manifest -), they proceed only with --yes.
 
 Colour: previews are coloured when standard output is a terminal and NO_COLOR is not set.
+
+Progress: while up and wait wait for a Job, a spinner shows its active/succeeded/failed pod
+counts and the time waited when standard error is a terminal; otherwise a plain line is printed
+each time the counts change. Pod warning events (image pulls, scheduling) are printed as they
+happen. A failed Job's report names the failing pods with their exit codes, their last log
+lines (or why there are none) and recent warnings, secret values redacted.
 
 Test hook: KJOB_TEST_CRASH_AFTER_OBJECTS=N makes up abort the process right after the N-th
 object is applied and recorded (to test crash recovery). Do not set it otherwise.
@@ -194,8 +206,16 @@ enum Command {
     Preview(ManifestArg),
     /// Apply manifests in reference order, recording state after every object, and wait for
     /// each Job to finish.
-    #[command(after_help = format!("Examples:\n  kjob up --manifest examples/job.yaml --yes\n  kjob up --manifest - --yes < job.yaml\n\n{EXIT_CODES}"))]
+    #[command(after_help = format!("{UP_HELP}\n{EXIT_CODES}"))]
     Up(UpArgs),
+    /// Wait for deployed Jobs to finish: those of the KubernetesJobs of a manifest file, or the
+    /// named one, as recorded in the state store.
+    #[command(after_help = WAIT_HELP)]
+    Wait(WaitArgs),
+    /// Print the last lines of a deployed Job's pods' logs, each prefixed with its pod's name,
+    /// secret values redacted.
+    #[command(after_help = LOGS_HELP)]
+    Logs(LogsArgs),
     /// Delete exactly what the state store says was created, in reverse dependency order.
     #[command(
         visible_alias = "destroy",
@@ -237,17 +257,131 @@ struct ManifestArg {
     manifest: String,
 }
 
+const UP_HELP: &str = "\
+Examples:
+  kjob up --manifest examples/job.yaml --yes
+  kjob up --manifest - --yes < job.yaml
+  kjob up --manifest job.yaml --yes --no-wait     (then: kjob wait --manifest job.yaml)
+  kjob up --manifest job.yaml --yes --timeout 60
+
+Job outcome: up waits for each Job it creates or changes until it is Complete (exit 0) or
+Failed (exit 1 with a failure report: the failing pods, their exit codes and last log lines,
+recent warning events, secret values redacted), or until --timeout (exit 1; the Job keeps
+running and the next up waits for it again). Waiting is skipped for a resource annotated
+kjob.project-planton.org/wait: \"false\" unless --wait is given, and for all with --no-wait.
+
+Re-runs: a failed Job is deleted and run again by the next up. An unchanged Job that
+completed is left alone (run once), unless annotated kjob.project-planton.org/run-policy:
+every-up, which runs it again on every up. Before planning, up reads each recorded Job: one
+that finished meanwhile gets its outcome recorded, and one that completed and that Kubernetes
+deleted after ttlSecondsAfterFinished is recorded as Collected and is not created again.
+";
+
+const WAIT_HELP: &str = "\
+Examples:
+  kjob up   --manifest job.yaml --yes --no-wait
+  kjob wait --manifest job.yaml
+  kjob wait --name migrate --env prod --timeout 300
+
+Waits for each selected Job (namespace and name from the state store's record) until it is
+Complete or Failed, or until --timeout, which applies to each Job. Progress as in up: a
+spinner with active/succeeded/failed pod counts and the time waited on a terminal, a plain
+line per change otherwise, and pod warning events as they happen. A Job that Kubernetes already
+deleted after ttlSecondsAfterFinished is judged by its recorded outcome. wait only reads the
+state store (it takes no lock and changes no record; the next up records the outcome).
+
+Secret values are redacted from everything printed: those of --manifest, those of the Job's
+live Secret <name>-env-secrets, and words whose SHA-256 matches a hash in the state store
+(with --name alone these last two are all there is).
+
+Exit codes:
+  0  every Job is Complete (or completed and was collected by its TTL)
+  1  a Job failed (with the failure report), is suspended, was deleted, or did not finish
+     within --timeout (it keeps running: wait again, see kjob logs, or stop it with kjob down)
+  2  not deployed (no record, or no Job recorded), bad usage
+  4  the cluster could not be reached
+";
+
+const LOGS_HELP: &str = "\
+Examples:
+  kjob logs --manifest job.yaml
+  kjob logs --name migrate --tail 20
+  kjob logs --name migrate --env prod 2>/dev/null | grep ERROR
+
+Prints, for every pod of each selected Job (oldest first), its last --tail log lines on
+standard output, each line prefixed with the pod's name (\"migrate-x7k2p: ...\"). A pod whose
+log cannot be read (the node serves none, the pod is gone, no RBAC permission for pods/log)
+gets one line on standard error saying so and why, with the pod's phase and exit code.
+
+Secret values are redacted as in kjob wait: the values of --manifest, those of the Job's live
+Secret <name>-env-secrets, and any word whose SHA-256 matches a hash in the state store. With
+--name alone only the last two are available; a secret printed inside a longer word is then
+redacted only when the live Secret can be read.
+
+Exit codes:
+  0  the Job's pods were found (even when their logs could not be read)
+  1  the Job has no pods (not started, deleted, or the Job was collected by its TTL)
+  2  not deployed (no record, or no Job recorded), bad usage
+  4  the cluster could not be reached
+";
+
 #[derive(Debug, Args)]
 struct UpArgs {
     #[command(flatten)]
     manifest: ManifestArg,
+    /// Wait for every Job to finish, even one annotated kjob.project-planton.org/wait:
+    /// "false" (default: wait, unless the annotation says not to).
+    #[arg(long, overrides_with = "no_wait")]
+    wait: bool,
     /// Do not wait for Jobs to finish (the annotation kjob.project-planton.org/wait: "false"
     /// does this for one resource).
-    #[arg(long)]
+    #[arg(long, overrides_with = "wait")]
     no_wait: bool,
     /// Seconds to wait for each Job to finish.
     #[arg(long, value_name = "SECONDS", default_value_t = 600)]
     timeout: u64,
+}
+
+/// Which deployed KubernetesJob(s) `wait` and `logs` act on.
+#[derive(Debug, Args)]
+struct JobTarget {
+    #[command(flatten)]
+    which: Which,
+    /// metadata.env of the named KubernetesJob (default: any; needed when several share the
+    /// name).
+    #[arg(long, value_name = "ENV", conflicts_with = "manifest")]
+    env: Option<String>,
+}
+
+impl JobTarget {
+    fn selector(&self) -> plan::Selector {
+        match (&self.which.manifest, &self.which.name) {
+            (Some(manifest), _) => plan::Selector::Manifest(manifest.clone()),
+            (None, name) => plan::Selector::Name {
+                name: name.clone().unwrap_or_default(),
+                kind: Some("KubernetesJob".into()),
+                env: self.env.clone(),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+struct WaitArgs {
+    #[command(flatten)]
+    target: JobTarget,
+    /// Seconds to wait for each Job to finish.
+    #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+    timeout: u64,
+}
+
+#[derive(Debug, Args)]
+struct LogsArgs {
+    #[command(flatten)]
+    target: JobTarget,
+    /// Lines to print from the end of each pod's log.
+    #[arg(long, value_name = "LINES", default_value_t = 100)]
+    tail: i64,
 }
 
 #[derive(Debug, Args)]
@@ -400,6 +534,7 @@ async fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Up(args) => {
             let _lock = context.store.lock(&command_line(), lock_timeout)?;
             let planned = plan::prepare(&context, &args.manifest.manifest)?;
+            jobs::refresh(&context, &planned).await?;
             let changes = plan::changes(&context.store, &planned)?;
             show::preview(&planned, &changes, context.colour);
             if changes.iter().any(|c| !c.skip) {
@@ -410,7 +545,11 @@ async fn dispatch(cli: Cli) -> Result<(), CliError> {
                 )?;
             }
             let options = run::UpOptions {
-                wait: !args.no_wait,
+                wait: match (args.wait, args.no_wait) {
+                    (true, _) => Some(true),
+                    (_, true) => Some(false),
+                    _ => None,
+                },
                 timeout: Duration::from_secs(args.timeout),
             };
             run::up(&context, &planned, &changes, &options).await
@@ -443,6 +582,15 @@ async fn dispatch(cli: Cli) -> Result<(), CliError> {
             }
             show::outputs(&records, args.output)
         }
+        Command::Wait(args) => {
+            jobs::wait(
+                &context,
+                &args.target.selector(),
+                Duration::from_secs(args.timeout),
+            )
+            .await
+        }
+        Command::Logs(args) => jobs::logs(&context, &args.target.selector(), args.tail).await,
         Command::List(args) => show::list(&context.store.list()?, args.output),
         Command::Schema(args) => {
             crate::schema::write_all(&args.dir).map_err(|e| {

@@ -424,6 +424,19 @@ pub struct Change {
     pub skip: bool,
 }
 
+impl Change {
+    /// Whether the Job finished and Kubernetes deleted it (`ttlSecondsAfterFinished`; recorded
+    /// as `Collected`) and it is not to run again: no replacement and no re-run reason. Under
+    /// run-once such a Job is not created again; its other objects are still updated.
+    pub fn keeps_collected_job(&self) -> bool {
+        self.replace_job.is_none()
+            && self
+                .previous
+                .as_ref()
+                .is_some_and(|r| r.job_status.as_deref() == Some(lifecycle::COLLECTED))
+    }
+}
+
 /// `apiVersion` and `kind`: fixed per kind, left out of input diffs.
 fn envelope_paths() -> [PropertyPath; 2] {
     [
@@ -512,6 +525,11 @@ pub fn change(planned: &Planned, previous: Option<Record>) -> Change {
     } else {
         None
     };
+    // A Job collected after it finished is not created again (run once), whatever changed in
+    // place; a change that replaces it, or a re-run reason, runs it again.
+    let collected = is_job
+        && replace_job.is_none()
+        && previous.job_status.as_deref() == Some(lifecycle::COLLECTED);
     let mut objects = Vec::new();
     for object in &planned.objects {
         let id = &object.id;
@@ -521,7 +539,9 @@ pub fn change(planned: &Planned, previous: Option<Record>) -> Change {
             Action::Create
         } else if id.kind == ObjectKind::Job && replace_job.is_some() {
             Action::Replace
-        } else if old_bodies.get(id) == new_bodies.get(id) && new_bodies.contains_key(id) {
+        } else if (id.kind == ObjectKind::Job && collected)
+            || (old_bodies.get(id) == new_bodies.get(id) && new_bodies.contains_key(id))
+        {
             Action::Unchanged
         } else {
             Action::Update
@@ -536,10 +556,12 @@ pub fn change(planned: &Planned, previous: Option<Record>) -> Change {
     {
         objects.push((id.clone(), Action::Delete));
     }
+    // With a collected Job, changed inputs are still recorded (the Job is not touched).
     let skip = previous.status == Status::Applied
         && objects
             .iter()
-            .all(|(_, a)| matches!(a, Action::Unchanged | Action::Foreign));
+            .all(|(_, a)| matches!(a, Action::Unchanged | Action::Foreign))
+        && (!collected || inputs.is_empty());
     Change {
         key: planned.key.clone(),
         previous: Some(previous),
@@ -836,6 +858,24 @@ mod tests {
         assert_eq!(actions[&ObjectKind::Job], Action::Replace);
         assert_eq!(actions[&ObjectKind::Secret], Action::Delete);
         assert!(c.replace_job.is_some());
+        // A Job collected by its TTL after it completed is not run again (run once), even when
+        // an in-place field changed; the changed inputs are still recorded. A replacing change
+        // runs it again.
+        record.job_status = Some(lifecycle::COLLECTED.into());
+        let c = change(&planned[0], Some(record.clone()));
+        assert!(c.skip && c.keeps_collected_job(), "{:?}", c.objects);
+        let c = change(&planned2[0], Some(record.clone()));
+        let actions: BTreeMap<ObjectKind, Action> =
+            c.objects.iter().map(|(o, a)| (o.kind, *a)).collect();
+        assert_eq!(actions[&ObjectKind::Job], Action::Unchanged);
+        assert!(!c.skip && c.keeps_collected_job());
+        let c = change(&planned3[0], Some(record.clone()));
+        assert!(!c.keeps_collected_job());
+        assert!(
+            c.objects
+                .iter()
+                .any(|(o, a)| o.kind == ObjectKind::Job && *a == Action::Replace)
+        );
         // A failed Job runs again even when nothing changed.
         record.job_status = Some("Failed".into());
         let c = change(&planned[0], Some(record));

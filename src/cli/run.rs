@@ -5,9 +5,12 @@
 //! `up`, per resource in reference order: when the inputs force it (or the Job failed last
 //! time, or its run policy is every-up), delete the old Job first; record the new manifest with
 //! status `applying` and the objects about to be applied as pending; apply every object (each recorded as soon as it is applied) and prune what
-//! is no longer rendered; wait for the Job to finish (unless told not to); record the outputs
-//! and status `applied`, or what exists and status `failed`. Resources whose inputs and objects
-//! did not change since a successful `up` are left alone.
+//! is no longer rendered; wait for the Job to finish (unless told not to), showing progress
+//! ([`super::jobs::Progress`]); record the outputs and status `applied`, or what exists and
+//! status `failed`. Resources whose inputs and objects did not change since a successful `up`
+//! are left alone. A Job that finished and that Kubernetes deleted after
+//! `ttlSecondsAfterFinished` (recorded `Collected`) is not created again unless it is replaced
+//! or its run policy is every-up; the resource's other objects are still applied.
 //!
 //! `down`, per resource in reverse order: status `deleting`, delete the recorded objects, applied
 //! or pending (newest first, each only while it carries our ownership labels, each removed from the record
@@ -16,6 +19,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use super::jobs::{self, Progress};
 use super::plan::{Change, Planned, Target};
 use super::{CliError, Context, Exit, cluster_exit};
 use crate::cluster::{Cluster, is_owned_by};
@@ -31,8 +35,10 @@ pub const CRASH_AFTER_OBJECTS: &str = "KJOB_TEST_CRASH_AFTER_OBJECTS";
 /// How `up` runs.
 #[derive(Debug, Clone)]
 pub struct UpOptions {
-    /// Whether to wait for Jobs to finish.
-    pub wait: bool,
+    /// Whether to wait for Jobs to finish: `Some(true)` always (`--wait`), `Some(false)` never
+    /// (`--no-wait`), `None` unless the resource's annotation
+    /// `kjob.project-planton.org/wait: "false"` says not to.
+    pub wait: Option<bool>,
     /// How long to wait for each Job.
     pub timeout: Duration,
 }
@@ -139,15 +145,18 @@ impl From<deploy::PartialFailure> for Partial {
     }
 }
 
-/// Applies the objects of a resource that is not a KubernetesJob (a KubernetesNamespace): an
-/// existing object without our ownership labels is an error; objects of `previous` no longer
-/// rendered are deleted.
+/// Applies the objects of a resource that is not a KubernetesJob (a KubernetesNamespace), or a
+/// KubernetesJob's objects but its collected Job: an existing object without our ownership
+/// labels is an error, except a Namespace when `use_foreign_namespace` (as
+/// [`deploy::apply`] does for a KubernetesJob); objects of `previous` no longer rendered are
+/// deleted.
 async fn apply_objects(
     cluster: &Cluster,
     objects: &[Object],
     owner: &str,
     kind: &str,
     previous: &[ObjectRef],
+    use_foreign_namespace: bool,
     observer: &mut dyn Observer,
 ) -> Result<Vec<ObjectRef>, Partial> {
     let mut owned: Vec<ObjectRef> = Vec::new();
@@ -161,6 +170,13 @@ async fn apply_objects(
         if let Some(live) = &live
             && !is_owned_by(live, owner)
         {
+            if use_foreign_namespace && object.id.kind == ObjectKind::Namespace {
+                observer.skipped(
+                    &object.id,
+                    "the namespace exists and was not created by this KubernetesJob",
+                );
+                continue;
+            }
             return Err(Partial {
                 owned,
                 code: Exit::Failed,
@@ -214,12 +230,13 @@ fn failed(
     error
 }
 
-/// Waits for the Job (or reads its state when waiting is off); returns its outcome word.
+/// Waits for the Job (or reads its state when waiting is off); returns its outcome word and,
+/// when it waited, how long.
 async fn job_outcome(
     context: &Context,
     planned: &Planned,
     options: &UpOptions,
-) -> Result<String, (Exit, String, String)> {
+) -> Result<(String, Option<Duration>), (Exit, String, String)> {
     let rendered = planned.rendered.as_ref().expect("a KubernetesJob");
     let (namespace, name) = (rendered.namespace.clone(), rendered.job_name.clone());
     let id = ObjectRef {
@@ -227,28 +244,20 @@ async fn job_outcome(
         namespace: Some(namespace.clone()),
         name: name.clone(),
     };
-    if !options.wait || lifecycle::wait_disabled(&planned.annotations()) {
+    let wait = options
+        .wait
+        .unwrap_or_else(|| !lifecycle::wait_disabled(&planned.annotations()));
+    if !wait {
         return match context.cluster.get(&id).await {
-            Ok(Some(job)) => Ok(lifecycle::job_state(&job).word().to_owned()),
-            Ok(None) => Ok("Unknown".into()),
+            Ok(Some(job)) => Ok((lifecycle::job_state(&job).word().to_owned(), None)),
+            Ok(None) => Ok(("Unknown".into(), None)),
             Err(e) => Err((cluster_exit(&e), "Unknown".into(), e.to_string())),
         };
     }
     let secrets = state::secret_values(&planned.manifest);
-    let label = format!("{namespace}/{name}");
-    let mut on_event = move |event: lifecycle::Event| match event {
-        lifecycle::Event::Progress {
-            active,
-            succeeded,
-            failed,
-        } => {
-            eprintln!(
-                "  waiting for Job {label}: active {active}, succeeded {succeeded}, failed {failed}"
-            )
-        }
-        lifecycle::Event::Warning(text) => eprintln!("  warning: {text}"),
-    };
-    match lifecycle::wait(
+    let progress = Progress::start(&format!("{namespace}/{name}"));
+    let mut on_event = |event: lifecycle::Event| progress.event(event);
+    let waited = lifecycle::wait(
         &context.cluster,
         &namespace,
         &name,
@@ -256,9 +265,11 @@ async fn job_outcome(
         &secrets,
         &mut on_event,
     )
-    .await
-    {
-        Ok(state) => Ok(state.word().to_owned()),
+    .await;
+    progress.finish();
+    let elapsed = Some(progress.elapsed());
+    match waited {
+        Ok(state) => Ok((state.word().to_owned(), elapsed)),
         Err(WaitError::Vanished(_))
             if rendered
                 .job
@@ -270,7 +281,7 @@ async fn job_outcome(
             eprintln!(
                 "  the Job finished and ttlSecondsAfterFinished let Kubernetes delete it before its outcome was read"
             );
-            Ok(lifecycle::COLLECTED.to_owned())
+            Ok((lifecycle::COLLECTED.to_owned(), elapsed))
         }
         Err(e @ WaitError::Failed { .. }) => Err((Exit::Failed, "Failed".into(), e.to_string())),
         Err(e @ WaitError::Timeout { .. }) => Err((Exit::Failed, "Running".into(), e.to_string())),
@@ -326,11 +337,42 @@ async fn apply_one(
         .cloned()
         .collect();
     store.save(&mut record)?;
+    let keep_collected = planned.rendered.is_some() && change.keeps_collected_job();
     let mut recorder = Recorder::new(store, record, Mode::Up, rendered_ids);
     let result = match &planned.rendered {
-        Some(rendered) => deploy::apply(&context.cluster, rendered, &previous, &mut recorder)
+        Some(rendered) if !keep_collected => {
+            deploy::apply(&context.cluster, rendered, &previous, &mut recorder)
+                .await
+                .map_err(Partial::from)
+        }
+        Some(_) => {
+            // Run once: the collected Job is not created again; the rest is applied.
+            let (jobs, others): (Vec<Object>, Vec<Object>) = planned
+                .objects
+                .iter()
+                .cloned()
+                .partition(|o| o.id.kind == ObjectKind::Job);
+            let kept: Vec<ObjectRef> = jobs.into_iter().map(|o| o.id).collect();
+            let previous: Vec<ObjectRef> = previous
+                .iter()
+                .filter(|o| !kept.contains(o))
+                .cloned()
+                .collect();
+            apply_objects(
+                &context.cluster,
+                &others,
+                planned.owner(),
+                &key.kind,
+                &previous,
+                true,
+                &mut recorder,
+            )
             .await
-            .map_err(Partial::from),
+            .map(|mut owned| {
+                owned.extend(kept);
+                owned
+            })
+        }
         None => {
             apply_objects(
                 &context.cluster,
@@ -338,6 +380,7 @@ async fn apply_one(
                 planned.owner(),
                 &key.kind,
                 &previous,
+                false,
                 &mut recorder,
             )
             .await
@@ -360,10 +403,18 @@ async fn apply_one(
         }
     }
 
-    if planned.rendered.is_some() {
+    if keep_collected {
+        eprintln!(
+            "  Job: {} (it finished and Kubernetes deleted it after ttlSecondsAfterFinished; run once: not run again)",
+            lifecycle::COLLECTED
+        );
+    } else if planned.rendered.is_some() {
         match job_outcome(context, planned, options).await {
-            Ok(word) => {
-                eprintln!("  Job: {word}");
+            Ok((word, elapsed)) => {
+                match elapsed {
+                    Some(elapsed) => eprintln!("  Job: {word} after {}", jobs::seconds(elapsed)),
+                    None => eprintln!("  Job: {word}"),
+                }
                 record.job_status = Some(word);
             }
             Err((code, word, message)) => {

@@ -170,6 +170,8 @@ pub fn preview(planned: &[Planned], changes: &[Change], colour: bool) {
         for (id, action) in &change.objects {
             let note = if *action == Action::Foreign {
                 paint.dim(" (exists and is not managed by kjob: used as it is)")
+            } else if id.kind == crate::render::ObjectKind::Job && change.keeps_collected_job() {
+                paint.dim(" (finished; Kubernetes deleted it after ttlSecondsAfterFinished: not run again)")
             } else {
                 String::new()
             };

@@ -486,8 +486,14 @@ impl ResourceProvider for KjobProvider {
         let name = resource_name(&request.name, &request.urn);
         let prepared = prepare(&inputs::inputs_of_outputs(&olds), &name)
             .map_err(|e| Status::invalid_argument(format!("cannot tell what KubernetesJob {} created: {e}", request.id)))?;
-        let objects: Vec<ObjectRef> = prepared.rendered.objects().into_iter().map(|o| o.id).collect();
+        let mut objects: Vec<ObjectRef> = prepared.rendered.objects().into_iter().map(|o| o.id).collect();
         let cluster = self.cluster().await;
+        // Also what a failed Update left behind (its state holds only the new inputs); deleted
+        // first, as the list is worked from its end.
+        let extra = deploy::leftovers(&cluster, &prepared.rendered.namespace, &prepared.rendered.job_name, &objects)
+            .await
+            .map_err(|e| Status::unknown(format!("deleting KubernetesJob {}: {e}", request.id)))?;
+        objects.extend(extra);
         let mut observer = EngineObserver { log: self.log.clone(), urn: request.urn.clone(), notes: Vec::new() };
         let result = deploy::delete(&cluster, &objects, &prepared.rendered.job_name, &mut observer).await;
         observer.flush().await;

@@ -1,0 +1,676 @@
+//! Job outcomes on the command line: the progress shown while `up` and `wait` wait for a Job,
+//! the refresh of recorded Job outcomes before `up` plans, and the `wait` and `logs` commands.
+//!
+//! **Progress.** On a terminal (standard error is one) a spinner line shows the Job's active,
+//! succeeded and failed pod counts and the time waited (indicatif); pod warning events are
+//! printed above it as they happen. Otherwise one plain line is printed each time the counts
+//! change, and one per warning.
+//!
+//! **Refresh.** Before `up` compares manifests with the state store it reads each recorded Job:
+//! a Job that finished after `up` stopped waiting gets its outcome recorded (so a Job that
+//! failed meanwhile is run again), and a Job that completed and that Kubernetes then deleted
+//! through `ttlSecondsAfterFinished` is recorded as `Collected`: it ran, so under the default
+//! run-once policy it is not created again. A failed Job stays `Failed` when collected, so the
+//! next `up` still runs it again.
+//!
+//! **Redaction in `wait` and `logs`.** The state store keeps only SHA-256 hashes of direct secret
+//! values. The values redacted are: those of the manifest file (`--manifest`), those of the
+//! Job's live Secret `<name>-env-secrets` (when it can be read), and, as a last resort, any word
+//! of the output whose SHA-256 is one of the hashes stored (words are split at whitespace and
+//! at `= : , ; " ' ( ) [ ] { } < > |`). So with `--name` alone, a value is still redacted when
+//! the live Secret can be read or when it appears as a word of its own.
+
+use std::collections::BTreeSet;
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::Value;
+
+use super::plan::{self, Planned, Selector};
+use super::{CliError, Context, Exit, cluster_exit};
+use crate::lifecycle::{self, Event, JobState, WaitError};
+use crate::manifest::Kind;
+use crate::refs::ResourceKey;
+use crate::render::{self, ObjectKind, ObjectRef};
+use crate::state::{self, Record};
+
+/// Seconds with one decimal, as printed in progress lines.
+pub fn seconds(elapsed: Duration) -> String {
+    format!("{:.1}s", elapsed.as_secs_f64())
+}
+
+/// What is shown while waiting for one Job: a spinner on a terminal, plain lines otherwise.
+pub struct Progress {
+    bar: Option<ProgressBar>,
+    label: String,
+    started: Instant,
+    hashes: BTreeSet<String>,
+}
+
+impl Progress {
+    /// Starts showing progress for Job `label` (`namespace/name`) on standard error.
+    pub fn start(label: &str) -> Self {
+        Self::new(label, std::io::stderr().is_terminal())
+    }
+
+    /// Progress with a spinner when `terminal`, plain lines otherwise.
+    pub fn new(label: &str, terminal: bool) -> Self {
+        let bar = terminal.then(|| {
+            let style = ProgressStyle::with_template(
+                "  {spinner} waiting for Job {prefix} [{elapsed}]: {wide_msg}",
+            )
+            .expect("the template is valid")
+            .tick_chars("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏ ");
+            // One line that never wraps: the counts are cut to the terminal's width. Configured
+            // while hidden, so that the first frame is complete.
+            let bar = ProgressBar::hidden()
+                .with_style(style)
+                .with_prefix(label.to_owned())
+                .with_message("starting");
+            bar.set_draw_target(ProgressDrawTarget::stderr());
+            bar.enable_steady_tick(Duration::from_millis(100));
+            bar
+        });
+        Self {
+            bar,
+            label: label.to_owned(),
+            started: Instant::now(),
+            hashes: BTreeSet::new(),
+        }
+    }
+
+    /// Also redacts words whose SHA-256 is one of these redaction markers (see the module doc).
+    pub fn redacting(mut self, hashes: BTreeSet<String>) -> Self {
+        self.hashes = hashes;
+        self
+    }
+
+    /// Time since the start.
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// Shows one event: new counts (the wait reports only changes) or a warning.
+    pub fn event(&self, event: Event) {
+        match event {
+            Event::Progress {
+                active,
+                succeeded,
+                failed,
+            } => {
+                let counts = format!("active {active}, succeeded {succeeded}, failed {failed}");
+                match &self.bar {
+                    Some(bar) => bar.set_message(counts),
+                    None => eprintln!(
+                        "  waiting for Job {}: {counts} ({})",
+                        self.label,
+                        seconds(self.elapsed())
+                    ),
+                }
+            }
+            Event::Warning(text) => {
+                let line = format!("  warning: {}", redact_hashed(&text, &self.hashes));
+                match &self.bar {
+                    Some(bar) => bar.println(line),
+                    None => eprintln!("{line}"),
+                }
+            }
+        }
+    }
+
+    /// Removes the spinner (plain lines need nothing).
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+/// The redaction markers' set of a stored (redacted) manifest.
+pub fn stored_hashes(manifest: &Value) -> BTreeSet<String> {
+    manifest
+        .pointer("/spec/env/secrets")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flat_map(|m| m.values())
+        .filter_map(|v| v.get("value").and_then(Value::as_str))
+        .filter(|v| state::is_redacted(v))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Replaces every word of `text` whose redaction marker ([`state::redaction`]) is in `hashes`
+/// with `[redacted]`. Words are split at whitespace and common punctuation of logs and
+/// assignments (`KEY=value`, `"value"`, `key: value`).
+pub fn redact_hashed(text: &str, hashes: &BTreeSet<String>) -> String {
+    if hashes.is_empty() {
+        return text.to_owned();
+    }
+    let separator = |c: char| c.is_whitespace() || "=:,;\"'()[]{}<>|".contains(c);
+    let mut out = String::with_capacity(text.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        if word.chars().count() >= 3 && hashes.contains(&state::redaction(word)) {
+            out.push_str("[redacted]");
+        } else {
+            out.push_str(word);
+        }
+        word.clear();
+    };
+    for c in text.chars() {
+        if separator(c) {
+            flush(&mut word, &mut out);
+            out.push(c);
+        } else {
+            word.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
+/// Whether a stored manifest lets Kubernetes delete its finished Job.
+fn has_ttl(manifest: &Value) -> bool {
+    manifest
+        .pointer("/spec/ttlSecondsAfterFinished")
+        .and_then(Value::as_i64)
+        .is_some_and(|t| t > 0)
+}
+
+/// The Job a record lists, if any.
+fn recorded_job(record: &Record) -> Option<ObjectRef> {
+    record
+        .all_objects()
+        .into_iter()
+        .find(|o| o.kind == ObjectKind::Job)
+}
+
+/// The outcome to record for a Job, from its recorded outcome and its live object (pure):
+/// a live Job's state; for a Job that is gone and whose TTL lets Kubernetes delete it once
+/// finished, `Collected` when it had completed; otherwise the recorded outcome.
+pub fn refreshed(recorded: Option<&str>, live: Option<&Value>, ttl: bool) -> Option<String> {
+    match live {
+        Some(job) => Some(lifecycle::job_state(job).word().to_owned()),
+        None if ttl && matches!(recorded, Some("Complete") | Some(lifecycle::COLLECTED)) => {
+            Some(lifecycle::COLLECTED.to_owned())
+        }
+        None => recorded.map(str::to_owned),
+    }
+}
+
+/// Brings the recorded outcome of the planned KubernetesJobs' Jobs up to date (see the module
+/// doc); runs under the store's lock, before `up` plans. A cluster that cannot be read leaves
+/// the recorded outcomes as they are (the apply then reports it).
+pub async fn refresh(context: &Context, planned: &[Planned]) -> Result<(), CliError> {
+    for p in planned.iter().filter(|p| p.rendered.is_some()) {
+        let Some(mut record) = context.store.get(&p.key)? else {
+            continue;
+        };
+        let Some(job) = recorded_job(&record) else {
+            continue;
+        };
+        let live = match context.cluster.get(&job).await {
+            Ok(live) => live,
+            Err(e) => {
+                tracing::debug!("refreshing {}: {e}", p.key);
+                continue;
+            }
+        };
+        let before = record.job_status.clone();
+        let after = refreshed(before.as_deref(), live.as_ref(), has_ttl(&record.manifest));
+        if after == before {
+            continue;
+        }
+        let was = before.as_deref().unwrap_or("unknown");
+        match after.as_deref() {
+            Some(lifecycle::COLLECTED) => eprintln!(
+                "{}: {job} finished ({was}) and Kubernetes deleted it (ttlSecondsAfterFinished): recorded as {}",
+                p.key,
+                lifecycle::COLLECTED
+            ),
+            Some(now) => eprintln!("{}: {job} is {now} (recorded: {was})", p.key),
+            None => {}
+        }
+        record.job_status = after;
+        context.store.save(&mut record)?;
+    }
+    Ok(())
+}
+
+/// A deployed KubernetesJob to wait for or read logs of.
+struct Deployed {
+    key: ResourceKey,
+    record: Record,
+    job: ObjectRef,
+    namespace: String,
+    name: String,
+    /// Secret values known in clear (the manifest file's).
+    secrets: Vec<String>,
+}
+
+impl Deployed {
+    fn label(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+
+    /// The values to redact: the manifest's, plus the live env Secret's when it can be read.
+    async fn redaction(&self, context: &Context) -> (Vec<String>, BTreeSet<String>) {
+        let mut secrets = self.secrets.clone();
+        let env_secret = render::env_secret_name(&self.record.name);
+        if let Some(id) = self
+            .record
+            .all_objects()
+            .into_iter()
+            .find(|o| o.kind == ObjectKind::Secret && o.name == env_secret)
+        {
+            match context.cluster.get(&id).await {
+                Ok(Some(live)) => {
+                    match serde_json::from_value::<k8s_openapi::api::core::v1::Secret>(live) {
+                        Ok(secret) => secrets.extend(
+                            secret
+                                .data
+                                .unwrap_or_default()
+                                .into_values()
+                                .map(|v| String::from_utf8_lossy(&v.0).into_owned()),
+                        ),
+                        Err(e) => tracing::debug!("reading {id}: {e}"),
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => tracing::debug!("reading {id}: {e}"),
+            }
+        }
+        secrets.sort();
+        secrets.dedup();
+        (secrets, stored_hashes(&self.record.manifest))
+    }
+}
+
+/// The deployed KubernetesJobs a selector names: every KubernetesJob document of a manifest
+/// file, or one by name (and env). Not deployed, or deployed without a Job, is exit 2.
+fn deployed(context: &Context, selector: &Selector) -> Result<Vec<Deployed>, CliError> {
+    let mut wanted: Vec<(ResourceKey, Vec<String>)> = Vec::new();
+    match selector {
+        Selector::Manifest(path) => {
+            let docs = plan::load(path, &context.sets)?;
+            for doc in docs.iter().filter(|d| d.kind == Kind::KubernetesJob) {
+                wanted.push((doc.key(), state::secret_values(&doc.value)));
+            }
+            if wanted.is_empty() {
+                return Err(CliError::new(
+                    Exit::Invalid,
+                    format!("{path} holds no KubernetesJob"),
+                ));
+            }
+        }
+        Selector::Name { .. } => {
+            for target in plan::targets(context, selector)? {
+                wanted.push((target.key, Vec::new()));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (key, secrets) in wanted {
+        let Some(record) = context.store.get(&key)? else {
+            return Err(CliError::new(
+                Exit::Invalid,
+                format!(
+                    "{key} is not deployed: the state store at {} has no record of it",
+                    context.store.dir().display()
+                ),
+            ));
+        };
+        let Some(job) = recorded_job(&record) else {
+            return Err(CliError::new(
+                Exit::Invalid,
+                format!(
+                    "{key} has no Job: its last up ({}) did not create one{}",
+                    record.status.as_str(),
+                    record
+                        .error
+                        .as_ref()
+                        .map(|e| format!(": {e}"))
+                        .unwrap_or_default()
+                ),
+            ));
+        };
+        let output = |k: &str| {
+            record
+                .outputs
+                .get(k)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        let namespace = output("namespace")
+            .or_else(|| job.namespace.clone())
+            .unwrap_or_default();
+        let name = output("jobName").unwrap_or_else(|| job.name.clone());
+        out.push(Deployed {
+            key,
+            record,
+            job,
+            namespace,
+            name,
+            secrets,
+        });
+    }
+    Ok(out)
+}
+
+/// Ends with the first error's code; several errors are listed, one per line.
+fn combine(mut errors: Vec<CliError>, total: usize) -> Result<(), CliError> {
+    match errors.len() {
+        0 => Ok(()),
+        1 => Err(errors.remove(0)),
+        n => {
+            let code = errors[0].code;
+            let mut details = Vec::new();
+            for e in errors {
+                details.extend(e.details);
+                details.push(format!("error: {}", e.message));
+            }
+            Err(CliError {
+                code,
+                details,
+                message: format!("{n} of {total} KubernetesJobs did not complete"),
+            })
+        }
+    }
+}
+
+/// `kjob wait`: waits for each selected Job to finish (see `kjob wait --help`).
+pub async fn wait(
+    context: &Context,
+    selector: &Selector,
+    timeout: Duration,
+) -> Result<(), CliError> {
+    let jobs = deployed(context, selector)?;
+    let total = jobs.len();
+    let mut errors = Vec::new();
+    for job in &jobs {
+        if let Err(e) = wait_one(context, job, timeout).await {
+            errors.push(e);
+        }
+    }
+    combine(errors, total)
+}
+
+async fn wait_one(context: &Context, job: &Deployed, timeout: Duration) -> Result<(), CliError> {
+    let key = &job.key;
+    let label = job.label();
+    let recorded = job.record.job_status.clone();
+    let ttl = has_ttl(&job.record.manifest);
+    let fail = |code: Exit, message: String| CliError::new(code, format!("{key}: {message}"));
+    let live = context
+        .cluster
+        .get(&job.job)
+        .await
+        .map_err(|e| fail(cluster_exit(&e), e.to_string()))?;
+    if live.is_none() {
+        // Gone before we looked: its recorded outcome is all there is.
+        let outcome = recorded.as_deref().unwrap_or("unknown");
+        return match outcome {
+            "Complete" | lifecycle::COLLECTED => {
+                let why = if ttl {
+                    "Kubernetes deleted it after ttlSecondsAfterFinished"
+                } else {
+                    "it has since been deleted"
+                };
+                println!("{key}: Job {label} Complete ({why}; recorded as {outcome})");
+                Ok(())
+            }
+            "Failed" => Err(fail(
+                Exit::Failed,
+                format!(
+                    "Job {label} failed (as recorded) and has since been deleted; the next up runs it again"
+                ),
+            )),
+            other => Err(fail(
+                Exit::Failed,
+                format!("Job {label} does not exist (last recorded as {other}): it was deleted"),
+            )),
+        };
+    }
+    let (secrets, hashes) = job.redaction(context).await;
+    let progress = Progress::start(&label).redacting(hashes.clone());
+    let mut on_event = |event: Event| progress.event(event);
+    let waited = lifecycle::wait(
+        &context.cluster,
+        &job.namespace,
+        &job.name,
+        timeout,
+        &secrets,
+        &mut on_event,
+    )
+    .await;
+    progress.finish();
+    let elapsed = seconds(progress.elapsed());
+    let clean = |text: String| redact_hashed(&text, &hashes);
+    match waited {
+        Ok(JobState::Complete) => {
+            println!("{key}: Job {label} Complete after {elapsed}");
+            Ok(())
+        }
+        Ok(JobState::Suspended) => Err(fail(
+            Exit::Failed,
+            format!("Job {label} is suspended: it runs when spec.suspend is false"),
+        )),
+        Ok(other) => Err(fail(
+            Exit::Failed,
+            format!("Job {label} is {}", other.word()),
+        )),
+        Err(e @ WaitError::Failed { .. }) => Err(fail(Exit::Failed, clean(e.to_string()))),
+        Err(WaitError::Timeout {
+            seconds,
+            active,
+            succeeded,
+            failed,
+            report,
+            ..
+        }) => Err(fail(
+            Exit::Failed,
+            clean(format!(
+                "Job {label} did not finish within {seconds}s (active {active}, succeeded {succeeded}, failed {failed}); it keeps running: wait again with kjob wait, read its pods' logs with kjob logs, stop it with kjob down{report}"
+            )),
+        )),
+        Err(WaitError::Vanished(_)) if ttl => {
+            println!(
+                "{key}: Job {label} finished and Kubernetes deleted it (ttlSecondsAfterFinished) before its outcome was read: {}",
+                lifecycle::COLLECTED
+            );
+            Ok(())
+        }
+        Err(e @ WaitError::Vanished(_)) => Err(fail(Exit::Failed, e.to_string())),
+        Err(WaitError::Cluster(e)) => Err(fail(cluster_exit(&e), e.to_string())),
+    }
+}
+
+/// A pod's phase and, when it ended, its exit code: `Failed, exit code 1`.
+fn pod_summary(pod: &k8s_openapi::api::core::v1::Pod) -> String {
+    let status = pod.status.as_ref();
+    let phase = status
+        .and_then(|s| s.phase.clone())
+        .unwrap_or_else(|| "Unknown".into());
+    let exit = status
+        .and_then(|s| s.container_statuses.as_ref())
+        .and_then(|c| c.first())
+        .and_then(|c| c.state.as_ref())
+        .and_then(|s| s.terminated.as_ref())
+        .map(|t| format!(", exit code {}", t.exit_code))
+        .unwrap_or_default();
+    format!("{phase}{exit}")
+}
+
+/// `kjob logs`: prints the last `tail` lines of each selected Job's pods' logs, each line
+/// prefixed with its pod's name (see `kjob logs --help`).
+pub async fn logs(context: &Context, selector: &Selector, tail: i64) -> Result<(), CliError> {
+    let jobs = deployed(context, selector)?;
+    let total = jobs.len();
+    let mut errors = Vec::new();
+    for job in &jobs {
+        if let Err(e) = logs_one(context, job, tail).await {
+            errors.push(e);
+        }
+    }
+    match combine(errors, total) {
+        Err(mut e) if total > 1 && e.details.len() > 1 => {
+            e.message = format!("{} of {total} KubernetesJobs have no pods", e.details.len());
+            Err(e)
+        }
+        other => other,
+    }
+}
+
+async fn logs_one(context: &Context, job: &Deployed, tail: i64) -> Result<(), CliError> {
+    let key = &job.key;
+    let label = job.label();
+    let fail = |code: Exit, message: String| CliError::new(code, format!("{key}: {message}"));
+    let mut pods = context
+        .cluster
+        .job_pods(&job.namespace, &job.name)
+        .await
+        .map_err(|e| fail(cluster_exit(&e), e.to_string()))?;
+    if pods.is_empty() {
+        let live = context
+            .cluster
+            .get(&job.job)
+            .await
+            .map_err(|e| fail(cluster_exit(&e), e.to_string()))?;
+        let why = match (live, job.record.job_status.as_deref()) {
+            (None, Some(outcome)) => format!(
+                "the Job no longer exists (last recorded as {outcome}{}), and its pods went with it",
+                if has_ttl(&job.record.manifest) {
+                    "; ttlSecondsAfterFinished lets Kubernetes delete it once finished"
+                } else {
+                    ""
+                }
+            ),
+            (None, None) => "the Job no longer exists, and its pods went with it".into(),
+            (Some(_), _) => {
+                "the Job has no pods now (not started yet, or they were deleted)".into()
+            }
+        };
+        return Err(fail(
+            Exit::Failed,
+            format!("Job {label} has no pods: {why}"),
+        ));
+    }
+    pods.sort_by(|a, b| {
+        (
+            a.metadata.creation_timestamp.as_ref().map(|t| t.0),
+            &a.metadata.name,
+        )
+            .cmp(&(
+                b.metadata.creation_timestamp.as_ref().map(|t| t.0),
+                &b.metadata.name,
+            ))
+    });
+    let (secrets, hashes) = job.redaction(context).await;
+    let clean = |text: &str| redact_hashed(&lifecycle::redact(text, &secrets), &hashes);
+    for pod in &pods {
+        let pod_name = pod.metadata.name.clone().unwrap_or_default();
+        match context
+            .cluster
+            .pod_log_tail(&job.namespace, &pod_name, tail)
+            .await
+        {
+            Ok(text) if text.trim().is_empty() => {
+                eprintln!("{pod_name}: (empty log; pod {})", pod_summary(pod));
+            }
+            Ok(text) => {
+                for line in text.lines() {
+                    println!("{pod_name}: {}", clean(line));
+                }
+            }
+            Err(e) => eprintln!(
+                "{pod_name}: log unavailable (pod {}): {}",
+                pod_summary(pod),
+                clean(&lifecycle::log_unavailable(&e))
+            ),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn words_matching_stored_hashes_are_redacted() {
+        let hashes: BTreeSet<String> = [state::redaction("hunter2"), state::redaction("ab")].into();
+        assert_eq!(
+            redact_hashed(
+                "PASSWORD=hunter2 and \"hunter2\", hunter22: hunter2",
+                &hashes
+            ),
+            "PASSWORD=[redacted] and \"[redacted]\", hunter22: [redacted]"
+        );
+        assert_eq!(
+            redact_hashed("ab ab", &hashes),
+            "ab ab",
+            "too short to redact"
+        );
+        assert_eq!(redact_hashed("x hunter2", &BTreeSet::new()), "x hunter2");
+        let manifest = json!({"spec": {"env": {"secrets": {"A": {"value": state::redaction("v")}, "B": {"secretRef": {"name": "s", "key": "k"}}}}}});
+        assert_eq!(stored_hashes(&manifest), [state::redaction("v")].into());
+    }
+
+    #[test]
+    fn refresh_outcomes() {
+        let complete = json!({"status": {"conditions": [{"type": "Complete", "status": "True"}]}});
+        let failed = json!({"status": {"conditions": [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded"}]}});
+        assert_eq!(
+            refreshed(Some("Running"), Some(&complete), false).as_deref(),
+            Some("Complete")
+        );
+        assert_eq!(
+            refreshed(Some("Running"), Some(&failed), true).as_deref(),
+            Some("Failed")
+        );
+        // Gone with a TTL: a completed Job was collected; a failed one stays failed (run again).
+        assert_eq!(
+            refreshed(Some("Complete"), None, true).as_deref(),
+            Some("Collected")
+        );
+        assert_eq!(
+            refreshed(Some("Collected"), None, true).as_deref(),
+            Some("Collected")
+        );
+        assert_eq!(
+            refreshed(Some("Failed"), None, true).as_deref(),
+            Some("Failed")
+        );
+        assert_eq!(
+            refreshed(Some("Running"), None, true).as_deref(),
+            Some("Running")
+        );
+        // Gone without a TTL: deleted by someone; the record keeps what it knew.
+        assert_eq!(
+            refreshed(Some("Complete"), None, false).as_deref(),
+            Some("Complete")
+        );
+        assert_eq!(refreshed(None, None, false), None);
+    }
+
+    #[test]
+    fn plain_progress_needs_no_terminal() {
+        let progress = Progress::new("ns/job", false);
+        progress.event(Event::Progress {
+            active: 1,
+            succeeded: 0,
+            failed: 0,
+        });
+        progress.finish();
+        assert!(progress.bar.is_none());
+        assert_eq!(seconds(Duration::from_millis(1240)), "1.2s");
+    }
+}
