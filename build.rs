@@ -26,12 +26,18 @@ fn main() {
     proto_files(root, &mut files);
     let mut compiler = protox::Compiler::new([root]).expect("proto include root");
     compiler.include_imports(true).include_source_info(true);
-    compiler.open_files(&files).unwrap_or_else(|e| panic!("compiling protos: {e:?}"));
+    compiler
+        .open_files(&files)
+        .unwrap_or_else(|e| panic!("compiling protos: {e:?}"));
 
     // The encoded set keeps custom option values (defaults, reference hints) and comments;
     // prost_types' FileDescriptorSet would drop the options, so write the compiler's bytes.
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
-    std::fs::write(out.join("descriptors.bin"), compiler.encode_file_descriptor_set()).expect("write descriptors.bin");
+    std::fs::write(
+        out.join("descriptors.bin"),
+        compiler.encode_file_descriptor_set(),
+    )
+    .expect("write descriptors.bin");
     let fds = compiler.file_descriptor_set();
 
     tonic_prost_build::configure()

@@ -92,7 +92,8 @@ pub fn pool() -> &'static DescriptorPool {
 }
 
 /// Full proto name of the KubernetesJob envelope.
-pub const KUBERNETES_JOB: &str = "org.project_planton.provider.kubernetes.kubernetesjob.v1.KubernetesJob";
+pub const KUBERNETES_JOB: &str =
+    "org.project_planton.provider.kubernetes.kubernetesjob.v1.KubernetesJob";
 /// Full proto name of the KubernetesNamespace envelope.
 pub const KUBERNETES_NAMESPACE: &str =
     "org.project_planton.provider.kubernetes.kubernetesnamespace.v1.KubernetesNamespace";

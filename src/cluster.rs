@@ -45,7 +45,9 @@ pub enum ClusterError {
         source: kube::Error,
     },
     /// An object with our name exists but is not managed by this KubernetesJob.
-    #[error("{object} already exists and is not managed by KubernetesJob {owner:?} (it lacks the label {label}={owner}); delete or rename it, or pick another metadata.name")]
+    #[error(
+        "{object} already exists and is not managed by KubernetesJob {owner:?} (it lacks the label {label}={owner}); delete or rename it, or pick another metadata.name"
+    )]
     NotOurs {
         /// The object.
         object: ObjectRef,
@@ -68,7 +70,10 @@ impl ClusterError {
     /// The HTTP status code of an API error, if it is one.
     pub fn status(&self) -> Option<u16> {
         match self {
-            ClusterError::Api { source: kube::Error::Api(status), .. } => Some(status.code),
+            ClusterError::Api {
+                source: kube::Error::Api(status),
+                ..
+            } => Some(status.code),
             _ => None,
         }
     }
@@ -98,7 +103,11 @@ pub struct RetryPolicy {
 impl Default for RetryPolicy {
     /// 9 attempts over about 20 seconds: long enough for an API server to restart.
     fn default() -> Self {
-        Self { attempts: 9, first_pause: Duration::from_millis(200), max_pause: Duration::from_secs(4) }
+        Self {
+            attempts: 9,
+            first_pause: Duration::from_millis(200),
+            max_pause: Duration::from_secs(4),
+        }
     }
 }
 
@@ -113,7 +122,10 @@ where
     loop {
         match op().await {
             Err(e) if attempt < policy.attempts && transient(&e) => {
-                tracing::debug!(attempt, "transient Kubernetes API error, retrying in {pause:?}: {e}");
+                tracing::debug!(
+                    attempt,
+                    "transient Kubernetes API error, retrying in {pause:?}: {e}"
+                );
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(policy.max_pause);
                 attempt += 1;
@@ -132,12 +144,17 @@ pub struct Cluster {
 
 impl std::fmt::Debug for Cluster {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Cluster").field("context", &self.config.context).field("connected", &self.client.initialized()).finish()
+        f.debug_struct("Cluster")
+            .field("context", &self.config.context)
+            .field("connected", &self.client.initialized())
+            .finish()
     }
 }
 
 fn looks_like_yaml(text: &str) -> bool {
-    text.contains('\n') || text.trim_start().starts_with("apiVersion") || text.trim_start().starts_with('{')
+    text.contains('\n')
+        || text.trim_start().starts_with("apiVersion")
+        || text.trim_start().starts_with('{')
 }
 
 /// The REST resource of a kind.
@@ -164,14 +181,22 @@ pub fn is_owned_by(live: &Value, owner: &str) -> bool {
 impl Cluster {
     /// A client for `config`; nothing is contacted yet.
     pub fn new(config: ClusterConfig) -> Self {
-        Self { config, client: OnceCell::new(), retry: RetryPolicy::default() }
+        Self {
+            config,
+            client: OnceCell::new(),
+            retry: RetryPolicy::default(),
+        }
     }
 
     /// A cluster over an existing client (tests use a mocked one).
     pub fn from_client(client: Client, retry: RetryPolicy) -> Self {
         let cell = OnceCell::new();
         let _ = cell.set(client);
-        Self { config: ClusterConfig::default(), client: cell, retry }
+        Self {
+            config: ClusterConfig::default(),
+            client: cell,
+            retry,
+        }
     }
 
     /// The settings this client connects with.
@@ -180,30 +205,46 @@ impl Cluster {
     }
 
     async fn connect(&self) -> Result<Client, ClusterError> {
-        let options = KubeConfigOptions { context: self.config.context.clone(), ..KubeConfigOptions::default() };
+        let options = KubeConfigOptions {
+            context: self.config.context.clone(),
+            ..KubeConfigOptions::default()
+        };
         let config = match &self.config.kubeconfig {
             Some(text) if !text.trim().is_empty() => {
                 let kubeconfig = if looks_like_yaml(text) {
-                    Kubeconfig::from_yaml(text).map_err(|e| ClusterError::Config(format!("kubeconfig contents: {e}")))?
+                    Kubeconfig::from_yaml(text)
+                        .map_err(|e| ClusterError::Config(format!("kubeconfig contents: {e}")))?
                 } else {
-                    Kubeconfig::read_from(text).map_err(|e| ClusterError::Config(format!("kubeconfig file {text}: {e}")))?
+                    Kubeconfig::read_from(text)
+                        .map_err(|e| ClusterError::Config(format!("kubeconfig file {text}: {e}")))?
                 };
-                Config::from_custom_kubeconfig(kubeconfig, &options).await.map_err(|e| ClusterError::Config(e.to_string()))?
+                Config::from_custom_kubeconfig(kubeconfig, &options)
+                    .await
+                    .map_err(|e| ClusterError::Config(e.to_string()))?
             }
-            _ if options.context.is_some() => {
-                Config::from_kubeconfig(&options).await.map_err(|e| ClusterError::Config(e.to_string()))?
-            }
-            _ => Config::infer().await.map_err(|e| ClusterError::Config(e.to_string()))?,
+            _ if options.context.is_some() => Config::from_kubeconfig(&options)
+                .await
+                .map_err(|e| ClusterError::Config(e.to_string()))?,
+            _ => Config::infer()
+                .await
+                .map_err(|e| ClusterError::Config(e.to_string()))?,
         };
         Client::try_from(config).map_err(|e| ClusterError::Config(e.to_string()))
     }
 
     /// The connected client (connecting on first use).
     pub async fn client(&self) -> Result<Client, ClusterError> {
-        self.client.get_or_try_init(|| self.connect()).await.cloned()
+        self.client
+            .get_or_try_init(|| self.connect())
+            .await
+            .cloned()
     }
 
-    async fn api(&self, kind: ObjectKind, namespace: Option<&str>) -> Result<Api<DynamicObject>, ClusterError> {
+    async fn api(
+        &self,
+        kind: ObjectKind,
+        namespace: Option<&str>,
+    ) -> Result<Api<DynamicObject>, ClusterError> {
         let client = self.client().await?;
         let resource = api_resource(kind);
         Ok(match namespace {
@@ -217,19 +258,42 @@ impl Cluster {
         let api = self.api(id.kind, id.namespace.as_deref()).await?;
         let found = with_retry(self.retry, || api.get_opt(&id.name))
             .await
-            .map_err(|source| ClusterError::Api { action: "reading", object: id.to_string(), source })?;
+            .map_err(|source| ClusterError::Api {
+                action: "reading",
+                object: id.to_string(),
+                source,
+            })?;
         Ok(found.map(|o| serde_json::to_value(o).expect("objects serialize")))
     }
 
     /// Lists objects of a kind in a namespace that carry the ownership labels of `owner`.
-    pub async fn list_owned(&self, kind: ObjectKind, namespace: Option<&str>, owner: &str) -> Result<Vec<Value>, ClusterError> {
+    pub async fn list_owned(
+        &self,
+        kind: ObjectKind,
+        namespace: Option<&str>,
+        owner: &str,
+    ) -> Result<Vec<Value>, ClusterError> {
         let api = self.api(kind, namespace).await?;
-        let selector = format!("{}={},{}={}", labels::MANAGED_BY, labels::MANAGED_BY_VALUE, labels::OWNER, owner);
+        let selector = format!(
+            "{}={},{}={}",
+            labels::MANAGED_BY,
+            labels::MANAGED_BY_VALUE,
+            labels::OWNER,
+            owner
+        );
         let params = kube::api::ListParams::default().labels(&selector);
         let list = with_retry(self.retry, || api.list(&params))
             .await
-            .map_err(|source| ClusterError::Api { action: "listing", object: format!("{}s", kind.as_str()), source })?;
-        Ok(list.items.into_iter().map(|o| serde_json::to_value(o).expect("objects serialize")).collect())
+            .map_err(|source| ClusterError::Api {
+                action: "listing",
+                object: format!("{}s", kind.as_str()),
+                source,
+            })?;
+        Ok(list
+            .items
+            .into_iter()
+            .map(|o| serde_json::to_value(o).expect("objects serialize"))
+            .collect())
     }
 
     /// Server-side applies an object (field manager `kjob`, conflicts forced) and returns the
@@ -240,7 +304,11 @@ impl Cluster {
         let patch = Patch::Apply(body);
         let live = with_retry(self.retry, || api.patch(&id.name, &params, &patch))
             .await
-            .map_err(|source| ClusterError::Api { action: "applying", object: id.to_string(), source })?;
+            .map_err(|source| ClusterError::Api {
+                action: "applying",
+                object: id.to_string(),
+                source,
+            })?;
         Ok(serde_json::to_value(live).expect("objects serialize"))
     }
 
@@ -252,7 +320,11 @@ impl Cluster {
         match with_retry(self.retry, || api.delete(&id.name, &params)).await {
             Ok(_) => Ok(true),
             Err(kube::Error::Api(status)) if status.code == 404 => Ok(false),
-            Err(source) => Err(ClusterError::Api { action: "deleting", object: id.to_string(), source }),
+            Err(source) => Err(ClusterError::Api {
+                action: "deleting",
+                object: id.to_string(),
+                source,
+            }),
         }
     }
 
@@ -265,7 +337,10 @@ impl Cluster {
                 return Ok(());
             }
             if tokio::time::Instant::now() >= deadline {
-                return Err(ClusterError::Timeout { what: format!("{id} to be deleted"), seconds: timeout.as_secs() });
+                return Err(ClusterError::Timeout {
+                    what: format!("{id} to be deleted"),
+                    seconds: timeout.as_secs(),
+                });
             }
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_secs(1));
@@ -276,22 +351,41 @@ impl Cluster {
 /// Pods, events and logs: what a Job's outcome is explained with.
 impl Cluster {
     /// The pods of Job `job` in `namespace` (label `batch.kubernetes.io/job-name`).
-    pub async fn job_pods(&self, namespace: &str, job: &str) -> Result<Vec<k8s_openapi::api::core::v1::Pod>, ClusterError> {
-        let api: Api<k8s_openapi::api::core::v1::Pod> = Api::namespaced(self.client().await?, namespace);
-        let params = kube::api::ListParams::default().labels(&format!("batch.kubernetes.io/job-name={job}"));
+    pub async fn job_pods(
+        &self,
+        namespace: &str,
+        job: &str,
+    ) -> Result<Vec<k8s_openapi::api::core::v1::Pod>, ClusterError> {
+        let api: Api<k8s_openapi::api::core::v1::Pod> =
+            Api::namespaced(self.client().await?, namespace);
+        let params =
+            kube::api::ListParams::default().labels(&format!("batch.kubernetes.io/job-name={job}"));
         let list = with_retry(self.retry, || api.list(&params))
             .await
-            .map_err(|source| ClusterError::Api { action: "listing pods of", object: format!("Job {namespace}/{job}"), source })?;
+            .map_err(|source| ClusterError::Api {
+                action: "listing pods of",
+                object: format!("Job {namespace}/{job}"),
+                source,
+            })?;
         Ok(list.items)
     }
 
     /// Warning events in `namespace` about the Job `job` or its pods (`<job>-...`).
-    pub async fn job_warnings(&self, namespace: &str, job: &str) -> Result<Vec<k8s_openapi::api::core::v1::Event>, ClusterError> {
-        let api: Api<k8s_openapi::api::core::v1::Event> = Api::namespaced(self.client().await?, namespace);
+    pub async fn job_warnings(
+        &self,
+        namespace: &str,
+        job: &str,
+    ) -> Result<Vec<k8s_openapi::api::core::v1::Event>, ClusterError> {
+        let api: Api<k8s_openapi::api::core::v1::Event> =
+            Api::namespaced(self.client().await?, namespace);
         let params = kube::api::ListParams::default().fields("type=Warning");
         let list = with_retry(self.retry, || api.list(&params))
             .await
-            .map_err(|source| ClusterError::Api { action: "listing events in", object: format!("namespace {namespace}"), source })?;
+            .map_err(|source| ClusterError::Api {
+                action: "listing events in",
+                object: format!("namespace {namespace}"),
+                source,
+            })?;
         let prefix = format!("{job}-");
         Ok(list
             .items
@@ -304,12 +398,25 @@ impl Cluster {
     }
 
     /// The last `lines` lines of a pod's log.
-    pub async fn pod_log_tail(&self, namespace: &str, pod: &str, lines: i64) -> Result<String, ClusterError> {
-        let api: Api<k8s_openapi::api::core::v1::Pod> = Api::namespaced(self.client().await?, namespace);
-        let params = kube::api::LogParams { tail_lines: Some(lines), ..Default::default() };
+    pub async fn pod_log_tail(
+        &self,
+        namespace: &str,
+        pod: &str,
+        lines: i64,
+    ) -> Result<String, ClusterError> {
+        let api: Api<k8s_openapi::api::core::v1::Pod> =
+            Api::namespaced(self.client().await?, namespace);
+        let params = kube::api::LogParams {
+            tail_lines: Some(lines),
+            ..Default::default()
+        };
         api.logs(pod, &params)
             .await
-            .map_err(|source| ClusterError::Api { action: "reading the log of", object: format!("Pod {namespace}/{pod}"), source })
+            .map_err(|source| ClusterError::Api {
+                action: "reading the log of",
+                object: format!("Pod {namespace}/{pod}"),
+                source,
+            })
     }
 }
 
@@ -321,11 +428,18 @@ mod tests {
 
     fn status(code: u16) -> Response<Body> {
         let body = serde_json::json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": "injected", "reason": "Injected", "code": code});
-        Response::builder().status(code).body(Body::from(serde_json::to_vec(&body).unwrap())).unwrap()
+        Response::builder()
+            .status(code)
+            .body(Body::from(serde_json::to_vec(&body).unwrap()))
+            .unwrap()
     }
 
     fn quick() -> RetryPolicy {
-        RetryPolicy { attempts: 4, first_pause: Duration::from_millis(1), max_pause: Duration::from_millis(2) }
+        RetryPolicy {
+            attempts: 4,
+            first_pause: Duration::from_millis(1),
+            max_pause: Duration::from_millis(2),
+        }
     }
 
     #[tokio::test]
@@ -340,10 +454,22 @@ mod tests {
             let (request, send) = handle.next_request().await.expect("a third request");
             assert_eq!(request.uri().path(), "/api/v1/namespaces/ns/configmaps/cm");
             let cm = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm", "namespace": "ns"}});
-            send.send_response(Response::builder().status(200).body(Body::from(serde_json::to_vec(&cm).unwrap())).unwrap());
+            send.send_response(
+                Response::builder()
+                    .status(200)
+                    .body(Body::from(serde_json::to_vec(&cm).unwrap()))
+                    .unwrap(),
+            );
         });
-        let id = ObjectRef { kind: ObjectKind::ConfigMap, namespace: Some("ns".into()), name: "cm".into() };
-        let got = cluster.get(&id).await.expect("succeeds after two transient failures");
+        let id = ObjectRef {
+            kind: ObjectKind::ConfigMap,
+            namespace: Some("ns".into()),
+            name: "cm".into(),
+        };
+        let got = cluster
+            .get(&id)
+            .await
+            .expect("succeeds after two transient failures");
         assert_eq!(got.unwrap()["metadata"]["name"], "cm");
         server.await.unwrap();
     }
@@ -352,7 +478,11 @@ mod tests {
     async fn permanent_errors_fail_at_once_and_retries_are_bounded() {
         let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
         let cluster = Cluster::from_client(Client::new(service, "default"), quick());
-        let id = ObjectRef { kind: ObjectKind::ConfigMap, namespace: Some("ns".into()), name: "cm".into() };
+        let id = ObjectRef {
+            kind: ObjectKind::ConfigMap,
+            namespace: Some("ns".into()),
+            name: "cm".into(),
+        };
         let server = tokio::spawn(async move {
             let (_, send) = handle.next_request().await.expect("a request");
             send.send_response(status(403));
@@ -365,7 +495,11 @@ mod tests {
         let forbidden = cluster.get(&id).await.unwrap_err();
         assert_eq!(forbidden.status(), Some(403));
         let server_error = cluster.get(&id).await.unwrap_err();
-        assert_eq!(server_error.status(), Some(500), "gives up after the policy's attempts");
+        assert_eq!(
+            server_error.status(),
+            Some(500),
+            "gives up after the policy's attempts"
+        );
         server.await.unwrap();
     }
 }

@@ -32,10 +32,23 @@ pub struct Decoded {
 pub type UnknownTest<'a> = &'a dyn Fn(&Value) -> bool;
 
 /// Decodes `value` as a message of type `desc`; `at` is the path of `value` itself.
-pub fn decode(desc: &MessageDescriptor, value: &Value, at: &PropertyPath, unknown: Option<UnknownTest<'_>>) -> Decoded {
-    let mut decoder = Decoder { unknown, unknowns: Vec::new(), failures: Vec::new() };
+pub fn decode(
+    desc: &MessageDescriptor,
+    value: &Value,
+    at: &PropertyPath,
+    unknown: Option<UnknownTest<'_>>,
+) -> Decoded {
+    let mut decoder = Decoder {
+        unknown,
+        unknowns: Vec::new(),
+        failures: Vec::new(),
+    };
     let message = decoder.message(desc, value, at);
-    Decoded { message, unknowns: decoder.unknowns, failures: decoder.failures }
+    Decoded {
+        message,
+        unknowns: decoder.unknowns,
+        failures: decoder.failures,
+    }
 }
 
 struct Decoder<'a> {
@@ -73,7 +86,12 @@ impl Decoder<'_> {
         false
     }
 
-    fn message(&mut self, desc: &MessageDescriptor, value: &Value, at: &PropertyPath) -> DynamicMessage {
+    fn message(
+        &mut self,
+        desc: &MessageDescriptor,
+        value: &Value,
+        at: &PropertyPath,
+    ) -> DynamicMessage {
         let mut message = DynamicMessage::new(desc.clone());
         let Value::Object(object) = value else {
             self.fail(at, format!("expected an object, got {}", type_name(value)));
@@ -81,10 +99,18 @@ impl Decoder<'_> {
         };
         let mut oneofs_seen: Vec<(String, String)> = Vec::new();
         for (key, item) in object {
-            let field = desc.get_field_by_json_name(key).or_else(|| desc.get_field_by_name(key));
+            let field = desc
+                .get_field_by_json_name(key)
+                .or_else(|| desc.get_field_by_name(key));
             let Some(field) = field else {
                 let path = at.field(key);
-                self.fail(&path, format!("unknown field `{key}`; expected one of: {}", field_names(desc).join(", ")));
+                self.fail(
+                    &path,
+                    format!(
+                        "unknown field `{key}`; expected one of: {}",
+                        field_names(desc).join(", ")
+                    ),
+                );
                 continue;
             };
             let path = at.field(field.json_name());
@@ -92,9 +118,16 @@ impl Decoder<'_> {
                 continue;
             }
             if let Some(oneof) = field.containing_oneof().filter(|o| !o.is_synthetic()) {
-                if let Some((_, other)) = oneofs_seen.iter().find(|(name, _)| name == oneof.name()) {
+                if let Some((_, other)) = oneofs_seen.iter().find(|(name, _)| name == oneof.name())
+                {
                     let other = other.clone();
-                    self.fail(&path, format!("only one of `{other}` and `{}` may be set", field.json_name()));
+                    self.fail(
+                        &path,
+                        format!(
+                            "only one of `{other}` and `{}` may be set",
+                            field.json_name()
+                        ),
+                    );
                     continue;
                 }
                 oneofs_seen.push((oneof.name().to_owned(), field.json_name().to_owned()));
@@ -106,13 +139,23 @@ impl Decoder<'_> {
         message
     }
 
-    fn field(&mut self, field: &FieldDescriptor, value: &Value, at: &PropertyPath) -> Option<PValue> {
+    fn field(
+        &mut self,
+        field: &FieldDescriptor,
+        value: &Value,
+        at: &PropertyPath,
+    ) -> Option<PValue> {
         if field.is_map() {
             let Value::Object(object) = value else {
-                self.fail(at, format!("expected a map (an object), got {}", type_name(value)));
+                self.fail(
+                    at,
+                    format!("expected a map (an object), got {}", type_name(value)),
+                );
                 return None;
             };
-            let Kind::Message(entry) = field.kind() else { unreachable!("map fields have entry messages") };
+            let Kind::Message(entry) = field.kind() else {
+                unreachable!("map fields have entry messages")
+            };
             let key_field = entry.map_entry_key_field();
             let value_field = entry.map_entry_value_field();
             let mut map = std::collections::HashMap::new();
@@ -121,7 +164,9 @@ impl Decoder<'_> {
                 if item.is_null() || self.is_unknown(item, &path) {
                     continue;
                 }
-                let Some(key) = self.map_key(&key_field, key, &path) else { continue };
+                let Some(key) = self.map_key(&key_field, key, &path) else {
+                    continue;
+                };
                 if let Some(item) = self.single(&value_field, item, &path) {
                     map.insert(key, item);
                 }
@@ -161,12 +206,20 @@ impl Decoder<'_> {
             _ => None,
         };
         if parsed.is_none() {
-            self.fail(at, format!("map key `{key}` is not a valid {:?}", field.kind()));
+            self.fail(
+                at,
+                format!("map key `{key}` is not a valid {:?}", field.kind()),
+            );
         }
         parsed
     }
 
-    fn single(&mut self, field: &FieldDescriptor, value: &Value, at: &PropertyPath) -> Option<PValue> {
+    fn single(
+        &mut self,
+        field: &FieldDescriptor,
+        value: &Value,
+        at: &PropertyPath,
+    ) -> Option<PValue> {
         let result = match field.kind() {
             Kind::Message(desc) => return Some(PValue::Message(self.message(&desc, value, at))),
             Kind::Enum(desc) => enum_value(&desc, value),
@@ -180,10 +233,18 @@ impl Decoder<'_> {
             },
             Kind::Double => number(value).map(PValue::F64),
             Kind::Float => number(value).map(|n| PValue::F32(n as f32)),
-            Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => integer(value, i32::MIN as i128, i32::MAX as i128).map(|n| PValue::I32(n as i32)),
-            Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => integer(value, i64::MIN as i128, i64::MAX as i128).map(|n| PValue::I64(n as i64)),
-            Kind::Uint32 | Kind::Fixed32 => integer(value, 0, u32::MAX as i128).map(|n| PValue::U32(n as u32)),
-            Kind::Uint64 | Kind::Fixed64 => integer(value, 0, u64::MAX as i128).map(|n| PValue::U64(n as u64)),
+            Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => {
+                integer(value, i32::MIN as i128, i32::MAX as i128).map(|n| PValue::I32(n as i32))
+            }
+            Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => {
+                integer(value, i64::MIN as i128, i64::MAX as i128).map(|n| PValue::I64(n as i64))
+            }
+            Kind::Uint32 | Kind::Fixed32 => {
+                integer(value, 0, u32::MAX as i128).map(|n| PValue::U32(n as u32))
+            }
+            Kind::Uint64 | Kind::Fixed64 => {
+                integer(value, 0, u64::MAX as i128).map(|n| PValue::U64(n as u64))
+            }
             Kind::Bytes => match value {
                 Value::String(s) => Ok(PValue::Bytes(s.clone().into_bytes().into())),
                 other => Err(format!("expected a string, got {}", type_name(other))),
@@ -202,7 +263,10 @@ impl Decoder<'_> {
 fn number(value: &Value) -> Result<f64, String> {
     match value {
         Value::Number(n) => n.as_f64().ok_or_else(|| "expected a number".to_owned()),
-        Value::String(s) => s.trim().parse().map_err(|_| format!("expected a number, got the string {s:?}")),
+        Value::String(s) => s
+            .trim()
+            .parse()
+            .map_err(|_| format!("expected a number, got the string {s:?}")),
         other => Err(format!("expected a number, got {}", type_name(other))),
     }
 }
@@ -222,7 +286,10 @@ fn integer(value: &Value, min: i128, max: i128) -> Result<i128, String> {
                 f as i128
             }
         }
-        Value::String(s) => s.trim().parse().map_err(|_| format!("expected a whole number, got the string {s:?}"))?,
+        Value::String(s) => s
+            .trim()
+            .parse()
+            .map_err(|_| format!("expected a whole number, got the string {s:?}"))?,
         other => return Err(format!("expected a whole number, got {}", type_name(other))),
     };
     if n < min {
@@ -235,7 +302,12 @@ fn integer(value: &Value, min: i128, max: i128) -> Result<i128, String> {
 }
 
 fn enum_value(desc: &EnumDescriptor, value: &Value) -> Result<PValue, String> {
-    let names = || desc.values().map(|v| v.name().to_owned()).collect::<Vec<_>>().join(", ");
+    let names = || {
+        desc.values()
+            .map(|v| v.name().to_owned())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     match value {
         Value::String(s) => desc
             .get_value_by_name(s)
@@ -247,7 +319,10 @@ fn enum_value(desc: &EnumDescriptor, value: &Value) -> Result<PValue, String> {
             .filter(|n| desc.get_value(*n).is_some())
             .map(PValue::EnumNumber)
             .ok_or_else(|| format!("unknown enum number {n}; expected one of: {}", names())),
-        other => Err(format!("expected an enum name (a string), got {}", type_name(other))),
+        other => Err(format!(
+            "expected an enum name (a string), got {}",
+            type_name(other)
+        )),
     }
 }
 
@@ -273,17 +348,25 @@ pub fn to_dynamic<M: prost::Message>(desc: &MessageDescriptor, message: &M) -> D
 
 /// Converts a dynamic message to the generated type with the same descriptor.
 pub fn to_typed<M: prost::Message + Default>(message: &DynamicMessage) -> M {
-    message.transcode_to().expect("a dynamic message decodes as the generated type of its descriptor")
+    message
+        .transcode_to()
+        .expect("a dynamic message decodes as the generated type of its descriptor")
 }
 
 fn encode_field(field: &FieldDescriptor, value: &PValue) -> Value {
     match value {
-        PValue::List(items) => Value::Array(items.iter().map(|v| encode_single(field, v)).collect()),
+        PValue::List(items) => {
+            Value::Array(items.iter().map(|v| encode_single(field, v)).collect())
+        }
         PValue::Map(map) => {
-            let Kind::Message(entry) = field.kind() else { return Value::Null };
+            let Kind::Message(entry) = field.kind() else {
+                return Value::Null;
+            };
             let value_field = entry.map_entry_value_field();
-            let mut entries: Vec<(String, Value)> =
-                map.iter().map(|(k, v)| (map_key_string(k), encode_single(&value_field, v))).collect();
+            let mut entries: Vec<(String, Value)> = map
+                .iter()
+                .map(|(k, v)| (map_key_string(k), encode_single(&value_field, v)))
+                .collect();
             entries.sort_by(|a, b| a.0.cmp(&b.0));
             Value::Object(entries.into_iter().collect())
         }
@@ -314,7 +397,9 @@ fn encode_single(field: &FieldDescriptor, value: &PValue) -> Value {
         PValue::String(s) => Value::String(s.clone()),
         PValue::Bytes(b) => Value::String(String::from_utf8_lossy(b).into_owned()),
         PValue::EnumNumber(n) => match field.kind() {
-            Kind::Enum(desc) => desc.get_value(*n).map_or(Value::from(*n), |v| Value::String(v.name().to_owned())),
+            Kind::Enum(desc) => desc
+                .get_value(*n)
+                .map_or(Value::from(*n), |v| Value::String(v.name().to_owned())),
             _ => Value::from(*n),
         },
         PValue::Message(m) => encode(m),
@@ -350,9 +435,15 @@ mod tests {
         assert!(decoded.failures.is_empty(), "{:?}", decoded.failures);
         let out = encode(&decoded.message);
         assert_eq!(out["spec"]["activeDeadlineSeconds"], json!(600));
-        assert_eq!(out["spec"]["env"]["variables"]["A"]["valueFrom"]["kind"], json!("KubernetesNamespace"));
+        assert_eq!(
+            out["spec"]["env"]["variables"]["A"]["valueFrom"]["kind"],
+            json!("KubernetesNamespace")
+        );
         assert_eq!(out["metadata"]["labels"], json!({"a": "1", "b": "2"}));
-        assert_eq!(serde_json::to_string(&out["metadata"]["labels"]).unwrap(), r#"{"a":"1","b":"2"}"#);
+        assert_eq!(
+            serde_json::to_string(&out["metadata"]["labels"]).unwrap(),
+            r#"{"a":"1","b":"2"}"#
+        );
     }
 
     #[test]
@@ -368,7 +459,11 @@ mod tests {
             }
         });
         let decoded = decode(&job(), &input, &PropertyPath::root(), None);
-        let got: Vec<String> = decoded.failures.iter().map(|f| f.path.to_string()).collect();
+        let got: Vec<String> = decoded
+            .failures
+            .iter()
+            .map(|f| f.path.to_string())
+            .collect();
         assert_eq!(
             got,
             [

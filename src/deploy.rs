@@ -46,26 +46,49 @@ pub async fn apply(
 ) -> Result<Vec<ObjectRef>, PartialFailure> {
     let owner = rendered.job_name.clone();
     let mut owned: Vec<ObjectRef> = Vec::new();
-    let fail = |owned: &Vec<ObjectRef>, source| PartialFailure { owned: owned.clone(), source };
+    let fail = |owned: &Vec<ObjectRef>, source| PartialFailure {
+        owned: owned.clone(),
+        source,
+    };
     for object in rendered.objects() {
         let live = cluster.get(&object.id).await.map_err(|e| fail(&owned, e))?;
         if let Some(live) = &live
             && !is_owned_by(live, &owner)
         {
             if object.id.kind == ObjectKind::Namespace {
-                observer.skipped(&object.id, "the namespace exists and was not created by this KubernetesJob");
+                observer.skipped(
+                    &object.id,
+                    "the namespace exists and was not created by this KubernetesJob",
+                );
                 continue;
             }
-            return Err(fail(&owned, ClusterError::NotOurs { object: object.id.clone(), owner, label: crate::render::labels::OWNER }));
+            return Err(fail(
+                &owned,
+                ClusterError::NotOurs {
+                    object: object.id.clone(),
+                    owner,
+                    label: crate::render::labels::OWNER,
+                },
+            ));
         }
-        cluster.apply(&object.id, &object.body).await.map_err(|e| fail(&owned, e))?;
+        cluster
+            .apply(&object.id, &object.body)
+            .await
+            .map_err(|e| fail(&owned, e))?;
         observer.applied(&object.id);
         owned.push(object.id);
     }
-    let mut stale: Vec<ObjectRef> = previous.iter().filter(|p| !owned.contains(p)).cloned().collect();
+    let mut stale: Vec<ObjectRef> = previous
+        .iter()
+        .filter(|p| !owned.contains(p))
+        .cloned()
+        .collect();
     // Objects an earlier, failed run applied or had yet to prune are not in `previous` when the
     // caller's state only knows that run's inputs: find them by their ownership labels.
-    for id in leftovers(cluster, &rendered.namespace, &owner, &owned).await.map_err(|e| fail(&owned, e))? {
+    for id in leftovers(cluster, &rendered.namespace, &owner, &owned)
+        .await
+        .map_err(|e| fail(&owned, e))?
+    {
         if !stale.contains(&id) {
             stale.push(id);
         }
@@ -73,23 +96,42 @@ pub async fn apply(
     if let Err(e) = delete(cluster, &stale, &owner, observer).await {
         let mut still = owned.clone();
         still.extend(e.owned);
-        return Err(PartialFailure { owned: still, source: e.source });
+        return Err(PartialFailure {
+            owned: still,
+            source: e.source,
+        });
     }
     Ok(owned)
 }
 
 /// The namespaced kinds a KubernetesJob renders (its Namespace aside).
-const NAMESPACED: [ObjectKind; 4] = [ObjectKind::ConfigMap, ObjectKind::Secret, ObjectKind::ServiceAccount, ObjectKind::Job];
+const NAMESPACED: [ObjectKind; 4] = [
+    ObjectKind::ConfigMap,
+    ObjectKind::Secret,
+    ObjectKind::ServiceAccount,
+    ObjectKind::Job,
+];
 
 /// Objects in `namespace` that carry the ownership labels of KubernetesJob `owner` but are not
 /// in `keep`: what a run that failed part-way left behind (applied but not recorded, or not yet
 /// pruned). Only namespaced objects; a Namespace is never found this way.
-pub async fn leftovers(cluster: &Cluster, namespace: &str, owner: &str, keep: &[ObjectRef]) -> Result<Vec<ObjectRef>, ClusterError> {
+pub async fn leftovers(
+    cluster: &Cluster,
+    namespace: &str,
+    owner: &str,
+    keep: &[ObjectRef],
+) -> Result<Vec<ObjectRef>, ClusterError> {
     let mut out = Vec::new();
     for kind in NAMESPACED {
         for live in cluster.list_owned(kind, Some(namespace), owner).await? {
-            let Some(name) = live["metadata"]["name"].as_str() else { continue };
-            let id = ObjectRef { kind, namespace: Some(namespace.to_owned()), name: name.to_owned() };
+            let Some(name) = live["metadata"]["name"].as_str() else {
+                continue;
+            };
+            let id = ObjectRef {
+                kind,
+                namespace: Some(namespace.to_owned()),
+                name: name.to_owned(),
+            };
             if !keep.contains(&id) && live["metadata"]["deletionTimestamp"].is_null() {
                 out.push(id);
             }
@@ -100,7 +142,12 @@ pub async fn leftovers(cluster: &Cluster, namespace: &str, owner: &str, keep: &[
 
 /// Deletes `objects` in reverse order, only those carrying the ownership labels of `owner`,
 /// waiting for each to be gone. NotFound counts as deleted.
-pub async fn delete(cluster: &Cluster, objects: &[ObjectRef], owner: &str, observer: &mut dyn Observer) -> Result<(), PartialFailure> {
+pub async fn delete(
+    cluster: &Cluster,
+    objects: &[ObjectRef],
+    owner: &str,
+    observer: &mut dyn Observer,
+) -> Result<(), PartialFailure> {
     let mut remaining: Vec<ObjectRef> = objects.to_vec();
     while let Some(id) = remaining.pop() {
         let fail = |remaining: &Vec<ObjectRef>, id: &ObjectRef, source| {
@@ -108,13 +155,25 @@ pub async fn delete(cluster: &Cluster, objects: &[ObjectRef], owner: &str, obser
             owned.push(id.clone());
             PartialFailure { owned, source }
         };
-        let live = cluster.get(&id).await.map_err(|e| fail(&remaining, &id, e))?;
+        let live = cluster
+            .get(&id)
+            .await
+            .map_err(|e| fail(&remaining, &id, e))?;
         match live {
             None => observer.deleted(&id),
-            Some(live) if !is_owned_by(&live, owner) => observer.skipped(&id, "it does not carry this KubernetesJob's ownership labels"),
+            Some(live) if !is_owned_by(&live, owner) => observer.skipped(
+                &id,
+                "it does not carry this KubernetesJob's ownership labels",
+            ),
             Some(_) => {
-                cluster.delete(&id).await.map_err(|e| fail(&remaining, &id, e))?;
-                cluster.wait_gone(&id, DELETE_TIMEOUT).await.map_err(|e| fail(&remaining, &id, e))?;
+                cluster
+                    .delete(&id)
+                    .await
+                    .map_err(|e| fail(&remaining, &id, e))?;
+                cluster
+                    .wait_gone(&id, DELETE_TIMEOUT)
+                    .await
+                    .map_err(|e| fail(&remaining, &id, e))?;
                 observer.deleted(&id);
             }
         }

@@ -61,7 +61,11 @@ impl Diff {
 
     /// The changed top-level properties, each once.
     pub fn top_level(&self) -> Vec<String> {
-        let mut keys: Vec<String> = self.changes.iter().filter_map(|c| c.path.top().map(str::to_owned)).collect();
+        let mut keys: Vec<String> = self
+            .changes
+            .iter()
+            .filter_map(|c| c.path.top().map(str::to_owned))
+            .collect();
         keys.dedup();
         keys.sort();
         keys.dedup();
@@ -70,8 +74,12 @@ impl Diff {
 
     /// The top-level properties whose changes force a replacement.
     pub fn replace_keys(&self) -> Vec<String> {
-        let mut keys: Vec<String> =
-            self.changes.iter().filter(|c| c.replace).filter_map(|c| c.path.top().map(str::to_owned)).collect();
+        let mut keys: Vec<String> = self
+            .changes
+            .iter()
+            .filter(|c| c.replace)
+            .filter_map(|c| c.path.top().map(str::to_owned))
+            .collect();
         keys.sort();
         keys.dedup();
         keys
@@ -80,11 +88,20 @@ impl Diff {
 
 /// Flattens a JSON document to its leaves: scalars, empty objects and empty lists. `unknown`
 /// marks placeholder values, which are leaves too.
-fn flatten(value: &Value, at: PropertyPath, out: &mut BTreeMap<PropertyPath, Value>, unknown: &dyn Fn(&Value) -> bool) {
+fn flatten(
+    value: &Value,
+    at: PropertyPath,
+    out: &mut BTreeMap<PropertyPath, Value>,
+    unknown: &dyn Fn(&Value) -> bool,
+) {
     match value {
         Value::Object(map) if !map.is_empty() && !unknown(value) => {
             for (k, v) in map {
-                let next = if at.0.len() >= 2 && is_map_position(&at) { at.key(k) } else { at.field(k) };
+                let next = if at.0.len() >= 2 && is_map_position(&at) {
+                    at.key(k)
+                } else {
+                    at.field(k)
+                };
                 flatten(v, next, out, unknown);
             }
         }
@@ -101,7 +118,13 @@ fn flatten(value: &Value, at: PropertyPath, out: &mut BTreeMap<PropertyPath, Val
 }
 
 /// Map-typed inputs, whose keys are user data (rendered as keys, not fields).
-const MAP_PATTERNS: [&str; 5] = ["metadata.labels", "metadata.annotations", "spec.configMaps", "spec.env.variables", "spec.env.secrets"];
+const MAP_PATTERNS: [&str; 5] = [
+    "metadata.labels",
+    "metadata.annotations",
+    "spec.configMaps",
+    "spec.env.variables",
+    "spec.env.secrets",
+];
 
 fn is_map_position(at: &PropertyPath) -> bool {
     let pattern = at.pattern();
@@ -109,7 +132,12 @@ fn is_map_position(at: &PropertyPath) -> bool {
 }
 
 /// Diffs old and new checked inputs; paths in `ignore` (and below them) are left out.
-pub fn diff(old: &Value, new: &Value, ignore: &[PropertyPath], unknown: &dyn Fn(&Value) -> bool) -> Diff {
+pub fn diff(
+    old: &Value,
+    new: &Value,
+    ignore: &[PropertyPath],
+    unknown: &dyn Fn(&Value) -> bool,
+) -> Diff {
     let mut olds = BTreeMap::new();
     let mut news = BTreeMap::new();
     flatten(old, PropertyPath::root(), &mut olds, unknown);
@@ -125,11 +153,17 @@ pub fn diff(old: &Value, new: &Value, ignore: &[PropertyPath], unknown: &dyn Fn(
         let kind = match (olds.get(path), news.get(path)) {
             (None, Some(_)) => ChangeKind::Add,
             (Some(_), None) => ChangeKind::Delete,
-            (Some(a), Some(b)) if unknown(b) || (a != b && !equivalent(path, a, b)) => ChangeKind::Update,
+            (Some(a), Some(b)) if unknown(b) || (a != b && !equivalent(path, a, b)) => {
+                ChangeKind::Update
+            }
             _ => continue,
         };
         let replace = forces_replace(path, kind, new, unknown);
-        changes.push(Change { path: path.clone(), kind, replace });
+        changes.push(Change {
+            path: path.clone(),
+            kind,
+            replace,
+        });
     }
     Diff { changes }
 }
@@ -149,7 +183,10 @@ pub fn equivalent(path: &PropertyPath, a: &Value, b: &Value) -> bool {
     if !QUANTITY_PATTERNS.contains(&path.pattern().as_str()) {
         return false;
     }
-    match (a.as_str().map(crate::spec::names::quantity), b.as_str().map(crate::spec::names::quantity)) {
+    match (
+        a.as_str().map(crate::spec::names::quantity),
+        b.as_str().map(crate::spec::names::quantity),
+    ) {
         (Some(Ok(x)), Some(Ok(y))) => (x - y).abs() <= f64::EPSILON * x.abs().max(y.abs()).max(1.0),
         _ => false,
     }
@@ -160,18 +197,31 @@ fn field_of<'a>(doc: &'a Value, dotted: &str) -> Option<&'a Value> {
 }
 
 /// The replace rules of the module documentation.
-pub fn forces_replace(path: &PropertyPath, kind: ChangeKind, new: &Value, unknown: &dyn Fn(&Value) -> bool) -> bool {
+pub fn forces_replace(
+    path: &PropertyPath,
+    kind: ChangeKind,
+    new: &Value,
+    unknown: &dyn Fn(&Value) -> bool,
+) -> bool {
     let pattern = path.pattern();
     let under = |prefix: &str| pattern == prefix || pattern.starts_with(&format!("{prefix}."));
-    if under("metadata.name") || under("spec.namespace") || under("spec.image") || under("spec.command")
-        || under("spec.args") || under("spec.env.variables") || under("spec.resources") || under("spec.volumeMounts")
-        || under("spec.restartPolicy") || under("spec.completionMode")
+    if under("metadata.name")
+        || under("spec.namespace")
+        || under("spec.image")
+        || under("spec.command")
+        || under("spec.args")
+        || under("spec.env.variables")
+        || under("spec.resources")
+        || under("spec.volumeMounts")
+        || under("spec.restartPolicy")
+        || under("spec.completionMode")
     {
         return true;
     }
     if under("spec.env.secrets") {
         // Only a direct value's content changing in place leaves the pod template as it was.
-        let content_only = kind == ChangeKind::Update && matches!(path.0.last(), Some(Segment::Field(f)) if f == "value");
+        let content_only = kind == ChangeKind::Update
+            && matches!(path.0.last(), Some(Segment::Field(f)) if f == "value");
         return !content_only;
     }
     if under("dockerConfigJson") {
@@ -337,15 +387,24 @@ mod tests {
     #[test]
     fn map_keys_with_dots_are_keys_and_ignore_changes_applies() {
         let d = changed(|v| v["spec"]["configMaps"]["app.conf"] = json!("b"));
-        assert_eq!(d.changes[0].path.to_string(), "spec.configMaps[\"app.conf\"]");
+        assert_eq!(
+            d.changes[0].path.to_string(),
+            "spec.configMaps[\"app.conf\"]"
+        );
         let mut new = base();
         new["spec"]["image"]["tag"] = json!("2");
         let d = diff(&base(), &new, &[parse_property_path("spec.image")], &never);
         assert!(d.is_empty());
-        assert_eq!(parse_property_path("spec.configMaps[\"app.conf\"]"), d_path());
+        assert_eq!(
+            parse_property_path("spec.configMaps[\"app.conf\"]"),
+            d_path()
+        );
     }
 
     fn d_path() -> PropertyPath {
-        PropertyPath::root().field("spec").field("configMaps").key("app.conf")
+        PropertyPath::root()
+            .field("spec")
+            .field("configMaps")
+            .key("app.conf")
     }
 }

@@ -27,7 +27,10 @@ fn decode_base64(text: &str) -> Option<String> {
     let mut bits = 0u32;
     let mut count = 0;
     let mut out = Vec::new();
-    for byte in text.bytes().filter(|b| *b != b'=' && !b.is_ascii_whitespace()) {
+    for byte in text
+        .bytes()
+        .filter(|b| *b != b'=' && !b.is_ascii_whitespace())
+    {
         let index = ALPHABET.iter().position(|c| *c == byte)? as u32;
         bits = (bits << 6) | index;
         count += 6;
@@ -47,20 +50,33 @@ pub fn split_image(image: &str) -> (String, String) {
     }
     let last_slash = image.rfind('/').map_or(0, |i| i + 1);
     match image[last_slash..].rfind(':') {
-        Some(i) => (image[..last_slash + i].to_owned(), image[last_slash + i + 1..].to_owned()),
+        Some(i) => (
+            image[..last_slash + i].to_owned(),
+            image[last_slash + i + 1..].to_owned(),
+        ),
         None => (image.to_owned(), String::new()),
     }
 }
 
 fn secret_data(secret: Option<&Value>, key: &str) -> Option<String> {
-    secret?.get("data")?.get(key)?.as_str().and_then(decode_base64)
+    secret?
+        .get("data")?
+        .get(key)?
+        .as_str()
+        .and_then(decode_base64)
 }
 
 /// Rebuilds the inputs (`metadata`, `spec`, and `dockerConfigJson` when present).
 pub fn inputs_from_live(live: &LiveObjects) -> Value {
     let job = &live.job;
-    let name = job["metadata"]["name"].as_str().unwrap_or_default().to_owned();
-    let namespace = job["metadata"]["namespace"].as_str().unwrap_or_default().to_owned();
+    let name = job["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let namespace = job["metadata"]["namespace"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
 
     let mut metadata = Map::new();
     metadata.insert("name".into(), name.clone().into());
@@ -80,7 +96,10 @@ pub fn inputs_from_live(live: &LiveObjects) -> Value {
     if !user_labels.is_empty() {
         metadata.insert("labels".into(), json!(user_labels));
     }
-    if let Some(annotations) = job["metadata"]["annotations"].as_object().filter(|a| !a.is_empty()) {
+    if let Some(annotations) = job["metadata"]["annotations"]
+        .as_object()
+        .filter(|a| !a.is_empty())
+    {
         metadata.insert("annotations".into(), Value::Object(annotations.clone()));
     }
 
@@ -110,7 +129,11 @@ pub fn inputs_from_live(live: &LiveObjects) -> Value {
     }
     spec.insert("image".into(), Value::Object(image));
 
-    if let Some(resources) = container.get("resources").and_then(Value::as_object).filter(|r| !r.is_empty()) {
+    if let Some(resources) = container
+        .get("resources")
+        .and_then(Value::as_object)
+        .filter(|r| !r.is_empty())
+    {
         let mut out = Map::new();
         for kind in ["limits", "requests"] {
             if let Some(q) = resources.get(kind).and_then(Value::as_object) {
@@ -140,7 +163,10 @@ pub fn inputs_from_live(live: &LiveObjects) -> Value {
                 let value = secret_data(live.env_secret.as_ref(), secret_key).unwrap_or_default();
                 secrets.insert(key, json!({"value": value}));
             } else {
-                secrets.insert(key, json!({"secretRef": {"name": secret_name, "key": secret_key}}));
+                secrets.insert(
+                    key,
+                    json!({"secretRef": {"name": secret_name, "key": secret_key}}),
+                );
             }
         } else if var.get("valueFrom").is_none() {
             variables.insert(key, json!({"value": ""}));
@@ -177,7 +203,10 @@ pub fn inputs_from_live(live: &LiveObjects) -> Value {
         spec.insert("restartPolicy".into(), policy.clone());
     }
     for key in ["command", "args"] {
-        if let Some(list) = container.get(key).filter(|v| v.as_array().is_some_and(|a| !a.is_empty())) {
+        if let Some(list) = container
+            .get(key)
+            .filter(|v| v.as_array().is_some_and(|a| !a.is_empty()))
+        {
             spec.insert(key.into(), list.clone());
         }
     }
@@ -224,7 +253,10 @@ pub fn inputs_from_live(live: &LiveObjects) -> Value {
     inputs.insert("metadata".into(), Value::Object(metadata));
     inputs.insert("spec".into(), Value::Object(spec));
     if let Some(config) = secret_data(live.image_pull_secret.as_ref(), ".dockerconfigjson") {
-        inputs.insert(crate::provider::inputs::DOCKER_CONFIG_JSON.into(), config.into());
+        inputs.insert(
+            crate::provider::inputs::DOCKER_CONFIG_JSON.into(),
+            config.into(),
+        );
     }
     Value::Object(inputs)
 }
@@ -287,7 +319,10 @@ mod tests {
     #[test]
     fn images_split() {
         assert_eq!(split_image("busybox"), ("busybox".into(), "".into()));
-        assert_eq!(split_image("reg:5000/a/b:1.2"), ("reg:5000/a/b".into(), "1.2".into()));
+        assert_eq!(
+            split_image("reg:5000/a/b:1.2"),
+            ("reg:5000/a/b".into(), "1.2".into())
+        );
         assert_eq!(split_image("a@sha256:ff"), ("a".into(), "sha256:ff".into()));
     }
 
@@ -319,10 +354,19 @@ mod tests {
         assert!(checked.failures.is_empty(), "{:?}", checked.failures);
         let rendered = render(&checked.checked.job, &RenderOptions::default()).unwrap();
         let objects = rendered.objects();
-        let body = |kind: render::ObjectKind| objects.iter().find(|o| o.id.kind == kind).map(|o| o.body.clone());
+        let body = |kind: render::ObjectKind| {
+            objects
+                .iter()
+                .find(|o| o.id.kind == kind)
+                .map(|o| o.body.clone())
+        };
         let live = LiveObjects {
             job: body(render::ObjectKind::Job).unwrap(),
-            config_maps: objects.iter().filter(|o| o.id.kind == render::ObjectKind::ConfigMap).map(|o| o.body.clone()).collect(),
+            config_maps: objects
+                .iter()
+                .filter(|o| o.id.kind == render::ObjectKind::ConfigMap)
+                .map(|o| o.body.clone())
+                .collect(),
             env_secret: body(render::ObjectKind::Secret),
             image_pull_secret: None,
             namespace_owned: true,

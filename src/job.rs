@@ -36,14 +36,25 @@ impl Checked {
 
     /// The Job's name.
     pub fn job_name(&self) -> String {
-        self.job.metadata.as_ref().map(|m| m.name.clone()).unwrap_or_default()
+        self.job
+            .metadata
+            .as_ref()
+            .map(|m| m.name.clone())
+            .unwrap_or_default()
     }
 }
 
 /// The namespace of a manifest, when it is a literal.
 pub fn namespace_of(job: &KubernetesJob) -> Option<String> {
     use crate::api::foreignkey::string_value_or_ref::LiteralOrRef;
-    match job.spec.as_ref()?.namespace.as_ref()?.literal_or_ref.as_ref()? {
+    match job
+        .spec
+        .as_ref()?
+        .namespace
+        .as_ref()?
+        .literal_or_ref
+        .as_ref()?
+    {
         LiteralOrRef::Value(v) => Some(v.clone()),
         LiteralOrRef::ValueFrom(_) => None,
     }
@@ -51,18 +62,32 @@ pub fn namespace_of(job: &KubernetesJob) -> Option<String> {
 
 /// Runs the whole pipeline over a manifest document (`{apiVersion, kind, metadata, spec}`).
 /// `root` prefixes every failure path; `unknown` recognises Pulumi's unknown placeholders.
-pub fn check(document: &Value, root: &PropertyPath, unknown: Option<UnknownTest<'_>>, sources: &[&dyn Source]) -> Checked {
+pub fn check(
+    document: &Value,
+    root: &PropertyPath,
+    unknown: Option<UnknownTest<'_>>,
+    sources: &[&dyn Source],
+) -> Checked {
     let desc = api::message(api::KUBERNETES_JOB);
     let loaded = spec::load::<KubernetesJob>(&desc, document, root, unknown);
     let mut failures = loaded.failures;
-    let env = loaded.message.metadata.as_ref().map(|m| m.env.clone()).unwrap_or_default();
+    let env = loaded
+        .message
+        .metadata
+        .as_ref()
+        .map(|m| m.env.clone())
+        .unwrap_or_default();
     let mut message = codec::to_dynamic(&desc, &loaded.message);
     // A value the decoder already rejected is not reported again by the reference resolver.
     let decode_paths: Vec<PropertyPath> = failures.iter().map(|f| f.path.clone()).collect();
     failures.extend(
         refs::resolve(&mut message, root, &env, sources)
             .into_iter()
-            .filter(|f| !decode_paths.iter().any(|d| f.path.starts_with(d) || d.starts_with(&f.path))),
+            .filter(|f| {
+                !decode_paths
+                    .iter()
+                    .any(|d| f.path.starts_with(d) || d.starts_with(&f.path))
+            }),
     );
     let mut job: KubernetesJob = codec::to_typed(&message);
     fill_item_paths(&mut job);
@@ -70,25 +95,45 @@ pub fn check(document: &Value, root: &PropertyPath, unknown: Option<UnknownTest<
     failures.extend(validate::validate(&job, root));
     let mut failures = spec::without_unknown(failures, &loaded.unknowns);
     failures.sort_by(|a, b| a.path.cmp(&b.path));
-    failures.dedup_by(|a, b| a.path.starts_with(&b.path) && a.reason.starts_with("cannot resolve") && b.reason.starts_with("cannot resolve"));
-    Checked { document: codec::encode(&message), job, unknowns: loaded.unknowns, failures }
+    failures.dedup_by(|a, b| {
+        a.path.starts_with(&b.path)
+            && a.reason.starts_with("cannot resolve")
+            && b.reason.starts_with("cannot resolve")
+    });
+    Checked {
+        document: codec::encode(&message),
+        job,
+        unknowns: loaded.unknowns,
+        failures,
+    }
 }
 
 /// A ConfigMap or Secret volume that selects one key mounts it at `path`, which defaults to
 /// the key (upstream documents this default; making it explicit keeps refresh diff-free).
 fn fill_item_paths(job: &mut KubernetesJob) {
     for mount in job.spec.iter_mut().flat_map(|s| s.volume_mounts.iter_mut()) {
-        if let Some(s) = mount.config_map.as_mut().filter(|s| !s.key.is_empty() && s.path.is_empty()) {
+        if let Some(s) = mount
+            .config_map
+            .as_mut()
+            .filter(|s| !s.key.is_empty() && s.path.is_empty())
+        {
             s.path = s.key.clone();
         }
-        if let Some(s) = mount.secret.as_mut().filter(|s| !s.key.is_empty() && s.path.is_empty()) {
+        if let Some(s) = mount
+            .secret
+            .as_mut()
+            .filter(|s| !s.key.is_empty() && s.path.is_empty())
+        {
             s.path = s.key.clone();
         }
     }
 }
 
 /// Renders a checked manifest; the caller has made sure it has no failures.
-pub fn render(checked: &Checked, options: &render::RenderOptions) -> Result<render::Rendered, render::RenderError> {
+pub fn render(
+    checked: &Checked,
+    options: &render::RenderOptions,
+) -> Result<render::Rendered, render::RenderError> {
     render::render(&checked.job, options)
 }
 
@@ -102,12 +147,21 @@ mod tests {
     }
 
     fn paths(checked: &Checked) -> Vec<String> {
-        checked.failures.iter().map(|f| f.path.to_string()).collect()
+        checked
+            .failures
+            .iter()
+            .map(|f| f.path.to_string())
+            .collect()
     }
 
     #[test]
     fn a_minimal_manifest_checks_and_gets_defaults() {
-        let c = check(&manifest(json!({"namespace": {"value": "batch"}, "image": {"repo": "busybox"}})), &PropertyPath::root(), None, &[]);
+        let c = check(
+            &manifest(json!({"namespace": {"value": "batch"}, "image": {"repo": "busybox"}})),
+            &PropertyPath::root(),
+            None,
+            &[],
+        );
         assert!(c.is_ok(), "{:?}", c.failures);
         assert_eq!(c.document["spec"]["restartPolicy"], json!("Never"));
         assert_eq!(c.namespace().as_deref(), Some("batch"));
@@ -159,18 +213,30 @@ mod tests {
     #[test]
     fn a_bad_reference_kind_is_reported_once() {
         let c = check(
-            &manifest(json!({"namespace": {"value": "ns"}, "image": {"repo": "busybox"}, "env": {"variables": {"X": {"valueFrom": {"kind": "NoSuchKind", "name": "a"}}}}})),
+            &manifest(
+                json!({"namespace": {"value": "ns"}, "image": {"repo": "busybox"}, "env": {"variables": {"X": {"valueFrom": {"kind": "NoSuchKind", "name": "a"}}}}}),
+            ),
             &PropertyPath::root(),
             None,
             &[],
         );
-        assert_eq!(paths(&c), ["spec.env.variables.X.valueFrom.kind"], "{:?}", c.failures);
+        assert_eq!(
+            paths(&c),
+            ["spec.env.variables.X.valueFrom.kind"],
+            "{:?}",
+            c.failures
+        );
     }
 
     #[test]
     fn unknown_values_skip_their_checks() {
         let unknown = |v: &Value| v == "??";
-        let c = check(&manifest(json!({"namespace": "??", "image": {"repo": "??"}})), &PropertyPath::root(), Some(&unknown), &[]);
+        let c = check(
+            &manifest(json!({"namespace": "??", "image": {"repo": "??"}})),
+            &PropertyPath::root(),
+            Some(&unknown),
+            &[],
+        );
         assert!(c.is_ok(), "{:?}", c.failures);
         assert_eq!(c.unknowns.len(), 2);
     }

@@ -23,22 +23,22 @@
 //! | [`cli`] | the `kjob` command line: validate, preview, up, down, outputs, list, get | yes |
 
 pub mod api;
+pub mod cli;
 pub mod cluster;
 pub mod codec;
 pub mod deploy;
-pub mod path;
-pub mod spec;
 pub mod diff;
+pub mod import;
 pub mod job;
 pub mod lifecycle;
+pub mod logging;
+pub mod manifest;
+pub mod namespace;
+pub mod overrides;
+pub mod path;
+pub mod provider;
 pub mod refs;
 pub mod render;
 pub mod schema;
-pub mod import;
-pub mod logging;
-pub mod provider;
-pub mod namespace;
-pub mod manifest;
-pub mod overrides;
+pub mod spec;
 pub mod state;
-pub mod cli;

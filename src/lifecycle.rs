@@ -69,12 +69,20 @@ pub const COLLECTED: &str = "Collected";
 
 /// Reads a Job's state from its JSON (pure).
 pub fn job_state(job: &Value) -> JobState {
-    let conditions = job.pointer("/status/conditions").and_then(Value::as_array).cloned().unwrap_or_default();
+    let conditions = job
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let is_true = |c: &Value, ty: &str| c["type"] == ty && c["status"] == "True";
     if conditions.iter().any(|c| is_true(c, "Complete")) {
         return JobState::Complete;
     }
-    if let Some(c) = conditions.iter().find(|c| is_true(c, "Failed")).or_else(|| conditions.iter().find(|c| is_true(c, "FailureTarget"))) {
+    if let Some(c) = conditions
+        .iter()
+        .find(|c| is_true(c, "Failed"))
+        .or_else(|| conditions.iter().find(|c| is_true(c, "FailureTarget")))
+    {
         return JobState::Failed {
             reason: c["reason"].as_str().unwrap_or("Failed").to_owned(),
             message: c["message"].as_str().unwrap_or_default().to_owned(),
@@ -83,18 +91,30 @@ pub fn job_state(job: &Value) -> JobState {
     if job.pointer("/spec/suspend") == Some(&Value::Bool(true)) {
         return JobState::Suspended;
     }
-    let count = |k: &str| job.pointer(&format!("/status/{k}")).and_then(Value::as_i64).unwrap_or(0) as i32;
-    JobState::Running { active: count("active"), succeeded: count("succeeded"), failed: count("failed") }
+    let count = |k: &str| {
+        job.pointer(&format!("/status/{k}"))
+            .and_then(Value::as_i64)
+            .unwrap_or(0) as i32
+    };
+    JobState::Running {
+        active: count("active"),
+        succeeded: count("succeeded"),
+        failed: count("failed"),
+    }
 }
 
 /// Whether a manifest's annotations ask to skip waiting.
 pub fn wait_disabled(annotations: &std::collections::BTreeMap<String, String>) -> bool {
-    annotations.get(WAIT_ANNOTATION).is_some_and(|v| v.eq_ignore_ascii_case("false"))
+    annotations
+        .get(WAIT_ANNOTATION)
+        .is_some_and(|v| v.eq_ignore_ascii_case("false"))
 }
 
 /// Whether a manifest's annotations ask to re-run on every up.
 pub fn runs_every_up(annotations: &std::collections::BTreeMap<String, String>) -> bool {
-    annotations.get(RUN_POLICY_ANNOTATION).is_some_and(|v| v == "every-up")
+    annotations
+        .get(RUN_POLICY_ANNOTATION)
+        .is_some_and(|v| v == "every-up")
 }
 
 /// Something that happened while waiting.
@@ -129,7 +149,9 @@ pub enum WaitError {
         report: String,
     },
     /// The Job did not finish in time.
-    #[error("Job {job} did not finish within {seconds}s (active {active}, succeeded {succeeded}, failed {failed}); it keeps running — the next up waits for it again{report}")]
+    #[error(
+        "Job {job} did not finish within {seconds}s (active {active}, succeeded {succeeded}, failed {failed}); it keeps running — the next up waits for it again{report}"
+    )]
     Timeout {
         /// namespace/name.
         job: String,
@@ -172,7 +194,10 @@ pub fn is_current(event: &k8s_openapi::api::core::v1::Event, job: &Value) -> boo
             _ => true,
         };
     }
-    let created = job.pointer("/metadata/creationTimestamp").and_then(Value::as_str).and_then(|t| t.parse::<jiff::Timestamp>().ok());
+    let created = job
+        .pointer("/metadata/creationTimestamp")
+        .and_then(Value::as_str)
+        .and_then(|t| t.parse::<jiff::Timestamp>().ok());
     let when = event
         .last_timestamp
         .as_ref()
@@ -195,19 +220,37 @@ pub async fn wait(
     secrets: &[String],
     on_event: &mut (dyn FnMut(Event) + Send),
 ) -> Result<JobState, WaitError> {
-    let id = ObjectRef { kind: ObjectKind::Job, namespace: Some(namespace.to_owned()), name: name.to_owned() };
+    let id = ObjectRef {
+        kind: ObjectKind::Job,
+        namespace: Some(namespace.to_owned()),
+        name: name.to_owned(),
+    };
     let deadline = tokio::time::Instant::now() + timeout;
     let mut seen_warnings = BTreeSet::new();
     let mut last = None;
     let mut pause = Duration::from_millis(200);
     loop {
-        let job = cluster.get(&id).await?.ok_or_else(|| WaitError::Vanished(format!("{namespace}/{name}")))?;
+        let job = cluster
+            .get(&id)
+            .await?
+            .ok_or_else(|| WaitError::Vanished(format!("{namespace}/{name}")))?;
         let state = job_state(&job);
-        for event in cluster.job_warnings(namespace, name).await.unwrap_or_default().into_iter().filter(|e| is_current(e, &job)) {
-            let key = event.metadata.uid.clone().unwrap_or_default() + &event.count.unwrap_or(1).to_string();
+        for event in cluster
+            .job_warnings(namespace, name)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|e| is_current(e, &job))
+        {
+            let key = event.metadata.uid.clone().unwrap_or_default()
+                + &event.count.unwrap_or(1).to_string();
             if seen_warnings.insert(key) {
                 let what = event.involved_object.name.clone().unwrap_or_default();
-                let text = format!("{what}: {}: {}", event.reason.unwrap_or_default(), event.message.unwrap_or_default());
+                let text = format!(
+                    "{what}: {}: {}",
+                    event.reason.unwrap_or_default(),
+                    event.message.unwrap_or_default()
+                );
                 on_event(Event::Warning(redact(&text, secrets)));
             }
         }
@@ -222,10 +265,18 @@ pub async fn wait(
                     report,
                 });
             }
-            JobState::Running { active, succeeded, failed } => {
+            JobState::Running {
+                active,
+                succeeded,
+                failed,
+            } => {
                 let counts = (*active, *succeeded, *failed);
                 if last != Some(counts) {
-                    on_event(Event::Progress { active: *active, succeeded: *succeeded, failed: *failed });
+                    on_event(Event::Progress {
+                        active: *active,
+                        succeeded: *succeeded,
+                        failed: *failed,
+                    });
                     last = Some(counts);
                 }
                 if tokio::time::Instant::now() >= deadline {
@@ -252,25 +303,44 @@ pub async fn wait(
 /// node serves none), not the client's debug dump.
 pub fn log_unavailable(error: &ClusterError) -> String {
     match error {
-        ClusterError::Api { source: kube::Error::Api(status), .. } => {
+        ClusterError::Api {
+            source: kube::Error::Api(status),
+            ..
+        } => {
             let why = match status.code {
-                404 => "the cluster has no log for this pod (its node serves none, or the pod is gone)",
+                404 => {
+                    "the cluster has no log for this pod (its node serves none, or the pod is gone)"
+                }
                 403 => "not allowed to read pod logs (RBAC: pods/log get)",
                 400 => "the container has no log yet",
                 _ => "the API server refused",
             };
-            format!("{why}: HTTP {} {}: {}", status.code, status.reason, status.message)
+            format!(
+                "{why}: HTTP {} {}: {}",
+                status.code, status.reason, status.message
+            )
         }
-        ClusterError::Api { source, .. } => format!("the API server could not be reached: {source}"),
+        ClusterError::Api { source, .. } => {
+            format!("the API server could not be reached: {source}")
+        }
         other => other.to_string(),
     }
 }
 
 /// The failing pods' last log lines and recent warnings, redacted; starts with a newline.
-pub async fn diagnose(cluster: &Cluster, namespace: &str, name: &str, secrets: &[String]) -> String {
+pub async fn diagnose(
+    cluster: &Cluster,
+    namespace: &str,
+    name: &str,
+    secrets: &[String],
+) -> String {
     let mut lines = Vec::new();
     if let Ok(pods) = cluster.job_pods(namespace, name).await {
-        for pod in pods.iter().filter(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Failed")).take(3) {
+        for pod in pods
+            .iter()
+            .filter(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Failed"))
+            .take(3)
+        {
             let pod_name = pod.metadata.name.clone().unwrap_or_default();
             let exit = pod
                 .status
@@ -279,7 +349,16 @@ pub async fn diagnose(cluster: &Cluster, namespace: &str, name: &str, secrets: &
                 .and_then(|c| c.first())
                 .and_then(|c| c.state.as_ref())
                 .and_then(|s| s.terminated.as_ref())
-                .map(|t| format!(" (exit code {}{})", t.exit_code, t.reason.as_ref().map(|r| format!(", {r}")).unwrap_or_default()))
+                .map(|t| {
+                    format!(
+                        " (exit code {}{})",
+                        t.exit_code,
+                        t.reason
+                            .as_ref()
+                            .map(|r| format!(", {r}"))
+                            .unwrap_or_default()
+                    )
+                })
                 .unwrap_or_default();
             lines.push(format!("  pod {pod_name} failed{exit}"));
             match cluster.pod_log_tail(namespace, &pod_name, 20).await {
@@ -289,17 +368,29 @@ pub async fn diagnose(cluster: &Cluster, namespace: &str, name: &str, secrets: &
                     }
                 }
                 Ok(_) => lines.push("    (empty log)".to_owned()),
-                Err(e) => lines.push(format!("    (log unavailable: {})", redact(&log_unavailable(&e), secrets))),
+                Err(e) => lines.push(format!(
+                    "    (log unavailable: {})",
+                    redact(&log_unavailable(&e), secrets)
+                )),
             }
         }
     }
     if let Ok(events) = cluster.job_warnings(namespace, name).await {
-        let id = ObjectRef { kind: ObjectKind::Job, namespace: Some(namespace.to_owned()), name: name.to_owned() };
+        let id = ObjectRef {
+            kind: ObjectKind::Job,
+            namespace: Some(namespace.to_owned()),
+            name: name.to_owned(),
+        };
         let mut events = match cluster.get(&id).await {
             Ok(Some(job)) => events.into_iter().filter(|e| is_current(e, &job)).collect(),
             _ => events,
         };
-        events.sort_by_key(|e| e.last_timestamp.as_ref().map(|t| t.0).or(e.event_time.as_ref().map(|t| t.0)));
+        events.sort_by_key(|e| {
+            e.last_timestamp
+                .as_ref()
+                .map(|t| t.0)
+                .or(e.event_time.as_ref().map(|t| t.0))
+        });
         for e in events.iter().rev().take(5).rev() {
             lines.push(format!(
                 "  warning {}: {}: {}",
@@ -309,7 +400,11 @@ pub async fn diagnose(cluster: &Cluster, namespace: &str, name: &str, secrets: &
             ));
         }
     }
-    if lines.is_empty() { String::new() } else { format!("\n{}", lines.join("\n")) }
+    if lines.is_empty() {
+        String::new()
+    } else {
+        format!("\n{}", lines.join("\n"))
+    }
 }
 
 #[cfg(test)]
@@ -319,13 +414,31 @@ mod tests {
 
     #[test]
     fn reads_job_states() {
-        assert_eq!(job_state(&json!({"status": {"conditions": [{"type": "Complete", "status": "True"}]}})), JobState::Complete);
         assert_eq!(
-            job_state(&json!({"status": {"conditions": [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded", "message": "m"}]}})),
-            JobState::Failed { reason: "BackoffLimitExceeded".into(), message: "m".into() }
+            job_state(&json!({"status": {"conditions": [{"type": "Complete", "status": "True"}]}})),
+            JobState::Complete
         );
-        assert_eq!(job_state(&json!({"spec": {"suspend": true}})), JobState::Suspended);
-        assert_eq!(job_state(&json!({"status": {"active": 2}})), JobState::Running { active: 2, succeeded: 0, failed: 0 });
+        assert_eq!(
+            job_state(
+                &json!({"status": {"conditions": [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded", "message": "m"}]}})
+            ),
+            JobState::Failed {
+                reason: "BackoffLimitExceeded".into(),
+                message: "m".into()
+            }
+        );
+        assert_eq!(
+            job_state(&json!({"spec": {"suspend": true}})),
+            JobState::Suspended
+        );
+        assert_eq!(
+            job_state(&json!({"status": {"active": 2}})),
+            JobState::Running {
+                active: 2,
+                succeeded: 0,
+                failed: 0
+            }
+        );
     }
 
     #[test]
@@ -334,14 +447,26 @@ mod tests {
         let event = |kind: &str, uid: &str, at: &str| -> k8s_openapi::api::core::v1::Event {
             serde_json::from_value(json!({"metadata": {"name": "e"}, "involvedObject": {"kind": kind, "uid": uid}, "lastTimestamp": at})).unwrap()
         };
-        assert!(is_current(&event("Job", "new", "2026-01-01T00:00:00Z"), &job));
-        assert!(!is_current(&event("Job", "old", "2026-01-01T00:00:20Z"), &job));
+        assert!(is_current(
+            &event("Job", "new", "2026-01-01T00:00:00Z"),
+            &job
+        ));
+        assert!(!is_current(
+            &event("Job", "old", "2026-01-01T00:00:20Z"),
+            &job
+        ));
         assert!(is_current(&event("Pod", "p", "2026-01-01T00:00:10Z"), &job));
-        assert!(!is_current(&event("Pod", "p", "2026-01-01T00:00:09Z"), &job));
+        assert!(!is_current(
+            &event("Pod", "p", "2026-01-01T00:00:09Z"),
+            &job
+        ));
     }
 
     #[test]
     fn redacts_secrets() {
-        assert_eq!(redact("token=s3cr3t!", &["s3cr3t".into()]), "token=[redacted]!");
+        assert_eq!(
+            redact("token=s3cr3t!", &["s3cr3t".into()]),
+            "token=[redacted]!"
+        );
     }
 }

@@ -26,7 +26,12 @@ impl PropertyPath {
 
     /// Parses a dotted path such as `spec.env.variables.FOO.value` into field segments.
     pub fn parse_dotted(path: &str) -> Self {
-        Self(path.split('.').filter(|s| !s.is_empty()).map(|s| Segment::Field(s.to_owned())).collect())
+        Self(
+            path.split('.')
+                .filter(|s| !s.is_empty())
+                .map(|s| Segment::Field(s.to_owned()))
+                .collect(),
+        )
     }
 
     /// This path extended by a field.
@@ -82,7 +87,9 @@ impl PropertyPath {
 
 fn plain_key(key: &str) -> bool {
     !key.is_empty()
-        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 impl fmt::Display for PropertyPath {
@@ -121,7 +128,10 @@ pub struct Failure {
 impl Failure {
     /// A failure at `path`.
     pub fn new(path: PropertyPath, reason: impl Into<String>) -> Self {
-        Self { path, reason: reason.into() }
+        Self {
+            path,
+            reason: reason.into(),
+        }
     }
 }
 
@@ -141,10 +151,31 @@ mod tests {
 
     #[test]
     fn displays_pulumi_property_paths() {
-        let p = PropertyPath::root().field("spec").field("env").field("secrets").key("DB_PASSWORD");
-        assert_eq!(p.field("secretRef").field("key").to_string(), "spec.env.secrets.DB_PASSWORD.secretRef.key");
-        assert_eq!(PropertyPath::root().field("spec").field("command").index(2).to_string(), "spec.command[2]");
-        assert_eq!(PropertyPath::root().field("spec").field("configMaps").key("app.conf").to_string(), "spec.configMaps[\"app.conf\"]");
+        let p = PropertyPath::root()
+            .field("spec")
+            .field("env")
+            .field("secrets")
+            .key("DB_PASSWORD");
+        assert_eq!(
+            p.field("secretRef").field("key").to_string(),
+            "spec.env.secrets.DB_PASSWORD.secretRef.key"
+        );
+        assert_eq!(
+            PropertyPath::root()
+                .field("spec")
+                .field("command")
+                .index(2)
+                .to_string(),
+            "spec.command[2]"
+        );
+        assert_eq!(
+            PropertyPath::root()
+                .field("spec")
+                .field("configMaps")
+                .key("app.conf")
+                .to_string(),
+            "spec.configMaps[\"app.conf\"]"
+        );
         assert_eq!(p.pattern(), "spec.env.secrets.*");
     }
 }

@@ -13,7 +13,8 @@ use std::fmt;
 use std::sync::LazyLock;
 
 use prost_reflect::{
-    DynamicMessage, ExtensionDescriptor, FieldDescriptor, Kind, MessageDescriptor, ReflectMessage, Value as PValue,
+    DynamicMessage, ExtensionDescriptor, FieldDescriptor, Kind, MessageDescriptor, ReflectMessage,
+    Value as PValue,
 };
 use serde_json::Value;
 
@@ -30,16 +31,22 @@ struct Extensions {
 
 static EXTENSIONS: LazyLock<Extensions> = LazyLock::new(|| {
     let ext = |name: &str| {
-        api::pool().get_extension_by_name(name).unwrap_or_else(|| panic!("extension {name} is compiled into the pool"))
+        api::pool()
+            .get_extension_by_name(name)
+            .unwrap_or_else(|| panic!("extension {name} is compiled into the pool"))
     };
     Extensions {
         default_kind: ext("org.project_planton.shared.foreignkey.v1.default_kind"),
-        default_kind_field_path: ext("org.project_planton.shared.foreignkey.v1.default_kind_field_path"),
+        default_kind_field_path: ext(
+            "org.project_planton.shared.foreignkey.v1.default_kind_field_path",
+        ),
     }
 });
 
 /// Identifies a deployed (or about to be deployed) resource.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct ResourceKey {
     /// Kind name, e.g. `KubernetesNamespace`.
     pub kind: String,
@@ -72,7 +79,11 @@ pub struct Reference {
 
 impl fmt::Display for Reference {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "valueFrom {{kind: {}, env: {:?}, name: {:?}, fieldPath: {:?}}}", self.target.kind, self.target.env, self.target.name, self.field_path)
+        write!(
+            f,
+            "valueFrom {{kind: {}, env: {:?}, name: {:?}, fieldPath: {:?}}}",
+            self.target.kind, self.target.env, self.target.name, self.field_path
+        )
     }
 }
 
@@ -87,7 +98,10 @@ pub trait Source {
 
 /// The kind name a reference's numeric kind stands for.
 pub fn kind_name(kind: i32) -> Option<&'static str> {
-    CloudResourceKind::try_from(kind).ok().filter(|k| *k as i32 != 0).map(|k| k.as_str_name())
+    CloudResourceKind::try_from(kind)
+        .ok()
+        .filter(|k| *k as i32 != 0)
+        .map(|k| k.as_str_name())
 }
 
 fn option_kind(field: &FieldDescriptor) -> Option<i32> {
@@ -95,7 +109,10 @@ fn option_kind(field: &FieldDescriptor) -> Option<i32> {
     if !options.has_extension(&EXTENSIONS.default_kind) {
         return None;
     }
-    options.get_extension(&EXTENSIONS.default_kind).as_enum_number().filter(|k| *k != 0)
+    options
+        .get_extension(&EXTENSIONS.default_kind)
+        .as_enum_number()
+        .filter(|k| *k != 0)
 }
 
 fn option_field_path(field: &FieldDescriptor) -> Option<String> {
@@ -103,22 +120,48 @@ fn option_field_path(field: &FieldDescriptor) -> Option<String> {
     if !options.has_extension(&EXTENSIONS.default_kind_field_path) {
         return None;
     }
-    options.get_extension(&EXTENSIONS.default_kind_field_path).as_str().filter(|s| !s.is_empty()).map(str::to_owned)
+    options
+        .get_extension(&EXTENSIONS.default_kind_field_path)
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
 }
 
 /// Reads a `ValueFromRef` and fills its defaults; failures describe what is missing.
-fn reference(field: &FieldDescriptor, value_from: &DynamicMessage, at: &PropertyPath, referrer_env: &str) -> Result<Reference, Failure> {
-    let get_str = |name: &str| value_from.get_field_by_name(name).and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-    let kind_number = value_from.get_field_by_name("kind").and_then(|v| v.as_enum_number()).filter(|k| *k != 0);
+fn reference(
+    field: &FieldDescriptor,
+    value_from: &DynamicMessage,
+    at: &PropertyPath,
+    referrer_env: &str,
+) -> Result<Reference, Failure> {
+    let get_str = |name: &str| {
+        value_from
+            .get_field_by_name(name)
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    };
+    let kind_number = value_from
+        .get_field_by_name("kind")
+        .and_then(|v| v.as_enum_number())
+        .filter(|k| *k != 0);
     let from = at.field("valueFrom");
     let kind = match kind_number.or_else(|| option_kind(field)) {
-        Some(k) => kind_name(k).ok_or_else(|| Failure::new(from.field("kind"), format!("unknown kind number {k}")))?,
-        None => return Err(Failure::new(from.field("kind"), "is required: this field has no default kind")),
+        Some(k) => kind_name(k)
+            .ok_or_else(|| Failure::new(from.field("kind"), format!("unknown kind number {k}")))?,
+        None => {
+            return Err(Failure::new(
+                from.field("kind"),
+                "is required: this field has no default kind",
+            ));
+        }
     };
     let mut field_path = get_str("field_path");
     if field_path.is_empty() {
         field_path = option_field_path(field).ok_or_else(|| {
-            Failure::new(from.field("fieldPath"), "is required: this field has no default field path")
+            Failure::new(
+                from.field("fieldPath"),
+                "is required: this field has no default field path",
+            )
         })?;
     }
     let name = get_str("name");
@@ -129,7 +172,15 @@ fn reference(field: &FieldDescriptor, value_from: &DynamicMessage, at: &Property
     if env.is_empty() {
         env = referrer_env.to_owned();
     }
-    Ok(Reference { at: at.clone(), target: ResourceKey { kind: kind.to_owned(), env, name }, field_path })
+    Ok(Reference {
+        at: at.clone(),
+        target: ResourceKey {
+            kind: kind.to_owned(),
+            env,
+            name,
+        },
+        field_path,
+    })
 }
 
 fn is_value_or_ref(desc: &MessageDescriptor) -> bool {
@@ -144,7 +195,9 @@ fn visit(
 ) {
     let fields: Vec<FieldDescriptor> = message.descriptor().fields().collect();
     for field in fields {
-        let Kind::Message(sub_desc) = field.kind() else { continue };
+        let Kind::Message(sub_desc) = field.kind() else {
+            continue;
+        };
         if !message.has_field(&field) {
             continue;
         }
@@ -171,7 +224,11 @@ fn visit(
             PValue::List(items) => {
                 for (i, item) in items.iter_mut().enumerate() {
                     if let PValue::Message(sub) = item {
-                        if target { f(&field, sub, &path.index(i)) } else { visit(sub, &path.index(i), f) }
+                        if target {
+                            f(&field, sub, &path.index(i))
+                        } else {
+                            visit(sub, &path.index(i), f)
+                        }
                     }
                 }
             }
@@ -184,7 +241,11 @@ fn visit(
                         other => format!("{other:?}"),
                     };
                     if let Some(PValue::Message(sub)) = map.get_mut(&key) {
-                        if target { f(&field, sub, &path.key(&key_text)) } else { visit(sub, &path.key(&key_text), f) }
+                        if target {
+                            f(&field, sub, &path.key(&key_text))
+                        } else {
+                            visit(sub, &path.key(&key_text), f)
+                        }
                     }
                 }
             }
@@ -202,7 +263,11 @@ fn value_from_of(value_or_ref: &DynamicMessage) -> Option<DynamicMessage> {
 }
 
 /// Every reference below `message`, with defaults filled; malformed ones as failures.
-pub fn references(message: &DynamicMessage, root: &PropertyPath, referrer_env: &str) -> (Vec<Reference>, Vec<Failure>) {
+pub fn references(
+    message: &DynamicMessage,
+    root: &PropertyPath,
+    referrer_env: &str,
+) -> (Vec<Reference>, Vec<Failure>) {
     let mut copy = message.clone();
     let mut refs = Vec::new();
     let mut failures = Vec::new();
@@ -219,10 +284,17 @@ pub fn references(message: &DynamicMessage, root: &PropertyPath, referrer_env: &
 
 /// Resolves every reference below `message` in place; what cannot be resolved stays a
 /// reference and is reported.
-pub fn resolve(message: &mut DynamicMessage, root: &PropertyPath, referrer_env: &str, sources: &[&dyn Source]) -> Vec<Failure> {
+pub fn resolve(
+    message: &mut DynamicMessage,
+    root: &PropertyPath,
+    referrer_env: &str,
+    sources: &[&dyn Source],
+) -> Vec<Failure> {
     let mut failures = Vec::new();
     visit(message, root, &mut |field, value_or_ref, at| {
-        let Some(value_from) = value_from_of(value_or_ref) else { return };
+        let Some(value_from) = value_from_of(value_or_ref) else {
+            return;
+        };
         let reference = match reference(field, &value_from, at, referrer_env) {
             Ok(r) => r,
             Err(f) => return failures.push(f),
@@ -240,7 +312,11 @@ pub fn lookup(reference: &Reference, sources: &[&dyn Source]) -> Result<String, 
     for source in sources {
         if let Some(document) = source.find(&reference.target) {
             return walk(&document, &reference.field_path).map_err(|why| {
-                format!("cannot resolve {reference}: {} (found in {}) {why}", reference.target, source.describe())
+                format!(
+                    "cannot resolve {reference}: {} (found in {}) {why}",
+                    reference.target,
+                    source.describe()
+                )
             });
         }
     }
@@ -248,7 +324,11 @@ pub fn lookup(reference: &Reference, sources: &[&dyn Source]) -> Result<String, 
     Err(format!(
         "cannot resolve {reference}: no {} in {}",
         reference.target,
-        if looked.is_empty() { "any source".to_owned() } else { looked.join(" or ") }
+        if looked.is_empty() {
+            "any source".to_owned()
+        } else {
+            looked.join(" or ")
+        }
     ))
 }
 
@@ -289,24 +369,42 @@ pub fn walk(document: &Value, field_path: &str) -> Result<String, String> {
     let mut walked = Vec::new();
     for segment in field_path.split('.') {
         let next = match here {
-            Value::Object(map) => map.get(segment).or_else(|| map.get(&camel_case(segment))).or_else(|| map.get(&snake_case(segment))),
+            Value::Object(map) => map
+                .get(segment)
+                .or_else(|| map.get(&camel_case(segment)))
+                .or_else(|| map.get(&snake_case(segment))),
             _ => None,
         };
         here = match next {
             Some(v) => v,
             None => {
-                let have: Vec<&str> = here.as_object().map(|m| m.keys().map(String::as_str).collect()).unwrap_or_default();
-                let at = if walked.is_empty() { "the resource".to_owned() } else { walked.join(".") };
+                let have: Vec<&str> = here
+                    .as_object()
+                    .map(|m| m.keys().map(String::as_str).collect())
+                    .unwrap_or_default();
+                let at = if walked.is_empty() {
+                    "the resource".to_owned()
+                } else {
+                    walked.join(".")
+                };
                 return Err(format!(
                     "has no field {field_path:?}: {at} has no {segment:?}{}",
-                    if have.is_empty() { String::new() } else { format!(" (it has: {})", have.join(", ")) }
+                    if have.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (it has: {})", have.join(", "))
+                    }
                 ));
             }
         };
         walked.push(segment);
     }
     // A StringValueOrRef that is itself a literal resolves to its value.
-    if let Some(inner) = here.as_object().and_then(|m| m.get("value")).filter(|v| !v.is_object()) {
+    if let Some(inner) = here
+        .as_object()
+        .and_then(|m| m.get("value"))
+        .filter(|v| !v.is_object())
+    {
         here = inner;
     }
     match here {
@@ -329,7 +427,10 @@ pub struct Documents {
 
 impl Source for Documents {
     fn find(&self, key: &ResourceKey) -> Option<Value> {
-        self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+        self.entries
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
     }
 
     fn describe(&self) -> String {
@@ -344,7 +445,12 @@ mod tests {
     use serde_json::json;
 
     fn job_message(spec: Value) -> DynamicMessage {
-        let d = codec::decode(&api::message(api::KUBERNETES_JOB), &json!({"metadata": {"name": "j", "env": "dev"}, "spec": spec}), &PropertyPath::root(), None);
+        let d = codec::decode(
+            &api::message(api::KUBERNETES_JOB),
+            &json!({"metadata": {"name": "j", "env": "dev"}, "spec": spec}),
+            &PropertyPath::root(),
+            None,
+        );
         assert!(d.failures.is_empty(), "{:?}", d.failures);
         d.message
     }
@@ -354,11 +460,19 @@ mod tests {
             label: "this run".into(),
             entries: vec![
                 (
-                    ResourceKey { kind: "KubernetesNamespace".into(), env: "dev".into(), name: "team".into() },
+                    ResourceKey {
+                        kind: "KubernetesNamespace".into(),
+                        env: "dev".into(),
+                        name: "team".into(),
+                    },
                     json!({"spec": {"name": "team-ns"}, "status": {"outputs": {"namespace": "team-ns"}}}),
                 ),
                 (
-                    ResourceKey { kind: "KubernetesPostgres".into(), env: "prod".into(), name: "db".into() },
+                    ResourceKey {
+                        kind: "KubernetesPostgres".into(),
+                        env: "prod".into(),
+                        name: "db".into(),
+                    },
                     json!({"status": {"outputs": {"internalHostname": "db.prod.svc", "port": 5432}}}),
                 ),
             ],
@@ -370,7 +484,10 @@ mod tests {
         let mut m = job_message(json!({"namespace": {"valueFrom": {"name": "team"}}}));
         let failures = resolve(&mut m, &PropertyPath::root(), "dev", &[&run_docs()]);
         assert!(failures.is_empty(), "{failures:?}");
-        assert_eq!(codec::encode(&m)["spec"]["namespace"], json!({"value": "team-ns"}));
+        assert_eq!(
+            codec::encode(&m)["spec"]["namespace"],
+            json!({"value": "team-ns"})
+        );
     }
 
     #[test]
@@ -401,7 +518,15 @@ mod tests {
         let text: Vec<String> = failures.iter().map(ToString::to_string).collect();
         assert_eq!(failures.len(), 3, "{text:#?}");
         assert!(text[0].starts_with("spec.namespace: cannot resolve valueFrom {kind: KubernetesNamespace, env: \"dev\", name: \"missing\", fieldPath: \"spec.name\"}: no KubernetesNamespace \"missing\" in env \"dev\" in this run"), "{}", text[0]);
-        assert!(text[1].contains("spec.env.variables.A") && text[1].contains("has no \"nope\" (it has: internalHostname, port)"), "{}", text[1]);
-        assert_eq!(text[2], "spec.env.variables.B.valueFrom.kind: is required: this field has no default kind");
+        assert!(
+            text[1].contains("spec.env.variables.A")
+                && text[1].contains("has no \"nope\" (it has: internalHostname, port)"),
+            "{}",
+            text[1]
+        );
+        assert_eq!(
+            text[2],
+            "spec.env.variables.B.valueFrom.kind: is required: this field has no default kind"
+        );
     }
 }

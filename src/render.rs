@@ -23,10 +23,10 @@ use std::collections::BTreeMap;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, ConfigMapVolumeSource, Container, EmptyDirVolumeSource, EnvVar, EnvVarSource, HostPathVolumeSource,
-    KeyToPath, LocalObjectReference, Namespace, PersistentVolumeClaimVolumeSource, PodSpec, PodTemplateSpec,
-    ResourceRequirements, Secret, SecretKeySelector, SecretVolumeSource, ServiceAccount, Volume,
-    VolumeMount as K8sVolumeMount,
+    ConfigMap, ConfigMapVolumeSource, Container, EmptyDirVolumeSource, EnvVar, EnvVarSource,
+    HostPathVolumeSource, KeyToPath, LocalObjectReference, Namespace,
+    PersistentVolumeClaimVolumeSource, PodSpec, PodTemplateSpec, ResourceRequirements, Secret,
+    SecretKeySelector, SecretVolumeSource, ServiceAccount, Volume, VolumeMount as K8sVolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -76,7 +76,9 @@ pub enum RenderError {
 }
 
 /// The kinds of object a KubernetesJob renders to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 pub enum ObjectKind {
     /// core/v1 Namespace (cluster scoped).
     Namespace,
@@ -230,7 +232,10 @@ pub fn template_labels(job_name: &str) -> BTreeMap<String, String> {
 
 /// Renders every object of a KubernetesJob whose references are resolved.
 pub fn render(job: &KubernetesJob, options: &RenderOptions) -> Result<Rendered, RenderError> {
-    let metadata = job.metadata.as_ref().ok_or(RenderError::Missing("metadata"))?;
+    let metadata = job
+        .metadata
+        .as_ref()
+        .ok_or(RenderError::Missing("metadata"))?;
     let spec = job.spec.as_ref().ok_or(RenderError::Missing("spec"))?;
     let name = metadata.name.clone();
     let namespace = literal(&spec.namespace, "spec.namespace")?;
@@ -244,7 +249,10 @@ pub fn render(job: &KubernetesJob, options: &RenderOptions) -> Result<Rendered, 
         ..ObjectMeta::default()
     };
 
-    let namespace_object = spec.create_namespace.then(|| Namespace { metadata: meta(&namespace, None), ..Namespace::default() });
+    let namespace_object = spec.create_namespace.then(|| Namespace {
+        metadata: meta(&namespace, None),
+        ..Namespace::default()
+    });
 
     let config_maps = spec
         .config_maps
@@ -261,7 +269,9 @@ pub fn render(job: &KubernetesJob, options: &RenderOptions) -> Result<Rendered, 
         .iter()
         .flat_map(|env| env.secrets.iter())
         .filter_map(|(key, value)| match &value.sensitive_value {
-            Some(SensitiveValue::Value(v)) => Some((key.clone(), ByteString(v.clone().into_bytes()))),
+            Some(SensitiveValue::Value(v)) => {
+                Some((key.clone(), ByteString(v.clone().into_bytes())))
+            }
             _ => None,
         })
         .collect();
@@ -275,11 +285,17 @@ pub fn render(job: &KubernetesJob, options: &RenderOptions) -> Result<Rendered, 
     let image_pull_secret = options.docker_config_json.as_ref().map(|config| Secret {
         metadata: meta(&image_pull_secret_name(&name), Some(&namespace)),
         type_: Some("kubernetes.io/dockerconfigjson".into()),
-        data: Some(BTreeMap::from([(".dockerconfigjson".into(), ByteString(config.clone().into_bytes()))])),
+        data: Some(BTreeMap::from([(
+            ".dockerconfigjson".into(),
+            ByteString(config.clone().into_bytes()),
+        )])),
         ..Secret::default()
     });
 
-    let service_account = ServiceAccount { metadata: meta(&name, Some(&namespace)), ..ServiceAccount::default() };
+    let service_account = ServiceAccount {
+        metadata: meta(&name, Some(&namespace)),
+        ..ServiceAccount::default()
+    };
 
     let job_object = Job {
         metadata: meta(&name, Some(&namespace)),
@@ -299,8 +315,15 @@ pub fn render(job: &KubernetesJob, options: &RenderOptions) -> Result<Rendered, 
     })
 }
 
-fn job_spec(name: &str, spec: &KubernetesJobSpec, has_pull_secret: bool) -> Result<JobSpec, RenderError> {
-    let image = spec.image.as_ref().ok_or(RenderError::Missing("spec.image"))?;
+fn job_spec(
+    name: &str,
+    spec: &KubernetesJobSpec,
+    has_pull_secret: bool,
+) -> Result<JobSpec, RenderError> {
+    let image = spec
+        .image
+        .as_ref()
+        .ok_or(RenderError::Missing("spec.image"))?;
     let image_ref = if image.tag.is_empty() {
         image.repo.clone()
     } else if image.tag.starts_with("sha256:") {
@@ -313,9 +336,11 @@ fn job_spec(name: &str, spec: &KubernetesJobSpec, has_pull_secret: bool) -> Resu
     if let Some(app_env) = &spec.env {
         for (key, value) in &app_env.variables {
             match &value.literal_or_ref {
-                Some(LiteralOrRef::Value(v)) => {
-                    env.push(EnvVar { name: key.clone(), value: Some(v.clone()), value_from: None })
-                }
+                Some(LiteralOrRef::Value(v)) => env.push(EnvVar {
+                    name: key.clone(),
+                    value: Some(v.clone()),
+                    value_from: None,
+                }),
                 Some(LiteralOrRef::ValueFrom(_)) => {
                     return Err(RenderError::Unresolved(format!("spec.env.variables.{key}")));
                 }
@@ -332,7 +357,11 @@ fn job_spec(name: &str, spec: &KubernetesJobSpec, has_pull_secret: bool) -> Resu
                 name: key.clone(),
                 value: None,
                 value_from: Some(EnvVarSource {
-                    secret_key_ref: Some(SecretKeySelector { name: secret_name, key: secret_key, optional: None }),
+                    secret_key_ref: Some(SecretKeySelector {
+                        name: secret_name,
+                        key: secret_key,
+                        optional: None,
+                    }),
                     ..EnvVarSource::default()
                 }),
             });
@@ -358,10 +387,14 @@ fn job_spec(name: &str, spec: &KubernetesJobSpec, has_pull_secret: bool) -> Resu
 
     let mut pull_secrets = Vec::new();
     if !image.pull_secret_name.is_empty() {
-        pull_secrets.push(LocalObjectReference { name: image.pull_secret_name.clone() });
+        pull_secrets.push(LocalObjectReference {
+            name: image.pull_secret_name.clone(),
+        });
     }
     if has_pull_secret {
-        pull_secrets.push(LocalObjectReference { name: image_pull_secret_name(name) });
+        pull_secrets.push(LocalObjectReference {
+            name: image_pull_secret_name(name),
+        });
     }
 
     let positive_i32 = |v: Option<u32>| v.filter(|v| *v > 0).map(|v| v as i32);
@@ -369,12 +402,18 @@ fn job_spec(name: &str, spec: &KubernetesJobSpec, has_pull_secret: bool) -> Resu
         parallelism: spec.parallelism.map(|v| v as i32),
         completions: positive_i32(spec.completions),
         backoff_limit: spec.backoff_limit.map(|v| v as i32),
-        active_deadline_seconds: spec.active_deadline_seconds.filter(|v| *v > 0).map(|v| v as i64),
+        active_deadline_seconds: spec
+            .active_deadline_seconds
+            .filter(|v| *v > 0)
+            .map(|v| v as i64),
         ttl_seconds_after_finished: positive_i32(spec.ttl_seconds_after_finished),
         completion_mode: spec.completion_mode.clone().filter(|m| !m.is_empty()),
         suspend: spec.suspend,
         template: PodTemplateSpec {
-            metadata: Some(ObjectMeta { labels: Some(template_labels(name)), ..ObjectMeta::default() }),
+            metadata: Some(ObjectMeta {
+                labels: Some(template_labels(name)),
+                ..ObjectMeta::default()
+            }),
             spec: Some(PodSpec {
                 restart_policy: spec.restart_policy.clone(),
                 service_account_name: Some(name.to_owned()),
@@ -390,17 +429,26 @@ fn job_spec(name: &str, spec: &KubernetesJobSpec, has_pull_secret: bool) -> Resu
 
 fn quantities(cpu_memory: Option<&CpuMemory>) -> Option<BTreeMap<String, Quantity>> {
     let cpu_memory = cpu_memory?;
-    let map: BTreeMap<String, Quantity> = [("cpu", &cpu_memory.cpu), ("memory", &cpu_memory.memory)]
-        .into_iter()
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| (k.to_owned(), Quantity(v.clone())))
-        .collect();
+    let map: BTreeMap<String, Quantity> =
+        [("cpu", &cpu_memory.cpu), ("memory", &cpu_memory.memory)]
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| (k.to_owned(), Quantity(v.clone())))
+            .collect();
     (!map.is_empty()).then_some(map)
 }
 
 fn items(key: &str, path: &str) -> Option<Vec<KeyToPath>> {
     (!key.is_empty()).then(|| {
-        vec![KeyToPath { key: key.to_owned(), path: if path.is_empty() { key.to_owned() } else { path.to_owned() }, mode: None }]
+        vec![KeyToPath {
+            key: key.to_owned(),
+            path: if path.is_empty() {
+                key.to_owned()
+            } else {
+                path.to_owned()
+            },
+            mode: None,
+        }]
     })
 }
 
@@ -413,7 +461,10 @@ fn volume(mount: &VolumeMount) -> (K8sVolumeMount, Volume) {
         ..K8sVolumeMount::default()
     };
     let mode = |m: i32| (m > 0).then_some(m);
-    let mut volume = Volume { name: mount.name.clone(), ..Volume::default() };
+    let mut volume = Volume {
+        name: mount.name.clone(),
+        ..Volume::default()
+    };
     if let Some(s) = &mount.config_map {
         volume.config_map = Some(ConfigMapVolumeSource {
             name: s.name.clone(),
@@ -429,8 +480,10 @@ fn volume(mount: &VolumeMount) -> (K8sVolumeMount, Volume) {
             ..SecretVolumeSource::default()
         });
     } else if let Some(s) = &mount.host_path {
-        volume.host_path =
-            Some(HostPathVolumeSource { path: s.path.clone(), type_: (!s.r#type.is_empty()).then(|| s.r#type.clone()) });
+        volume.host_path = Some(HostPathVolumeSource {
+            path: s.path.clone(),
+            type_: (!s.r#type.is_empty()).then(|| s.r#type.clone()),
+        });
     } else if let Some(s) = &mount.empty_dir {
         volume.empty_dir = Some(EmptyDirVolumeSource {
             medium: (!s.medium.is_empty()).then(|| s.medium.clone()),
@@ -463,22 +516,67 @@ impl Rendered {
     pub fn objects(&self) -> Vec<Object> {
         let ns = Some(self.namespace.clone());
         let mut out = Vec::new();
-        let mut push = |kind: ObjectKind, namespace: Option<String>, name: &str, body: serde_json::Value, sensitive: bool| {
-            out.push(Object { id: ObjectRef { kind, namespace, name: name.to_owned() }, body, sensitive });
+        let mut push = |kind: ObjectKind,
+                        namespace: Option<String>,
+                        name: &str,
+                        body: serde_json::Value,
+                        sensitive: bool| {
+            out.push(Object {
+                id: ObjectRef {
+                    kind,
+                    namespace,
+                    name: name.to_owned(),
+                },
+                body,
+                sensitive,
+            });
         };
         if let Some(n) = &self.namespace_object {
-            push(ObjectKind::Namespace, None, &self.namespace, body(ObjectKind::Namespace, n), false);
+            push(
+                ObjectKind::Namespace,
+                None,
+                &self.namespace,
+                body(ObjectKind::Namespace, n),
+                false,
+            );
         }
         for cm in &self.config_maps {
             let name = cm.metadata.name.clone().unwrap_or_default();
-            push(ObjectKind::ConfigMap, ns.clone(), &name, body(ObjectKind::ConfigMap, cm), false);
+            push(
+                ObjectKind::ConfigMap,
+                ns.clone(),
+                &name,
+                body(ObjectKind::ConfigMap, cm),
+                false,
+            );
         }
-        for secret in [&self.env_secret, &self.image_pull_secret].into_iter().flatten() {
+        for secret in [&self.env_secret, &self.image_pull_secret]
+            .into_iter()
+            .flatten()
+        {
             let name = secret.metadata.name.clone().unwrap_or_default();
-            push(ObjectKind::Secret, ns.clone(), &name, body(ObjectKind::Secret, secret), true);
+            push(
+                ObjectKind::Secret,
+                ns.clone(),
+                &name,
+                body(ObjectKind::Secret, secret),
+                true,
+            );
         }
-        push(ObjectKind::ServiceAccount, ns.clone(), &self.job_name, body(ObjectKind::ServiceAccount, &self.service_account), false);
-        push(ObjectKind::Job, ns, &self.job_name, body(ObjectKind::Job, &self.job), false);
+        push(
+            ObjectKind::ServiceAccount,
+            ns.clone(),
+            &self.job_name,
+            body(ObjectKind::ServiceAccount, &self.service_account),
+            false,
+        );
+        push(
+            ObjectKind::Job,
+            ns,
+            &self.job_name,
+            body(ObjectKind::Job, &self.job),
+            false,
+        );
         out
     }
 }

@@ -24,32 +24,123 @@ struct Case {
 
 fn cases() -> Vec<Case> {
     let plain = json!({"suspend": true});
-    let indexed = json!({"suspend": true, "completionMode": "Indexed", "completions": 2, "parallelism": 2});
+    let indexed =
+        json!({"suspend": true, "completionMode": "Indexed", "completions": 2, "parallelism": 2});
     let with_secret = json!({"suspend": true, "env": {"secrets": {"TOKEN": {"value": "a"}}, "variables": {"A": {"value": "1"}}}, "configMaps": {"conf": "x=1"}});
     vec![
         // In place.
-        Case { name: "parallelism", base: plain.clone(), edit: |v| v["spec"]["parallelism"] = json!(3) },
-        Case { name: "backoff-limit", base: plain.clone(), edit: |v| v["spec"]["backoffLimit"] = json!(2) },
-        Case { name: "deadline", base: plain.clone(), edit: |v| v["spec"]["activeDeadlineSeconds"] = json!(900) },
-        Case { name: "ttl", base: plain.clone(), edit: |v| v["spec"]["ttlSecondsAfterFinished"] = json!(900) },
-        Case { name: "suspend", base: plain.clone(), edit: |v| v["spec"]["suspend"] = json!(false) },
-        Case { name: "labels", base: plain.clone(), edit: |v| v["metadata"]["labels"] = json!({"team": "b"}) },
-        Case { name: "env-name", base: plain.clone(), edit: |v| v["metadata"]["env"] = json!("prod") },
-        Case { name: "configmap-content", base: with_secret.clone(), edit: |v| v["spec"]["configMaps"]["conf"] = json!("x=2") },
-        Case { name: "secret-value", base: with_secret.clone(), edit: |v| v["spec"]["env"]["secrets"]["TOKEN"]["value"] = json!("b") },
-        Case { name: "elastic-indexed", base: indexed.clone(), edit: |v| { v["spec"]["completions"] = json!(4); v["spec"]["parallelism"] = json!(4) } },
+        Case {
+            name: "parallelism",
+            base: plain.clone(),
+            edit: |v| v["spec"]["parallelism"] = json!(3),
+        },
+        Case {
+            name: "backoff-limit",
+            base: plain.clone(),
+            edit: |v| v["spec"]["backoffLimit"] = json!(2),
+        },
+        Case {
+            name: "deadline",
+            base: plain.clone(),
+            edit: |v| v["spec"]["activeDeadlineSeconds"] = json!(900),
+        },
+        Case {
+            name: "ttl",
+            base: plain.clone(),
+            edit: |v| v["spec"]["ttlSecondsAfterFinished"] = json!(900),
+        },
+        Case {
+            name: "suspend",
+            base: plain.clone(),
+            edit: |v| v["spec"]["suspend"] = json!(false),
+        },
+        Case {
+            name: "labels",
+            base: plain.clone(),
+            edit: |v| v["metadata"]["labels"] = json!({"team": "b"}),
+        },
+        Case {
+            name: "env-name",
+            base: plain.clone(),
+            edit: |v| v["metadata"]["env"] = json!("prod"),
+        },
+        Case {
+            name: "configmap-content",
+            base: with_secret.clone(),
+            edit: |v| v["spec"]["configMaps"]["conf"] = json!("x=2"),
+        },
+        Case {
+            name: "secret-value",
+            base: with_secret.clone(),
+            edit: |v| v["spec"]["env"]["secrets"]["TOKEN"]["value"] = json!("b"),
+        },
+        Case {
+            name: "elastic-indexed",
+            base: indexed.clone(),
+            edit: |v| {
+                v["spec"]["completions"] = json!(4);
+                v["spec"]["parallelism"] = json!(4)
+            },
+        },
         // Replace.
-        Case { name: "image", base: plain.clone(), edit: |v| v["spec"]["image"]["tag"] = json!("1.37") },
-        Case { name: "command", base: plain.clone(), edit: |v| v["spec"]["command"] = json!(["false"]) },
-        Case { name: "args", base: plain.clone(), edit: |v| v["spec"]["args"] = json!(["x"]) },
-        Case { name: "env-variable", base: with_secret.clone(), edit: |v| v["spec"]["env"]["variables"]["A"]["value"] = json!("2") },
-        Case { name: "secret-added", base: with_secret.clone(), edit: |v| v["spec"]["env"]["secrets"]["OTHER"] = json!({"value": "c"}) },
-        Case { name: "resources", base: plain.clone(), edit: |v| v["spec"]["resources"] = json!({"limits": {"cpu": "2"}}) },
-        Case { name: "volume", base: plain.clone(), edit: |v| v["spec"]["volumeMounts"] = json!([{"name": "s", "mountPath": "/s", "emptyDir": {}}]) },
-        Case { name: "restart-policy", base: plain.clone(), edit: |v| v["spec"]["restartPolicy"] = json!("OnFailure") },
-        Case { name: "completion-mode", base: plain.clone(), edit: |v| v["spec"]["completionMode"] = json!("Indexed") },
-        Case { name: "completions", base: plain.clone(), edit: |v| v["spec"]["completions"] = json!(3) },
-        Case { name: "indexed-completions-alone", base: indexed, edit: |v| v["spec"]["completions"] = json!(5) },
+        Case {
+            name: "image",
+            base: plain.clone(),
+            edit: |v| v["spec"]["image"]["tag"] = json!("1.37"),
+        },
+        Case {
+            name: "command",
+            base: plain.clone(),
+            edit: |v| v["spec"]["command"] = json!(["false"]),
+        },
+        Case {
+            name: "args",
+            base: plain.clone(),
+            edit: |v| v["spec"]["args"] = json!(["x"]),
+        },
+        Case {
+            name: "env-variable",
+            base: with_secret.clone(),
+            edit: |v| v["spec"]["env"]["variables"]["A"]["value"] = json!("2"),
+        },
+        Case {
+            name: "secret-added",
+            base: with_secret.clone(),
+            edit: |v| v["spec"]["env"]["secrets"]["OTHER"] = json!({"value": "c"}),
+        },
+        Case {
+            name: "resources",
+            base: plain.clone(),
+            edit: |v| v["spec"]["resources"] = json!({"limits": {"cpu": "2"}}),
+        },
+        Case {
+            name: "volume",
+            base: plain.clone(),
+            edit: |v| {
+                v["spec"]["volumeMounts"] =
+                    json!([{"name": "s", "mountPath": "/s", "emptyDir": {}}])
+            },
+        },
+        Case {
+            name: "restart-policy",
+            base: plain.clone(),
+            edit: |v| v["spec"]["restartPolicy"] = json!("OnFailure"),
+        },
+        Case {
+            name: "completion-mode",
+            base: plain.clone(),
+            edit: |v| v["spec"]["completionMode"] = json!("Indexed"),
+        },
+        Case {
+            name: "completions",
+            base: plain.clone(),
+            edit: |v| v["spec"]["completions"] = json!(3),
+        },
+        Case {
+            name: "indexed-completions-alone",
+            base: indexed,
+            edit: |v| v["spec"]["completions"] = json!(5),
+        },
     ]
 }
 
@@ -65,36 +156,75 @@ async fn diff_classification_matches_the_api_server() {
         (case.edit)(&mut new);
         let old_checked = kjob::job::check(&old, &PropertyPath::root(), None, &[]);
         let new_checked = kjob::job::check(&new, &PropertyPath::root(), None, &[]);
-        let d = kjob::diff::diff(&old_checked.document, &new_checked.document, &[], &|_| false);
+        let d = kjob::diff::diff(&old_checked.document, &new_checked.document, &[], &|_| {
+            false
+        });
         assert!(!d.is_empty(), "{}: the edit changes nothing", case.name);
 
         let old_r = rendered(&old);
-        deploy::apply(&cluster, &old_r, &[], &mut Quiet).await.unwrap_or_else(|e| panic!("{}: applying the old manifest: {e}", case.name));
-        let uid = |job: &Value| job["metadata"]["uid"].as_str().unwrap_or_default().to_owned();
-        let before = uid(&common::get(&cluster, ObjectKind::Job, Some(&ns), &name).await.expect("job exists"));
+        deploy::apply(&cluster, &old_r, &[], &mut Quiet)
+            .await
+            .unwrap_or_else(|e| panic!("{}: applying the old manifest: {e}", case.name));
+        let uid = |job: &Value| {
+            job["metadata"]["uid"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let before = uid(&common::get(&cluster, ObjectKind::Job, Some(&ns), &name)
+            .await
+            .expect("job exists"));
 
         let new_r = rendered(&new);
         let previous: Vec<_> = old_r.objects().into_iter().map(|o| o.id).collect();
         let accepted = deploy::apply(&cluster, &new_r, &previous, &mut Quiet).await;
         match (&accepted, d.replaces()) {
             (Ok(_), false) => {
-                let after = uid(&common::get(&cluster, ObjectKind::Job, Some(&ns), &name).await.expect("job exists"));
+                let after = uid(&common::get(&cluster, ObjectKind::Job, Some(&ns), &name)
+                    .await
+                    .expect("job exists"));
                 if before != after {
-                    mismatches.push(format!("{}: in-place update changed the Job's UID", case.name));
+                    mismatches.push(format!(
+                        "{}: in-place update changed the Job's UID",
+                        case.name
+                    ));
                 }
             }
             (Err(e), true) => {
                 let code = e.source.status();
                 if code != Some(422) {
-                    mismatches.push(format!("{}: rejected, but not as invalid (HTTP {code:?}): {e}", case.name));
+                    mismatches.push(format!(
+                        "{}: rejected, but not as invalid (HTTP {code:?}): {e}",
+                        case.name
+                    ));
                 }
             }
-            (Ok(_), true) => mismatches.push(format!("{}: classified replace, but the API server accepted it in place", case.name)),
-            (Err(e), false) => mismatches.push(format!("{}: classified in-place, but the API server rejected it: {e}", case.name)),
+            (Ok(_), true) => mismatches.push(format!(
+                "{}: classified replace, but the API server accepted it in place",
+                case.name
+            )),
+            (Err(e), false) => mismatches.push(format!(
+                "{}: classified in-place, but the API server rejected it: {e}",
+                case.name
+            )),
         }
-        let all: Vec<_> = old_r.objects().into_iter().chain(new_r.objects()).map(|o| o.id).collect();
-        deploy::delete(&cluster, &all, &name, &mut Quiet).await.expect("clean up");
+        let all: Vec<_> = old_r
+            .objects()
+            .into_iter()
+            .chain(new_r.objects())
+            .map(|o| o.id)
+            .collect();
+        deploy::delete(&cluster, &all, &name, &mut Quiet)
+            .await
+            .expect("clean up");
     }
-    cluster.delete(&common::obj(ObjectKind::Namespace, None, &ns)).await.expect("delete namespace");
-    assert!(mismatches.is_empty(), "classification disagrees with the API server:\n{}", mismatches.join("\n"));
+    cluster
+        .delete(&common::obj(ObjectKind::Namespace, None, &ns))
+        .await
+        .expect("delete namespace");
+    assert!(
+        mismatches.is_empty(),
+        "classification disagrees with the API server:\n{}",
+        mismatches.join("\n")
+    );
 }

@@ -8,40 +8,24 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use kjob::api::google_rpc;
 use kjob::api::pulumirpc::resource_provider_client::ResourceProviderClient;
-use kjob::api::pulumirpc::resource_provider_server::ResourceProviderServer;
 use kjob::api::pulumirpc::{
-    CheckRequest, ConfigureRequest, CreateRequest, DeleteRequest, DiffRequest, ErrorResourceInitFailed, ReadRequest,
+    CheckRequest, CreateRequest, DeleteRequest, DiffRequest, ErrorResourceInitFailed, ReadRequest,
     diff_response::DiffChanges,
 };
-use kjob::provider::engine::EngineLog;
-use kjob::provider::service::KjobProvider;
 use kjob::provider::values::{from_struct, to_struct};
 use kjob::render::ObjectKind;
 use prost::Message;
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
-use tokio::sync::Notify;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Channel;
 
 const TYPE: &str = "kjob:index:KubernetesJob";
 
 async fn provider(wait: bool) -> ResourceProviderClient<Channel> {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let service = ResourceProviderServer::new(KjobProvider::new(EngineLog::default(), Arc::new(Notify::new())));
-    tokio::spawn(tonic::transport::Server::builder().add_service(service).serve_with_incoming(TcpListenerStream::new(listener)));
-    let mut client = ResourceProviderClient::connect(format!("http://{addr}")).await.unwrap();
-    client
-        .configure(ConfigureRequest { args: Some(to_struct(&json!({"kubeconfig": common::kubeconfig(), "wait": wait}))), ..Default::default() })
-        .await
-        .unwrap();
-    client
+    common::provider(json!({"wait": wait})).await
 }
 
 fn urn(name: &str) -> String {
@@ -65,18 +49,39 @@ impl Resource {
             news["spec"][k] = v.clone();
         }
         let resp = client
-            .check(CheckRequest { urn: urn(&name), news: Some(to_struct(&news)), name: name.clone(), r#type: TYPE.into(), ..Default::default() })
+            .check(CheckRequest {
+                urn: urn(&name),
+                news: Some(to_struct(&news)),
+                name: name.clone(),
+                r#type: TYPE.into(),
+                ..Default::default()
+            })
             .await
             .unwrap()
             .into_inner();
         assert!(resp.failures.is_empty(), "{:?}", resp.failures);
-        Self { client, name, ns, inputs: from_struct(&resp.inputs.unwrap()) }
+        Self {
+            client,
+            name,
+            ns,
+            inputs: from_struct(&resp.inputs.unwrap()),
+        }
     }
 
-    async fn create(&mut self, timeout: f64) -> Result<(String, Value), (ErrorResourceInitFailed, String)> {
+    async fn create(
+        &mut self,
+        timeout: f64,
+    ) -> Result<(String, Value), (ErrorResourceInitFailed, String)> {
         let result = self
             .client
-            .create(CreateRequest { urn: urn(&self.name), properties: Some(to_struct(&self.inputs)), name: self.name.clone(), r#type: TYPE.into(), timeout, ..Default::default() })
+            .create(CreateRequest {
+                urn: urn(&self.name),
+                properties: Some(to_struct(&self.inputs)),
+                name: self.name.clone(),
+                r#type: TYPE.into(),
+                timeout,
+                ..Default::default()
+            })
             .await;
         match result {
             Ok(resp) => {
@@ -84,9 +89,17 @@ impl Resource {
                 Ok((resp.id, from_struct(&resp.properties.unwrap())))
             }
             Err(status) => {
-                let details = google_rpc::Status::decode(status.details()).expect("status details decode");
-                assert_eq!(details.details[0].type_url, "type.googleapis.com/pulumirpc.ErrorResourceInitFailed", "{status:?}");
-                Err((ErrorResourceInitFailed::decode(details.details[0].value.as_slice()).unwrap(), status.message().to_owned()))
+                let details =
+                    google_rpc::Status::decode(status.details()).expect("status details decode");
+                assert_eq!(
+                    details.details[0].type_url,
+                    "type.googleapis.com/pulumirpc.ErrorResourceInitFailed",
+                    "{status:?}"
+                );
+                Err((
+                    ErrorResourceInitFailed::decode(details.details[0].value.as_slice()).unwrap(),
+                    status.message().to_owned(),
+                ))
             }
         }
     }
@@ -109,10 +122,21 @@ impl Resource {
 
     async fn delete(&mut self, outputs: &Value) {
         self.client
-            .delete(DeleteRequest { id: format!("{}/{}", self.ns, self.name), urn: urn(&self.name), properties: Some(to_struct(outputs)), name: self.name.clone(), r#type: TYPE.into(), ..Default::default() })
+            .delete(DeleteRequest {
+                id: format!("{}/{}", self.ns, self.name),
+                urn: urn(&self.name),
+                properties: Some(to_struct(outputs)),
+                name: self.name.clone(),
+                r#type: TYPE.into(),
+                ..Default::default()
+            })
             .await
             .unwrap();
-        assert!(common::get(&common::cluster(), ObjectKind::Namespace, None, &self.ns).await.is_none());
+        assert!(
+            common::get(&common::cluster(), ObjectKind::Namespace, None, &self.ns)
+                .await
+                .is_none()
+        );
     }
 }
 
@@ -121,10 +145,19 @@ async fn a_job_that_succeeds_is_complete_when_create_returns() {
     let mut r = Resource::new(true, "ok", json!({"command": ["true"]}), json!({})).await;
     let (_, outputs) = r.create(120.0).await.expect("the Job completes");
     assert_eq!(outputs["jobStatus"], json!("Complete"));
-    let job = common::get(&common::cluster(), ObjectKind::Job, Some(&r.ns), &r.name).await.unwrap();
-    assert_eq!(kjob::lifecycle::job_state(&job), kjob::lifecycle::JobState::Complete);
+    let job = common::get(&common::cluster(), ObjectKind::Job, Some(&r.ns), &r.name)
+        .await
+        .unwrap();
+    assert_eq!(
+        kjob::lifecycle::job_state(&job),
+        kjob::lifecycle::JobState::Complete
+    );
     let diff = r.diff_same(&outputs).await;
-    assert_eq!(diff.changes, DiffChanges::DiffNone as i32, "run once: an unchanged finished Job is left alone");
+    assert_eq!(
+        diff.changes,
+        DiffChanges::DiffNone as i32,
+        "run once: an unchanged finished Job is left alone"
+    );
     r.delete(&outputs).await;
 }
 
@@ -142,32 +175,70 @@ async fn a_job_that_fails_by_backoff_is_a_partial_failure_and_is_replaced_next_t
     assert_eq!(failure.id, format!("{}/{}", r.ns, r.name));
     let reasons = failure.reasons.join("\n");
     assert!(reasons.contains("BackoffLimitExceeded"), "{reasons}");
-    assert!(reasons.contains("exit code 1"), "the report names the failing pods: {reasons}");
-    assert!(!reasons.contains(secret) && !message.contains(secret), "no secret in errors");
+    assert!(
+        reasons.contains("exit code 1"),
+        "the report names the failing pods: {reasons}"
+    );
+    assert!(
+        !reasons.contains(secret) && !message.contains(secret),
+        "no secret in errors"
+    );
     let outputs = from_struct(&failure.properties.unwrap());
     assert_eq!(outputs["jobStatus"], json!("Failed"));
-    assert!(!outputs.to_string().contains(secret) || outputs.to_string().contains("1b47061264138c4ac30d75fd1eb44270"));
+    assert!(
+        !outputs.to_string().contains(secret)
+            || outputs
+                .to_string()
+                .contains("1b47061264138c4ac30d75fd1eb44270")
+    );
     let diff = r.diff_same(&outputs).await;
-    assert_eq!(diff.replaces, ["jobStatus"], "a failed Job is run again by replacement: {diff:?}");
+    assert_eq!(
+        diff.replaces,
+        ["jobStatus"],
+        "a failed Job is run again by replacement: {diff:?}"
+    );
     assert!(diff.delete_before_replace);
     r.delete(&outputs).await;
 }
 
 #[tokio::test]
 async fn a_job_that_hits_its_deadline_fails_with_deadline_exceeded() {
-    let mut r = Resource::new(true, "deadline", json!({"image": {"repo": "kjob.test/hang"}, "activeDeadlineSeconds": 3}), json!({})).await;
+    let mut r = Resource::new(
+        true,
+        "deadline",
+        json!({"image": {"repo": "kjob.test/hang"}, "activeDeadlineSeconds": 3}),
+        json!({}),
+    )
+    .await;
     let (failure, _) = r.create(120.0).await.expect_err("the Job fails");
-    assert!(failure.reasons.join("\n").contains("DeadlineExceeded"), "{:?}", failure.reasons);
+    assert!(
+        failure.reasons.join("\n").contains("DeadlineExceeded"),
+        "{:?}",
+        failure.reasons
+    );
     r.delete(&from_struct(&failure.properties.unwrap())).await;
 }
 
 #[tokio::test]
 async fn waiting_times_out_with_the_requests_timeout() {
-    let mut r = Resource::new(true, "timeout", json!({"image": {"repo": "kjob.test/hang"}}), json!({})).await;
+    let mut r = Resource::new(
+        true,
+        "timeout",
+        json!({"image": {"repo": "kjob.test/hang"}}),
+        json!({}),
+    )
+    .await;
     let started = std::time::Instant::now();
     let (failure, _) = r.create(3.0).await.expect_err("the wait times out");
     assert!(started.elapsed() < Duration::from_secs(30));
-    assert!(failure.reasons.join("\n").contains("did not finish within 3s"), "{:?}", failure.reasons);
+    assert!(
+        failure
+            .reasons
+            .join("\n")
+            .contains("did not finish within 3s"),
+        "{:?}",
+        failure.reasons
+    );
     let outputs = from_struct(&failure.properties.unwrap());
     assert_eq!(outputs["jobStatus"], json!("Running"));
     r.delete(&outputs).await;
@@ -175,28 +246,63 @@ async fn waiting_times_out_with_the_requests_timeout() {
 
 #[tokio::test]
 async fn a_job_collected_by_its_ttl_stays_in_state_after_refresh() {
-    let mut r = Resource::new(true, "ttl", json!({"ttlSecondsAfterFinished": 1}), json!({})).await;
+    let mut r = Resource::new(
+        true,
+        "ttl",
+        json!({"ttlSecondsAfterFinished": 1}),
+        json!({}),
+    )
+    .await;
     let (id, outputs) = r.create(120.0).await.expect("the Job completes");
     let cluster = common::cluster();
     let (ns, name) = (r.ns.clone(), r.name.clone());
-    common::eventually("the TTL controller to delete the Job", Duration::from_secs(60), || {
-        let cluster = &cluster;
-        let (ns, name) = (ns.clone(), name.clone());
-        async move { common::get(cluster, ObjectKind::Job, Some(&ns), &name).await.is_none().then_some(()) }
-    })
+    common::eventually(
+        "the TTL controller to delete the Job",
+        Duration::from_secs(60),
+        || {
+            let cluster = &cluster;
+            let (ns, name) = (ns.clone(), name.clone());
+            async move {
+                common::get(cluster, ObjectKind::Job, Some(&ns), &name)
+                    .await
+                    .is_none()
+                    .then_some(())
+            }
+        },
+    )
     .await;
-    let read = r.client.read(ReadRequest { id: id.clone(), urn: urn(&r.name), properties: Some(to_struct(&outputs)), ..Default::default() }).await.unwrap().into_inner();
+    let read = r
+        .client
+        .read(ReadRequest {
+            id: id.clone(),
+            urn: urn(&r.name),
+            properties: Some(to_struct(&outputs)),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(read.id, id, "collected, not vanished");
     let refreshed = from_struct(&read.properties.unwrap());
     assert_eq!(refreshed["jobStatus"], json!("Collected"));
     let diff = r.diff_same(&refreshed).await;
-    assert_eq!(diff.changes, DiffChanges::DiffNone as i32, "no re-run under run-once: {diff:?}");
+    assert_eq!(
+        diff.changes,
+        DiffChanges::DiffNone as i32,
+        "no re-run under run-once: {diff:?}"
+    );
     r.delete(&refreshed).await;
 }
 
 #[tokio::test]
 async fn run_policy_every_up_replaces_a_finished_job() {
-    let mut r = Resource::new(true, "every", json!({}), json!({"kjob.project-planton.org/run-policy": "every-up"})).await;
+    let mut r = Resource::new(
+        true,
+        "every",
+        json!({}),
+        json!({"kjob.project-planton.org/run-policy": "every-up"}),
+    )
+    .await;
     let (_, outputs) = r.create(120.0).await.expect("the Job completes");
     let diff = r.diff_same(&outputs).await;
     assert_eq!(diff.replaces, ["jobStatus"]);
@@ -205,12 +311,28 @@ async fn run_policy_every_up_replaces_a_finished_job() {
 
 #[tokio::test]
 async fn waiting_can_be_turned_off_per_resource_and_per_provider() {
-    let mut r = Resource::new(true, "nowait", json!({"image": {"repo": "kjob.test/hang"}}), json!({"kjob.project-planton.org/wait": "false"})).await;
+    let mut r = Resource::new(
+        true,
+        "nowait",
+        json!({"image": {"repo": "kjob.test/hang"}}),
+        json!({"kjob.project-planton.org/wait": "false"}),
+    )
+    .await;
     let (_, outputs) = r.create(600.0).await.expect("returns without waiting");
-    assert!(matches!(outputs["jobStatus"].as_str(), Some("Running")), "{}", outputs["jobStatus"]);
+    assert!(
+        matches!(outputs["jobStatus"].as_str(), Some("Running")),
+        "{}",
+        outputs["jobStatus"]
+    );
     r.delete(&outputs).await;
 
-    let mut r = Resource::new(false, "nowait-cfg", json!({"image": {"repo": "kjob.test/hang"}}), json!({})).await;
+    let mut r = Resource::new(
+        false,
+        "nowait-cfg",
+        json!({"image": {"repo": "kjob.test/hang"}}),
+        json!({}),
+    )
+    .await;
     let (_, outputs) = r.create(600.0).await.expect("returns without waiting");
     assert_eq!(outputs["jobStatus"], json!("Running"));
     r.delete(&outputs).await;

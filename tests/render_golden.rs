@@ -10,7 +10,10 @@ use serde_json::Value;
 
 fn render_case(name: &str, options: &RenderOptions) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
-    let input: Value = serde_json::from_str(&std::fs::read_to_string(dir.join(format!("{name}.input.json"))).unwrap()).unwrap();
+    let input: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join(format!("{name}.input.json"))).unwrap(),
+    )
+    .unwrap();
     let checked = kjob::job::check(&input, &PropertyPath::root(), None, &[]);
     assert!(checked.is_ok(), "{name}: {:?}", checked.failures);
     let rendered = kjob::job::render(&checked, options).unwrap();
@@ -21,12 +24,22 @@ fn render_case(name: &str, options: &RenderOptions) {
         std::fs::write(&expected_path, &actual).unwrap();
     }
     let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
-    assert!(actual == expected, "{name}: rendering changed; rerun with KJOB_UPDATE_GOLDEN=1 and review.\n--- actual ---\n{actual}");
+    assert!(
+        actual == expected,
+        "{name}: rendering changed; rerun with KJOB_UPDATE_GOLDEN=1 and review.\n--- actual ---\n{actual}"
+    );
 }
 
 #[test]
 fn full_manifest_renders_every_object() {
-    render_case("full", &RenderOptions { docker_config_json: Some(r#"{"auths":{"registry.acme.example":{"auth":"dTpw"}}}"#.into()) });
+    render_case(
+        "full",
+        &RenderOptions {
+            docker_config_json: Some(
+                r#"{"auths":{"registry.acme.example":{"auth":"dTpw"}}}"#.into(),
+            ),
+        },
+    );
 }
 
 #[test]

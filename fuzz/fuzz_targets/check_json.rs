@@ -6,12 +6,19 @@ use kjob::path::PropertyPath;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) else { return };
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) else {
+        return;
+    };
     let checked = kjob::job::check(&value, &PropertyPath::root(), None, &[]);
     if checked.is_ok() {
         let _ = kjob::job::render(&checked, &Default::default()).map(|r| r.objects());
         let _ = kjob::diff::diff(&checked.document, &value, &[], &|_| false);
     }
     let provider = kjob::provider::inputs::check(&value, "fuzz", &[]);
-    let _ = kjob::diff::diff(&provider.inputs, &value, &[], &kjob::provider::values::is_unknown);
+    let _ = kjob::diff::diff(
+        &provider.inputs,
+        &value,
+        &[],
+        &kjob::provider::values::is_unknown,
+    );
 });

@@ -8,7 +8,9 @@ use kjob::path::PropertyPath;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let docs = match manifest::parse("fuzz.yaml", text) {
         Ok(docs) => docs,
         Err(errors) => {

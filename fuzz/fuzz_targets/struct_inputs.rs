@@ -7,7 +7,9 @@ use libfuzzer_sys::fuzz_target;
 use prost::Message;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(s) = prost_types::Struct::decode(data) else { return };
+    let Ok(s) = prost_types::Struct::decode(data) else {
+        return;
+    };
     let (plain, secret_paths) = values::reveal(&values::from_struct(&s));
     let checked = inputs::check(&plain, "fuzz", &[]);
     let mut out = checked.inputs.clone();

@@ -23,7 +23,10 @@ pub struct ProviderConfig {
 impl std::fmt::Debug for ProviderConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ProviderConfig")
-            .field("kubeconfig", &self.cluster.kubeconfig.as_ref().map(|_| "[secret]"))
+            .field(
+                "kubeconfig",
+                &self.cluster.kubeconfig.as_ref().map(|_| "[secret]"),
+            )
             .field("context", &self.cluster.context)
             .field("state_dir", &self.state_dir)
             .field("wait", &self.wait)
@@ -45,8 +48,13 @@ fn text(value: &Value) -> Option<String> {
 /// explicit providers as typed values; both are accepted.
 pub fn parse(args: &Value) -> Result<ProviderConfig, Vec<Failure>> {
     let mut failures = Vec::new();
-    let mut config = ProviderConfig { wait: true, ..ProviderConfig::default() };
-    let Some(map) = args.as_object() else { return Ok(config) };
+    let mut config = ProviderConfig {
+        wait: true,
+        ..ProviderConfig::default()
+    };
+    let Some(map) = args.as_object() else {
+        return Ok(config);
+    };
     for (key, value) in map {
         let path = PropertyPath::root().field(key);
         if value.is_null() {
@@ -71,10 +79,20 @@ pub fn parse(args: &Value) -> Result<ProviderConfig, Vec<Failure>> {
             },
             "version" => {}
             other if other.starts_with("__") => {}
-            other => failures.push(Failure::new(path, format!("unknown configuration key `{other}`; expected one of: {}", KEYS.join(", ")))),
+            other => failures.push(Failure::new(
+                path,
+                format!(
+                    "unknown configuration key `{other}`; expected one of: {}",
+                    KEYS.join(", ")
+                ),
+            )),
         }
     }
-    if failures.is_empty() { Ok(config) } else { Err(failures) }
+    if failures.is_empty() {
+        Ok(config)
+    } else {
+        Err(failures)
+    }
 }
 
 /// Turns the deprecated `variables` map (`kjob:config:<key>` -> text) into arguments.
@@ -83,7 +101,11 @@ pub fn from_variables(variables: &BTreeMap<String, String>) -> Value {
     for (key, value) in variables {
         let short = key.rsplit(':').next().unwrap_or(key);
         if KEYS.contains(&short) {
-            let parsed = if short == "wait" { serde_json::from_str(value).unwrap_or(Value::String(value.clone())) } else { Value::String(value.clone()) };
+            let parsed = if short == "wait" {
+                serde_json::from_str(value).unwrap_or(Value::String(value.clone()))
+            } else {
+                Value::String(value.clone())
+            };
             out.insert(short.to_owned(), parsed);
         }
     }
@@ -97,7 +119,10 @@ mod tests {
 
     #[test]
     fn parses_typed_and_string_values() {
-        let c = parse(&json!({"kubeconfig": "/k", "context": "ctx", "wait": "false", "version": "0.1.0"})).unwrap();
+        let c = parse(
+            &json!({"kubeconfig": "/k", "context": "ctx", "wait": "false", "version": "0.1.0"}),
+        )
+        .unwrap();
         assert_eq!(c.cluster.kubeconfig.as_deref(), Some("/k"));
         assert!(!c.wait);
         assert!(parse(&json!({})).unwrap().wait);
@@ -108,7 +133,10 @@ mod tests {
 
     #[test]
     fn reads_deprecated_variables() {
-        let v = BTreeMap::from([("kjob:config:context".to_owned(), "ctx".to_owned()), ("kjob:config:wait".to_owned(), "false".to_owned())]);
+        let v = BTreeMap::from([
+            ("kjob:config:context".to_owned(), "ctx".to_owned()),
+            ("kjob:config:wait".to_owned(), "false".to_owned()),
+        ]);
         assert_eq!(from_variables(&v), json!({"context": "ctx", "wait": false}));
     }
 }

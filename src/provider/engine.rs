@@ -18,7 +18,11 @@ pub struct EngineLog {
 impl EngineLog {
     /// Points the log at the engine's address (`127.0.0.1:PORT`); connects lazily.
     pub async fn connect(&self, address: &str) {
-        let uri = if address.contains("://") { address.to_owned() } else { format!("http://{address}") };
+        let uri = if address.contains("://") {
+            address.to_owned()
+        } else {
+            format!("http://{address}")
+        };
         match Endpoint::from_shared(uri) {
             Ok(endpoint) => {
                 let client = EngineClient::new(endpoint.connect_lazy())
@@ -31,12 +35,24 @@ impl EngineLog {
     }
 
     /// Sends one message about resource `urn` (may be empty).
-    pub async fn log(&self, severity: LogSeverity, urn: &str, message: impl Into<String>, ephemeral: bool) {
+    pub async fn log(
+        &self,
+        severity: LogSeverity,
+        urn: &str,
+        message: impl Into<String>,
+        ephemeral: bool,
+    ) {
         let message = message.into();
         tracing::debug!(%urn, ?severity, ephemeral, "{message}");
         let client = self.client.lock().await.clone();
         if let Some(mut client) = client {
-            let request = LogRequest { severity: severity as i32, message, urn: urn.to_owned(), stream_id: 0, ephemeral };
+            let request = LogRequest {
+                severity: severity as i32,
+                message,
+                urn: urn.to_owned(),
+                stream_id: 0,
+                ephemeral,
+            };
             if let Err(e) = client.log(request).await {
                 tracing::debug!("engine log failed: {e}");
             }

@@ -55,7 +55,9 @@ pub fn manifest(inputs: &Value, resource_name: &str) -> (Value, Vec<Failure>) {
             }
         }
     }
-    let metadata = doc.entry("metadata").or_insert_with(|| Value::Object(Map::new()));
+    let metadata = doc
+        .entry("metadata")
+        .or_insert_with(|| Value::Object(Map::new()));
     if let Some(meta) = metadata.as_object_mut()
         && !meta.contains_key("name")
     {
@@ -65,7 +67,10 @@ pub fn manifest(inputs: &Value, resource_name: &str) -> (Value, Vec<Failure>) {
         && !extra.is_string()
         && !extra.is_null()
     {
-        failures.push(Failure::new(PropertyPath::root().field(DOCKER_CONFIG_JSON), "expected a string"));
+        failures.push(Failure::new(
+            PropertyPath::root().field(DOCKER_CONFIG_JSON),
+            "expected a string",
+        ));
     }
     (Value::Object(doc), failures)
 }
@@ -75,16 +80,26 @@ pub fn manifest(inputs: &Value, resource_name: &str) -> (Value, Vec<Failure>) {
 /// everything else is left for the strict decoder to judge.
 pub fn coerce_scalars(value: &mut Value, desc: &prost_reflect::MessageDescriptor) {
     use prost_reflect::Kind;
-    let Some(map) = value.as_object_mut() else { return };
+    let Some(map) = value.as_object_mut() else {
+        return;
+    };
     for (key, item) in map.iter_mut() {
-        let Some(field) = desc.get_field_by_json_name(key).or_else(|| desc.get_field_by_name(key)) else { continue };
+        let Some(field) = desc
+            .get_field_by_json_name(key)
+            .or_else(|| desc.get_field_by_name(key))
+        else {
+            continue;
+        };
         let (kind, container) = if field.is_map() {
             match field.kind() {
                 Kind::Message(entry) => (entry.map_entry_value_field().kind(), "map"),
                 _ => continue,
             }
         } else {
-            (field.kind(), if field.is_list() { "list" } else { "single" })
+            (
+                field.kind(),
+                if field.is_list() { "list" } else { "single" },
+            )
         };
         let fix = |v: &mut Value| match (&kind, &*v) {
             (Kind::String, Value::Number(n)) => *v = Value::String(n.to_string()),
@@ -104,8 +119,16 @@ pub fn coerce_scalars(value: &mut Value, desc: &prost_reflect::MessageDescriptor
 /// Checks (revealed) inputs: the manifest pipeline plus the provider's own inputs.
 pub fn check(inputs: &Value, resource_name: &str, sources: &[&dyn Source]) -> CheckedInputs {
     let (mut document, mut failures) = manifest(inputs, resource_name);
-    coerce_scalars(&mut document, &crate::api::message(crate::api::KUBERNETES_JOB));
-    let checked = job::check(&document, &PropertyPath::root(), Some(&values::is_unknown), sources);
+    coerce_scalars(
+        &mut document,
+        &crate::api::message(crate::api::KUBERNETES_JOB),
+    );
+    let checked = job::check(
+        &document,
+        &PropertyPath::root(),
+        Some(&values::is_unknown),
+        sources,
+    );
     failures.extend(checked.failures.iter().cloned());
     let mut out = checked.document.clone();
     if let Some(map) = out.as_object_mut() {
@@ -119,16 +142,30 @@ pub fn check(inputs: &Value, resource_name: &str, sources: &[&dyn Source]) -> Ch
     for path in &checked.unknowns {
         values::set(&mut out, path, Value::String(UNKNOWN.into()));
     }
-    CheckedInputs { inputs: out, failures, checked }
+    CheckedInputs {
+        inputs: out,
+        failures,
+        checked,
+    }
 }
 
 /// The paths that are always secret in inputs and outputs: direct secret values and registry
 /// credentials.
 pub fn always_secret(inputs: &Value) -> Vec<PropertyPath> {
     let mut paths = vec![PropertyPath::root().field(DOCKER_CONFIG_JSON)];
-    if let Some(secrets) = inputs.pointer("/spec/env/secrets").and_then(Value::as_object) {
+    if let Some(secrets) = inputs
+        .pointer("/spec/env/secrets")
+        .and_then(Value::as_object)
+    {
         for key in secrets.keys() {
-            paths.push(PropertyPath::root().field("spec").field("env").field("secrets").key(key).field("value"));
+            paths.push(
+                PropertyPath::root()
+                    .field("spec")
+                    .field("env")
+                    .field("secrets")
+                    .key(key)
+                    .field("value"),
+            );
         }
     }
     paths
@@ -173,7 +210,11 @@ mod tests {
 
     #[test]
     fn metadata_name_defaults_to_the_resource_name() {
-        let c = check(&json!({"spec": {"namespace": {"value": "ns"}, "image": {"repo": "busybox"}}}), "migrate", &[]);
+        let c = check(
+            &json!({"spec": {"namespace": {"value": "ns"}, "image": {"repo": "busybox"}}}),
+            "migrate",
+            &[],
+        );
         assert!(c.failures.is_empty(), "{:?}", c.failures);
         assert_eq!(c.inputs["metadata"]["name"], json!("migrate"));
         assert!(c.inputs.get("apiVersion").is_none());
@@ -181,7 +222,11 @@ mod tests {
 
     #[test]
     fn unknowns_come_back_as_sentinels() {
-        let c = check(&json!({"spec": {"namespace": {"value": UNKNOWN}, "image": {"repo": "busybox"}}}), "m", &[]);
+        let c = check(
+            &json!({"spec": {"namespace": {"value": UNKNOWN}, "image": {"repo": "busybox"}}}),
+            "m",
+            &[],
+        );
         assert!(c.failures.is_empty(), "{:?}", c.failures);
         assert_eq!(c.inputs["spec"]["namespace"]["value"], json!(UNKNOWN));
     }
@@ -194,12 +239,23 @@ mod tests {
 
     #[test]
     fn numbers_for_string_fields_become_strings() {
-        let c = check(&json!({"spec": {"namespace": {"value": "ns"}, "image": {"repo": "busybox", "tag": 1.36}, "args": [1, true], "env": {"variables": {"N": {"value": 5}}}}}), "m", &[]);
+        let c = check(
+            &json!({"spec": {"namespace": {"value": "ns"}, "image": {"repo": "busybox", "tag": 1.36}, "args": [1, true], "env": {"variables": {"N": {"value": 5}}}}}),
+            "m",
+            &[],
+        );
         assert!(c.failures.is_empty(), "{:?}", c.failures);
         assert_eq!(c.inputs["spec"]["image"]["tag"], json!("1.36"));
         assert_eq!(c.inputs["spec"]["args"], json!(["1", "true"]));
-        assert_eq!(c.inputs["spec"]["env"]["variables"]["N"]["value"], json!("5"));
-        let c = check(&json!({"spec": {"namespace": {"value": "ns"}, "image": {"repo": "busybox"}, "parallelism": "x"}}), "m", &[]);
+        assert_eq!(
+            c.inputs["spec"]["env"]["variables"]["N"]["value"],
+            json!("5")
+        );
+        let c = check(
+            &json!({"spec": {"namespace": {"value": "ns"}, "image": {"repo": "busybox"}, "parallelism": "x"}}),
+            "m",
+            &[],
+        );
         assert_eq!(c.failures.len(), 1, "non-string fields stay strict");
     }
 

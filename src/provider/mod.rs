@@ -21,7 +21,9 @@ use tokio::sync::Notify;
 use tokio_stream::wrappers::TcpListenerStream;
 
 use crate::api::grpc_health::health_server::{Health, HealthServer};
-use crate::api::grpc_health::{HealthCheckRequest, HealthCheckResponse, health_check_response::ServingStatus};
+use crate::api::grpc_health::{
+    HealthCheckRequest, HealthCheckResponse, health_check_response::ServingStatus,
+};
 use crate::api::pulumirpc::resource_provider_server::ResourceProviderServer;
 
 /// The engine's message size limit, which the provider matches.
@@ -31,14 +33,26 @@ struct Healthy;
 
 #[tonic::async_trait]
 impl Health for Healthy {
-    async fn check(&self, _: tonic::Request<HealthCheckRequest>) -> Result<tonic::Response<HealthCheckResponse>, tonic::Status> {
-        Ok(tonic::Response::new(HealthCheckResponse { status: ServingStatus::Serving as i32 }))
+    async fn check(
+        &self,
+        _: tonic::Request<HealthCheckRequest>,
+    ) -> Result<tonic::Response<HealthCheckResponse>, tonic::Status> {
+        Ok(tonic::Response::new(HealthCheckResponse {
+            status: ServingStatus::Serving as i32,
+        }))
     }
 
-    type WatchStream = std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<HealthCheckResponse, tonic::Status>> + Send>>;
+    type WatchStream = std::pin::Pin<
+        Box<dyn tokio_stream::Stream<Item = Result<HealthCheckResponse, tonic::Status>> + Send>,
+    >;
 
-    async fn watch(&self, _: tonic::Request<HealthCheckRequest>) -> Result<tonic::Response<Self::WatchStream>, tonic::Status> {
-        let once = tokio_stream::once(Ok(HealthCheckResponse { status: ServingStatus::Serving as i32 }));
+    async fn watch(
+        &self,
+        _: tonic::Request<HealthCheckRequest>,
+    ) -> Result<tonic::Response<Self::WatchStream>, tonic::Status> {
+        let once = tokio_stream::once(Ok(HealthCheckResponse {
+            status: ServingStatus::Serving as i32,
+        }));
         Ok(tonic::Response::new(Box::pin(once)))
     }
 }
@@ -67,7 +81,8 @@ pub async fn serve(args: Vec<String>) -> Result<(), Box<dyn std::error::Error + 
     }
 
     let stop = async move {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
         tokio::select! {
             _ = shutdown.notified() => tracing::debug!("cancelled by the engine"),
             _ = tokio::signal::ctrl_c() => tracing::debug!("interrupted"),

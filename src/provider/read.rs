@@ -12,28 +12,60 @@ use crate::provider::{inputs, values};
 use crate::render::{self, ObjectKind, ObjectRef};
 
 /// Fields that no live object shows; refresh keeps them from the previous state.
-const UNOBSERVABLE: [&str; 6] =
-    ["/metadata/slug", "/metadata/tags", "/metadata/relationships", "/metadata/group", "/spec/targetCluster", "/metadata/annotations"];
+const UNOBSERVABLE: [&str; 6] = [
+    "/metadata/slug",
+    "/metadata/tags",
+    "/metadata/relationships",
+    "/metadata/group",
+    "/spec/targetCluster",
+    "/metadata/annotations",
+];
 
 fn object(kind: ObjectKind, namespace: &str, name: &str) -> ObjectRef {
-    ObjectRef { kind, namespace: (kind != ObjectKind::Namespace).then(|| namespace.to_owned()), name: name.to_owned() }
+    ObjectRef {
+        kind,
+        namespace: (kind != ObjectKind::Namespace).then(|| namespace.to_owned()),
+        name: name.to_owned(),
+    }
 }
 
 /// Whether previous outputs describe a finished Job that its TTL lets Kubernetes delete.
 pub fn collected(previous: &Value) -> bool {
-    let status = previous.get(inputs::OUT_JOB_STATUS).and_then(Value::as_str).unwrap_or_default();
+    let status = previous
+        .get(inputs::OUT_JOB_STATUS)
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let finished = matches!(status, "Complete" | "Failed" | lifecycle::COLLECTED);
-    let ttl = previous.pointer("/spec/ttlSecondsAfterFinished").and_then(Value::as_u64).unwrap_or(0);
+    let ttl = previous
+        .pointer("/spec/ttlSecondsAfterFinished")
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
     finished && ttl > 0
 }
 
 /// Serves one Read.
 pub async fn read(cluster: &Cluster, request: ReadRequest) -> Result<ReadResponse, Status> {
-    let (namespace, name) = inputs::parse_id(&request.id)
-        .ok_or_else(|| Status::invalid_argument(format!("invalid ID {:?}: expected <namespace>/<job name>", request.id)))?;
-    let unavailable = |e: crate::cluster::ClusterError| Status::unavailable(format!("reading KubernetesJob {}: {e}", request.id));
-    let (previous, marked) = values::reveal(&request.properties.as_ref().map(values::from_struct).unwrap_or(Value::Null));
-    let Some(job) = cluster.get(&object(ObjectKind::Job, namespace, name)).await.map_err(unavailable)? else {
+    let (namespace, name) = inputs::parse_id(&request.id).ok_or_else(|| {
+        Status::invalid_argument(format!(
+            "invalid ID {:?}: expected <namespace>/<job name>",
+            request.id
+        ))
+    })?;
+    let unavailable = |e: crate::cluster::ClusterError| {
+        Status::unavailable(format!("reading KubernetesJob {}: {e}", request.id))
+    };
+    let (previous, marked) = values::reveal(
+        &request
+            .properties
+            .as_ref()
+            .map(values::from_struct)
+            .unwrap_or(Value::Null),
+    );
+    let Some(job) = cluster
+        .get(&object(ObjectKind::Job, namespace, name))
+        .await
+        .map_err(unavailable)?
+    else {
         if collected(&previous) {
             // Kubernetes deleted the finished Job after ttlSecondsAfterFinished: it ran, it is not
             // missing. Keep it, so that refresh does not make the next up run it again.
@@ -53,13 +85,45 @@ pub async fn read(cluster: &Cluster, request: ReadRequest) -> Result<ReadRespons
         return Ok(ReadResponse::default());
     };
     let state = lifecycle::job_state(&job);
-    let config_maps = cluster.list_owned(ObjectKind::ConfigMap, Some(namespace), name).await.map_err(unavailable)?;
+    let config_maps = cluster
+        .list_owned(ObjectKind::ConfigMap, Some(namespace), name)
+        .await
+        .map_err(unavailable)?;
     let owned = |v: Option<Value>| v.filter(|o| is_owned_by(o, name));
-    let env_secret = owned(cluster.get(&object(ObjectKind::Secret, namespace, &render::env_secret_name(name))).await.map_err(unavailable)?);
-    let image_pull_secret =
-        owned(cluster.get(&object(ObjectKind::Secret, namespace, &render::image_pull_secret_name(name))).await.map_err(unavailable)?);
-    let namespace_owned = owned(cluster.get(&object(ObjectKind::Namespace, namespace, namespace)).await.map_err(unavailable)?).is_some();
-    let live = LiveObjects { job, config_maps, env_secret, image_pull_secret, namespace_owned };
+    let env_secret = owned(
+        cluster
+            .get(&object(
+                ObjectKind::Secret,
+                namespace,
+                &render::env_secret_name(name),
+            ))
+            .await
+            .map_err(unavailable)?,
+    );
+    let image_pull_secret = owned(
+        cluster
+            .get(&object(
+                ObjectKind::Secret,
+                namespace,
+                &render::image_pull_secret_name(name),
+            ))
+            .await
+            .map_err(unavailable)?,
+    );
+    let namespace_owned = owned(
+        cluster
+            .get(&object(ObjectKind::Namespace, namespace, namespace))
+            .await
+            .map_err(unavailable)?,
+    )
+    .is_some();
+    let live = LiveObjects {
+        job,
+        config_maps,
+        env_secret,
+        image_pull_secret,
+        namespace_owned,
+    };
 
     let mut rebuilt = import::inputs_from_live(&live);
     for pointer in UNOBSERVABLE {
@@ -73,7 +137,11 @@ pub async fn read(cluster: &Cluster, request: ReadRequest) -> Result<ReadRespons
     for kind in ["limits", "requests"] {
         for key in ["cpu", "memory"] {
             let pointer = format!("/spec/resources/{kind}/{key}");
-            let path = crate::path::PropertyPath::root().field("spec").field("resources").field(kind).field(key);
+            let path = crate::path::PropertyPath::root()
+                .field("spec")
+                .field("resources")
+                .field(kind)
+                .field(key);
             if let (Some(old), Some(new)) = (previous.pointer(&pointer), rebuilt.pointer(&pointer))
                 && crate::diff::equivalent(&path, old, new)
             {

@@ -12,19 +12,20 @@ use tonic::{Request, Response, Status};
 use crate::api::google_rpc;
 use crate::api::pulumirpc::resource_provider_server::ResourceProvider;
 use crate::api::pulumirpc::{
-    self as rpc, CheckFailure, CheckRequest, CheckResponse, ConfigureRequest, ConfigureResponse, CreateRequest,
-    CreateResponse, DeleteRequest, DiffRequest, DiffResponse, ErrorResourceInitFailed, GetSchemaRequest,
-    GetSchemaResponse, PluginAttach, PluginInfo, ProviderHandshakeRequest, ProviderHandshakeResponse, PropertyDiff,
-    ReadRequest, ReadResponse, UpdateRequest, UpdateResponse, diff_response::DiffChanges, property_diff::Kind as DiffKind,
+    self as rpc, CheckFailure, CheckRequest, CheckResponse, ConfigureRequest, ConfigureResponse,
+    CreateRequest, CreateResponse, DeleteRequest, DiffRequest, DiffResponse,
+    ErrorResourceInitFailed, GetSchemaRequest, GetSchemaResponse, PluginAttach, PluginInfo,
+    PropertyDiff, ProviderHandshakeRequest, ProviderHandshakeResponse, ReadRequest, ReadResponse,
+    UpdateRequest, UpdateResponse, diff_response::DiffChanges, property_diff::Kind as DiffKind,
 };
 use crate::cluster::Cluster;
 use crate::deploy::{self, Observer};
 use crate::diff::{self, ChangeKind};
+use crate::lifecycle;
 use crate::path::Failure;
 use crate::provider::engine::EngineLog;
 use crate::provider::{config, inputs, values};
 use crate::render::{self, ObjectRef, RenderOptions};
-use crate::lifecycle;
 
 /// The type token of the one resource this provider serves.
 pub const RESOURCE_TYPE: &str = "kjob:index:KubernetesJob";
@@ -44,9 +45,16 @@ pub struct KjobProvider {
 impl KjobProvider {
     /// A provider that logs through `log` and signals `shutdown` on Cancel.
     pub fn new(log: EngineLog, shutdown: Arc<Notify>) -> Self {
-        let config = config::ProviderConfig { wait: true, ..Default::default() };
+        let config = config::ProviderConfig {
+            wait: true,
+            ..Default::default()
+        };
         let cluster = Arc::new(Cluster::new(config.cluster.clone()));
-        Self { configured: RwLock::new(Configured { config, cluster }), log, shutdown }
+        Self {
+            configured: RwLock::new(Configured { config, cluster }),
+            log,
+            shutdown,
+        }
     }
 
     async fn cluster(&self) -> Arc<Cluster> {
@@ -55,11 +63,19 @@ impl KjobProvider {
 }
 
 fn failures_to_rpc(failures: &[Failure]) -> Vec<CheckFailure> {
-    failures.iter().map(|f| CheckFailure { property: f.path.to_string(), reason: f.reason.clone() }).collect()
+    failures
+        .iter()
+        .map(|f| CheckFailure {
+            property: f.path.to_string(),
+            reason: f.reason.clone(),
+        })
+        .collect()
 }
 
 fn struct_or_empty(s: &Option<prost_types::Struct>) -> Value {
-    s.as_ref().map(values::from_struct).unwrap_or_else(|| Value::Object(Default::default()))
+    s.as_ref()
+        .map(values::from_struct)
+        .unwrap_or_else(|| Value::Object(Default::default()))
 }
 
 /// Resource name from a request, falling back to the URN's last segment.
@@ -79,8 +95,18 @@ fn conceal(mut value: Value, marked: &[crate::path::PropertyPath]) -> Value {
 }
 
 fn check_type(ty: &str, urn: &str) -> Result<(), Status> {
-    let ok = if ty.is_empty() { urn.contains(&format!("::{RESOURCE_TYPE}::")) || urn.is_empty() } else { ty == RESOURCE_TYPE };
-    if ok { Ok(()) } else { Err(Status::invalid_argument(format!("unknown resource type {ty:?} (urn {urn}); this provider serves {RESOURCE_TYPE}"))) }
+    let ok = if ty.is_empty() {
+        urn.contains(&format!("::{RESOURCE_TYPE}::")) || urn.is_empty()
+    } else {
+        ty == RESOURCE_TYPE
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(Status::invalid_argument(format!(
+            "unknown resource type {ty:?} (urn {urn}); this provider serves {RESOURCE_TYPE}"
+        )))
+    }
 }
 
 /// Everything needed to deploy a resource, from its (revealed) checked inputs.
@@ -95,7 +121,10 @@ fn prepare(inputs_value: &Value, name: &str) -> Result<Prepared, String> {
         return Err(format!("the inputs do not check: {}", list.join("; ")));
     }
     let options = RenderOptions {
-        docker_config_json: inputs_value.get(inputs::DOCKER_CONFIG_JSON).and_then(Value::as_str).map(str::to_owned),
+        docker_config_json: inputs_value
+            .get(inputs::DOCKER_CONFIG_JSON)
+            .and_then(Value::as_str)
+            .map(str::to_owned),
     };
     let rendered = crate::job::render(&checked.checked, &options).map_err(|e| e.to_string())?;
     Ok(Prepared { rendered })
@@ -104,7 +133,10 @@ fn prepare(inputs_value: &Value, name: &str) -> Result<Prepared, String> {
 /// Why an unchanged resource must be replaced (its Job re-run), if it must: the last run
 /// failed, or the resource asks to run on every up and its Job has finished.
 fn rerun_reason(old_outputs: &Value, news: &Value) -> Option<&'static str> {
-    let status = old_outputs.get(inputs::OUT_JOB_STATUS).and_then(Value::as_str).unwrap_or_default();
+    let status = old_outputs
+        .get(inputs::OUT_JOB_STATUS)
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     if status == "Failed" {
         return Some("the Job failed; running it again");
     }
@@ -166,7 +198,10 @@ fn secret_values(inputs_value: &Value) -> Vec<String> {
         .flat_map(|m| m.values())
         .filter_map(|v| v.get("value").and_then(Value::as_str).map(str::to_owned))
         .collect();
-    if let Some(c) = inputs_value.get(inputs::DOCKER_CONFIG_JSON).and_then(Value::as_str) {
+    if let Some(c) = inputs_value
+        .get(inputs::DOCKER_CONFIG_JSON)
+        .and_then(Value::as_str)
+    {
         out.push(c.to_owned());
     }
     out
@@ -176,7 +211,11 @@ fn annotations(inputs_value: &Value) -> std::collections::BTreeMap<String, Strin
     inputs_value
         .pointer("/metadata/annotations")
         .and_then(Value::as_object)
-        .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))).collect())
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -196,7 +235,15 @@ impl KjobProvider {
     /// Returns the outputs with `jobStatus`; a failure after anything was applied is a partial
     /// failure carrying the outputs so far.
     async fn converge(&self, request: Converge<'_>) -> Result<(String, Value), Status> {
-        let Converge { verb, urn, props, marked, rendered, previous, timeout_seconds } = request;
+        let Converge {
+            verb,
+            urn,
+            props,
+            marked,
+            rendered,
+            previous,
+            timeout_seconds,
+        } = request;
         let id = inputs::resource_id(&rendered.namespace, &rendered.job_name);
         let base = inputs::outputs(props, Some(&rendered.namespace), Some(&rendered.job_name));
         let with_status = |word: &str| {
@@ -208,7 +255,11 @@ impl KjobProvider {
             let configured = self.configured.read().await;
             (configured.cluster.clone(), configured.config.wait)
         };
-        let mut observer = EngineObserver { log: self.log.clone(), urn: urn.to_owned(), notes: Vec::new() };
+        let mut observer = EngineObserver {
+            log: self.log.clone(),
+            urn: urn.to_owned(),
+            notes: Vec::new(),
+        };
         let applied = deploy::apply(&cluster, rendered, previous, &mut observer).await;
         observer.flush().await;
         if let Err(partial) = applied {
@@ -219,7 +270,11 @@ impl KjobProvider {
             return Err(init_failed(&id, &with_status("Unknown"), vec![reason]));
         }
         let secrets = secret_values(props);
-        let job_id = ObjectRef { kind: render::ObjectKind::Job, namespace: Some(rendered.namespace.clone()), name: rendered.job_name.clone() };
+        let job_id = ObjectRef {
+            kind: render::ObjectKind::Job,
+            namespace: Some(rendered.namespace.clone()),
+            name: rendered.job_name.clone(),
+        };
         if !wait_enabled || lifecycle::wait_disabled(&annotations(props)) {
             let state = match cluster.get(&job_id).await {
                 Ok(Some(job)) => lifecycle::job_state(&job).word().to_owned(),
@@ -227,7 +282,11 @@ impl KjobProvider {
             };
             return Ok((id, with_status(&state)));
         }
-        let timeout = if timeout_seconds > 0.0 { std::time::Duration::from_secs_f64(timeout_seconds) } else { lifecycle::DEFAULT_TIMEOUT };
+        let timeout = if timeout_seconds > 0.0 {
+            std::time::Duration::from_secs_f64(timeout_seconds)
+        } else {
+            lifecycle::DEFAULT_TIMEOUT
+        };
         let log = self.log.clone();
         let urn_owned = urn.to_owned();
         let mut on_event = move |event: lifecycle::Event| {
@@ -242,27 +301,57 @@ impl KjobProvider {
                 }
             });
         };
-        let waited = lifecycle::wait(&cluster, &rendered.namespace, &rendered.job_name, timeout, &secrets, &mut on_event).await;
+        let waited = lifecycle::wait(
+            &cluster,
+            &rendered.namespace,
+            &rendered.job_name,
+            timeout,
+            &secrets,
+            &mut on_event,
+        )
+        .await;
         self.log.status(urn, "").await;
         match waited {
             Ok(state) => Ok((id, with_status(state.word()))),
             Err(lifecycle::WaitError::Failed { .. }) => {
                 let e = waited.unwrap_err();
-                Err(init_failed(&id, &with_status("Failed"), vec![e.to_string()]))
+                Err(init_failed(
+                    &id,
+                    &with_status("Failed"),
+                    vec![e.to_string()],
+                ))
             }
-            Err(lifecycle::WaitError::Vanished(_)) if rendered.job.spec.as_ref().and_then(|s| s.ttl_seconds_after_finished).is_some() => {
+            Err(lifecycle::WaitError::Vanished(_))
+                if rendered
+                    .job
+                    .spec
+                    .as_ref()
+                    .and_then(|s| s.ttl_seconds_after_finished)
+                    .is_some() =>
+            {
                 self.log.warn(urn, "the Job finished and its ttlSecondsAfterFinished let Kubernetes delete it before its outcome was read").await;
                 Ok((id, with_status(lifecycle::COLLECTED)))
             }
-            Err(e @ lifecycle::WaitError::Timeout { .. }) => Err(init_failed(&id, &with_status("Running"), vec![e.to_string()])),
-            Err(e) => Err(init_failed(&id, &with_status("Unknown"), vec![format!("{verb} KubernetesJob {id}: {e}")])),
+            Err(e @ lifecycle::WaitError::Timeout { .. }) => Err(init_failed(
+                &id,
+                &with_status("Running"),
+                vec![e.to_string()],
+            )),
+            Err(e) => Err(init_failed(
+                &id,
+                &with_status("Unknown"),
+                vec![format!("{verb} KubernetesJob {id}: {e}")],
+            )),
         }
     }
 }
 
 #[tonic::async_trait]
 impl ResourceProvider for KjobProvider {
-    async fn handshake(&self, request: Request<ProviderHandshakeRequest>) -> Result<Response<ProviderHandshakeResponse>, Status> {
+    async fn handshake(
+        &self,
+        request: Request<ProviderHandshakeRequest>,
+    ) -> Result<Response<ProviderHandshakeResponse>, Status> {
         let request = request.into_inner();
         if !request.engine_address.is_empty() {
             self.log.connect(&request.engine_address).await;
@@ -276,16 +365,28 @@ impl ResourceProvider for KjobProvider {
         }))
     }
 
-    async fn parameterize(&self, _: Request<rpc::ParameterizeRequest>) -> Result<Response<rpc::ParameterizeResponse>, Status> {
-        Err(Status::unimplemented("Parameterize is not implemented by kjob"))
+    async fn parameterize(
+        &self,
+        _: Request<rpc::ParameterizeRequest>,
+    ) -> Result<Response<rpc::ParameterizeResponse>, Status> {
+        Err(Status::unimplemented(
+            "Parameterize is not implemented by kjob",
+        ))
     }
 
-    async fn get_schema(&self, _: Request<GetSchemaRequest>) -> Result<Response<GetSchemaResponse>, Status> {
-        let schema = serde_json::to_string(&crate::schema::pulumi_schema()).map_err(|e| Status::internal(e.to_string()))?;
+    async fn get_schema(
+        &self,
+        _: Request<GetSchemaRequest>,
+    ) -> Result<Response<GetSchemaResponse>, Status> {
+        let schema = serde_json::to_string(&crate::schema::pulumi_schema())
+            .map_err(|e| Status::internal(e.to_string()))?;
         Ok(Response::new(GetSchemaResponse { schema }))
     }
 
-    async fn check_config(&self, request: Request<CheckRequest>) -> Result<Response<CheckResponse>, Status> {
+    async fn check_config(
+        &self,
+        request: Request<CheckRequest>,
+    ) -> Result<Response<CheckResponse>, Status> {
         let request = request.into_inner();
         let news = struct_or_empty(&request.news);
         let (plain, _) = values::reveal(&news);
@@ -293,10 +394,16 @@ impl ResourceProvider for KjobProvider {
             Ok(_) => Vec::new(),
             Err(failures) => failures,
         };
-        Ok(Response::new(CheckResponse { inputs: request.news, failures: failures_to_rpc(&failures) }))
+        Ok(Response::new(CheckResponse {
+            inputs: request.news,
+            failures: failures_to_rpc(&failures),
+        }))
     }
 
-    async fn diff_config(&self, request: Request<DiffRequest>) -> Result<Response<DiffResponse>, Status> {
+    async fn diff_config(
+        &self,
+        request: Request<DiffRequest>,
+    ) -> Result<Response<DiffResponse>, Status> {
         let request = request.into_inner();
         let (olds, _) = values::reveal(&struct_or_empty(&request.old_inputs.or(request.olds)));
         let (news, _) = values::reveal(&struct_or_empty(&request.news));
@@ -307,10 +414,22 @@ impl ResourceProvider for KjobProvider {
             .collect();
         let detailed = changed
             .iter()
-            .map(|k| (k.clone(), PropertyDiff { kind: DiffKind::Update as i32, input_diff: true }))
+            .map(|k| {
+                (
+                    k.clone(),
+                    PropertyDiff {
+                        kind: DiffKind::Update as i32,
+                        input_diff: true,
+                    },
+                )
+            })
             .collect();
         Ok(Response::new(DiffResponse {
-            changes: if changed.is_empty() { DiffChanges::DiffNone } else { DiffChanges::DiffSome } as i32,
+            changes: if changed.is_empty() {
+                DiffChanges::DiffNone
+            } else {
+                DiffChanges::DiffSome
+            } as i32,
             diffs: changed,
             detailed_diff: detailed,
             has_detailed_diff: true,
@@ -318,7 +437,10 @@ impl ResourceProvider for KjobProvider {
         }))
     }
 
-    async fn configure(&self, request: Request<ConfigureRequest>) -> Result<Response<ConfigureResponse>, Status> {
+    async fn configure(
+        &self,
+        request: Request<ConfigureRequest>,
+    ) -> Result<Response<ConfigureResponse>, Status> {
         let request = request.into_inner();
         let args = match &request.args {
             Some(args) => values::reveal(&values::from_struct(args)).0,
@@ -326,10 +448,16 @@ impl ResourceProvider for KjobProvider {
         };
         let parsed = config::parse(&args).map_err(|failures| {
             let list: Vec<String> = failures.iter().map(ToString::to_string).collect();
-            Status::invalid_argument(format!("invalid kjob provider configuration: {}", list.join("; ")))
+            Status::invalid_argument(format!(
+                "invalid kjob provider configuration: {}",
+                list.join("; ")
+            ))
         })?;
         let cluster = Arc::new(Cluster::new(parsed.cluster.clone()));
-        *self.configured.write().await = Configured { config: parsed, cluster };
+        *self.configured.write().await = Configured {
+            config: parsed,
+            cluster,
+        };
         Ok(Response::new(ConfigureResponse {
             accept_secrets: true,
             supports_preview: true,
@@ -339,15 +467,28 @@ impl ResourceProvider for KjobProvider {
         }))
     }
 
-    async fn invoke(&self, _: Request<rpc::InvokeRequest>) -> Result<Response<rpc::InvokeResponse>, Status> {
-        Err(Status::unimplemented("Invoke is not implemented by kjob: it has no functions"))
+    async fn invoke(
+        &self,
+        _: Request<rpc::InvokeRequest>,
+    ) -> Result<Response<rpc::InvokeResponse>, Status> {
+        Err(Status::unimplemented(
+            "Invoke is not implemented by kjob: it has no functions",
+        ))
     }
 
-    async fn call(&self, _: Request<rpc::CallRequest>) -> Result<Response<rpc::CallResponse>, Status> {
-        Err(Status::unimplemented("Call is not implemented by kjob: it has no methods"))
+    async fn call(
+        &self,
+        _: Request<rpc::CallRequest>,
+    ) -> Result<Response<rpc::CallResponse>, Status> {
+        Err(Status::unimplemented(
+            "Call is not implemented by kjob: it has no methods",
+        ))
     }
 
-    async fn check(&self, request: Request<CheckRequest>) -> Result<Response<CheckResponse>, Status> {
+    async fn check(
+        &self,
+        request: Request<CheckRequest>,
+    ) -> Result<Response<CheckResponse>, Status> {
         let request = request.into_inner();
         check_type(&request.r#type, &request.urn)?;
         let (news, marked) = values::reveal(&struct_or_empty(&request.news));
@@ -357,9 +498,15 @@ impl ResourceProvider for KjobProvider {
         let state_dir = self.configured.read().await.config.state_dir.clone();
         let store = match state_dir {
             Some(dir) => Some(crate::state::Store::new(dir)),
-            None => crate::state::resolve_dir(None).ok().map(crate::state::Store::new).filter(crate::state::Store::exists),
+            None => crate::state::resolve_dir(None)
+                .ok()
+                .map(crate::state::Store::new)
+                .filter(crate::state::Store::exists),
         };
-        let sources: Vec<&dyn crate::refs::Source> = store.iter().map(|s| s as &dyn crate::refs::Source).collect();
+        let sources: Vec<&dyn crate::refs::Source> = store
+            .iter()
+            .map(|s| s as &dyn crate::refs::Source)
+            .collect();
         let checked = inputs::check(&news, &name, &sources);
         let inputs = conceal(checked.inputs, &marked);
         Ok(Response::new(CheckResponse {
@@ -374,7 +521,11 @@ impl ResourceProvider for KjobProvider {
         let (olds_outputs, _) = values::reveal(&struct_or_empty(&request.olds));
         let (news, _) = values::reveal(&struct_or_empty(&request.news));
         let olds = inputs::inputs_of_outputs(&olds_outputs);
-        let ignore: Vec<_> = request.ignore_changes.iter().map(|p| diff::parse_property_path(p)).collect();
+        let ignore: Vec<_> = request
+            .ignore_changes
+            .iter()
+            .map(|p| diff::parse_property_path(p))
+            .collect();
         let result = diff::diff(&olds, &news, &ignore, &values::is_unknown);
         let detailed = result
             .changes
@@ -388,7 +539,13 @@ impl ResourceProvider for KjobProvider {
                     (ChangeKind::Update, false) => DiffKind::Update,
                     (ChangeKind::Update, true) => DiffKind::UpdateReplace,
                 };
-                (c.path.to_string(), PropertyDiff { kind: kind as i32, input_diff: true })
+                (
+                    c.path.to_string(),
+                    PropertyDiff {
+                        kind: kind as i32,
+                        input_diff: true,
+                    },
+                )
             })
             .collect();
         let mut detailed: std::collections::BTreeMap<String, PropertyDiff> = detailed;
@@ -396,7 +553,13 @@ impl ResourceProvider for KjobProvider {
         let mut replaces = result.replace_keys();
         if let Some(why) = rerun_reason(&olds_outputs, &news) {
             tracing::debug!("replacing {}: {why}", request.urn);
-            detailed.insert(inputs::OUT_JOB_STATUS.into(), PropertyDiff { kind: DiffKind::UpdateReplace as i32, input_diff: false });
+            detailed.insert(
+                inputs::OUT_JOB_STATUS.into(),
+                PropertyDiff {
+                    kind: DiffKind::UpdateReplace as i32,
+                    input_diff: false,
+                },
+            );
             diffs.push(inputs::OUT_JOB_STATUS.into());
             replaces.push(inputs::OUT_JOB_STATUS.into());
         }
@@ -404,23 +567,40 @@ impl ResourceProvider for KjobProvider {
             delete_before_replace: !replaces.is_empty(),
             replaces,
             stables: Vec::new(),
-            changes: if diffs.is_empty() { DiffChanges::DiffNone } else { DiffChanges::DiffSome } as i32,
+            changes: if diffs.is_empty() {
+                DiffChanges::DiffNone
+            } else {
+                DiffChanges::DiffSome
+            } as i32,
             diffs,
             detailed_diff: detailed,
             has_detailed_diff: true,
         }))
     }
 
-    async fn create(&self, request: Request<CreateRequest>) -> Result<Response<CreateResponse>, Status> {
+    async fn create(
+        &self,
+        request: Request<CreateRequest>,
+    ) -> Result<Response<CreateResponse>, Status> {
         let request = request.into_inner();
         check_type(&request.r#type, &request.urn)?;
         let (props, marked) = values::reveal(&struct_or_empty(&request.properties));
         let name = resource_name(&request.name, &request.urn);
         if request.preview {
-            let namespace = props.pointer("/spec/namespace/value").and_then(Value::as_str).filter(|s| !values::is_unknown(&Value::from(*s)));
-            let job_name = props.pointer("/metadata/name").and_then(Value::as_str).filter(|s| !values::is_unknown(&Value::from(*s)));
+            let namespace = props
+                .pointer("/spec/namespace/value")
+                .and_then(Value::as_str)
+                .filter(|s| !values::is_unknown(&Value::from(*s)));
+            let job_name = props
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .filter(|s| !values::is_unknown(&Value::from(*s)));
             let outputs = conceal(inputs::outputs(&props, namespace, job_name), &marked);
-            return Ok(Response::new(CreateResponse { id: String::new(), properties: Some(values::to_struct(&outputs)), refresh_before_update: false }));
+            return Ok(Response::new(CreateResponse {
+                id: String::new(),
+                properties: Some(values::to_struct(&outputs)),
+                refresh_before_update: false,
+            }));
         }
         let prepared = prepare(&props, &name).map_err(Status::invalid_argument)?;
         let (id, outputs) = self
@@ -434,32 +614,52 @@ impl ResourceProvider for KjobProvider {
                 timeout_seconds: request.timeout,
             })
             .await?;
-        Ok(Response::new(CreateResponse { id, properties: Some(values::to_struct(&outputs)), refresh_before_update: false }))
+        Ok(Response::new(CreateResponse {
+            id,
+            properties: Some(values::to_struct(&outputs)),
+            refresh_before_update: false,
+        }))
     }
 
     async fn read(&self, request: Request<ReadRequest>) -> Result<Response<ReadResponse>, Status> {
         let request = request.into_inner();
         let cluster = self.cluster().await;
-        crate::provider::read::read(&cluster, request).await.map(Response::new)
+        crate::provider::read::read(&cluster, request)
+            .await
+            .map(Response::new)
     }
 
-    type ListStream = std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<rpc::ListResponse, Status>> + Send>>;
+    type ListStream = std::pin::Pin<
+        Box<dyn tokio_stream::Stream<Item = Result<rpc::ListResponse, Status>> + Send>,
+    >;
 
-    async fn list(&self, _: Request<rpc::ListRequest>) -> Result<Response<Self::ListStream>, Status> {
+    async fn list(
+        &self,
+        _: Request<rpc::ListRequest>,
+    ) -> Result<Response<Self::ListStream>, Status> {
         Err(Status::unimplemented("List is not implemented by kjob"))
     }
 
-    async fn update(&self, request: Request<UpdateRequest>) -> Result<Response<UpdateResponse>, Status> {
+    async fn update(
+        &self,
+        request: Request<UpdateRequest>,
+    ) -> Result<Response<UpdateResponse>, Status> {
         let request = request.into_inner();
         check_type(&request.r#type, &request.urn)?;
         let (news, marked) = values::reveal(&struct_or_empty(&request.news));
         let (olds, _) = values::reveal(&struct_or_empty(&request.olds));
         let name = resource_name(&request.name, &request.urn);
         if request.preview {
-            let namespace = news.pointer("/spec/namespace/value").and_then(Value::as_str).filter(|s| !values::is_unknown(&Value::from(*s)));
+            let namespace = news
+                .pointer("/spec/namespace/value")
+                .and_then(Value::as_str)
+                .filter(|s| !values::is_unknown(&Value::from(*s)));
             let job_name = news.pointer("/metadata/name").and_then(Value::as_str);
             let outputs = conceal(inputs::outputs(&news, namespace, job_name), &marked);
-            return Ok(Response::new(UpdateResponse { properties: Some(values::to_struct(&outputs)), refresh_before_update: false }));
+            return Ok(Response::new(UpdateResponse {
+                properties: Some(values::to_struct(&outputs)),
+                refresh_before_update: false,
+            }));
         }
         let prepared = prepare(&news, &name).map_err(Status::invalid_argument)?;
         let previous: Vec<ObjectRef> = prepare(&inputs::inputs_of_outputs(&olds), &name)
@@ -476,7 +676,10 @@ impl ResourceProvider for KjobProvider {
                 timeout_seconds: request.timeout,
             })
             .await?;
-        Ok(Response::new(UpdateResponse { properties: Some(values::to_struct(&outputs)), refresh_before_update: false }))
+        Ok(Response::new(UpdateResponse {
+            properties: Some(values::to_struct(&outputs)),
+            refresh_before_update: false,
+        }))
     }
 
     async fn delete(&self, request: Request<DeleteRequest>) -> Result<Response<()>, Status> {
@@ -484,25 +687,59 @@ impl ResourceProvider for KjobProvider {
         check_type(&request.r#type, &request.urn)?;
         let (olds, _) = values::reveal(&struct_or_empty(&request.properties));
         let name = resource_name(&request.name, &request.urn);
-        let prepared = prepare(&inputs::inputs_of_outputs(&olds), &name)
-            .map_err(|e| Status::invalid_argument(format!("cannot tell what KubernetesJob {} created: {e}", request.id)))?;
-        let mut objects: Vec<ObjectRef> = prepared.rendered.objects().into_iter().map(|o| o.id).collect();
+        let prepared = prepare(&inputs::inputs_of_outputs(&olds), &name).map_err(|e| {
+            Status::invalid_argument(format!(
+                "cannot tell what KubernetesJob {} created: {e}",
+                request.id
+            ))
+        })?;
+        let mut objects: Vec<ObjectRef> = prepared
+            .rendered
+            .objects()
+            .into_iter()
+            .map(|o| o.id)
+            .collect();
         let cluster = self.cluster().await;
         // Also what a failed Update left behind (its state holds only the new inputs); deleted
         // first, as the list is worked from its end.
-        let extra = deploy::leftovers(&cluster, &prepared.rendered.namespace, &prepared.rendered.job_name, &objects)
-            .await
-            .map_err(|e| Status::unknown(format!("deleting KubernetesJob {}: {e}", request.id)))?;
+        let extra = deploy::leftovers(
+            &cluster,
+            &prepared.rendered.namespace,
+            &prepared.rendered.job_name,
+            &objects,
+        )
+        .await
+        .map_err(|e| Status::unknown(format!("deleting KubernetesJob {}: {e}", request.id)))?;
         objects.extend(extra);
-        let mut observer = EngineObserver { log: self.log.clone(), urn: request.urn.clone(), notes: Vec::new() };
-        let result = deploy::delete(&cluster, &objects, &prepared.rendered.job_name, &mut observer).await;
+        let mut observer = EngineObserver {
+            log: self.log.clone(),
+            urn: request.urn.clone(),
+            notes: Vec::new(),
+        };
+        let result = deploy::delete(
+            &cluster,
+            &objects,
+            &prepared.rendered.job_name,
+            &mut observer,
+        )
+        .await;
         observer.flush().await;
-        result.map_err(|e| Status::unknown(format!("deleting KubernetesJob {}: {}", request.id, e.source)))?;
+        result.map_err(|e| {
+            Status::unknown(format!(
+                "deleting KubernetesJob {}: {}",
+                request.id, e.source
+            ))
+        })?;
         Ok(Response::new(()))
     }
 
-    async fn construct(&self, _: Request<rpc::ConstructRequest>) -> Result<Response<rpc::ConstructResponse>, Status> {
-        Err(Status::unimplemented("Construct is not implemented by kjob: it has no components"))
+    async fn construct(
+        &self,
+        _: Request<rpc::ConstructRequest>,
+    ) -> Result<Response<rpc::ConstructResponse>, Status> {
+        Err(Status::unimplemented(
+            "Construct is not implemented by kjob: it has no components",
+        ))
     }
 
     async fn cancel(&self, _: Request<()>) -> Result<Response<()>, Status> {
@@ -511,7 +748,9 @@ impl ResourceProvider for KjobProvider {
     }
 
     async fn get_plugin_info(&self, _: Request<()>) -> Result<Response<PluginInfo>, Status> {
-        Ok(Response::new(PluginInfo { version: env!("CARGO_PKG_VERSION").into() }))
+        Ok(Response::new(PluginInfo {
+            version: env!("CARGO_PKG_VERSION").into(),
+        }))
     }
 
     async fn attach(&self, request: Request<PluginAttach>) -> Result<Response<()>, Status> {
@@ -519,11 +758,21 @@ impl ResourceProvider for KjobProvider {
         Ok(Response::new(()))
     }
 
-    async fn get_mapping(&self, _: Request<rpc::GetMappingRequest>) -> Result<Response<rpc::GetMappingResponse>, Status> {
-        Err(Status::unimplemented("GetMapping is not implemented by kjob"))
+    async fn get_mapping(
+        &self,
+        _: Request<rpc::GetMappingRequest>,
+    ) -> Result<Response<rpc::GetMappingResponse>, Status> {
+        Err(Status::unimplemented(
+            "GetMapping is not implemented by kjob",
+        ))
     }
 
-    async fn get_mappings(&self, _: Request<rpc::GetMappingsRequest>) -> Result<Response<rpc::GetMappingsResponse>, Status> {
-        Err(Status::unimplemented("GetMappings is not implemented by kjob"))
+    async fn get_mappings(
+        &self,
+        _: Request<rpc::GetMappingsRequest>,
+    ) -> Result<Response<rpc::GetMappingsResponse>, Status> {
+        Err(Status::unimplemented(
+            "GetMappings is not implemented by kjob",
+        ))
     }
 }

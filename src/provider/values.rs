@@ -32,14 +32,21 @@ const UNKNOWNS: [&str; 7] = [
 pub fn is_unknown(value: &Value) -> bool {
     match value {
         Value::String(s) => UNKNOWNS.contains(&s.as_str()),
-        Value::Object(map) => map.get(SIG).and_then(Value::as_str) == Some(OUTPUT_SIG) && !map.contains_key("value"),
+        Value::Object(map) => {
+            map.get(SIG).and_then(Value::as_str) == Some(OUTPUT_SIG) && !map.contains_key("value")
+        }
         _ => false,
     }
 }
 
 /// A Struct as a JSON object.
 pub fn from_struct(s: &Struct) -> Value {
-    Value::Object(s.fields.iter().map(|(k, v)| (k.clone(), from_pb(v))).collect())
+    Value::Object(
+        s.fields
+            .iter()
+            .map(|(k, v)| (k.clone(), from_pb(v)))
+            .collect(),
+    )
 }
 
 fn from_pb(value: &PbValue) -> Value {
@@ -62,7 +69,9 @@ fn from_pb(value: &PbValue) -> Value {
 /// A JSON object as a Struct (anything else becomes an empty Struct).
 pub fn to_struct(value: &Value) -> Struct {
     match value {
-        Value::Object(map) => Struct { fields: map.iter().map(|(k, v)| (k.clone(), to_pb(v))).collect() },
+        Value::Object(map) => Struct {
+            fields: map.iter().map(|(k, v)| (k.clone(), to_pb(v))).collect(),
+        },
         _ => Struct::default(),
     }
 }
@@ -73,7 +82,9 @@ fn to_pb(value: &Value) -> PbValue {
         Value::Bool(b) => PbKind::BoolValue(*b),
         Value::Number(n) => PbKind::NumberValue(n.as_f64().unwrap_or_default()),
         Value::String(s) => PbKind::StringValue(s.clone()),
-        Value::Array(items) => PbKind::ListValue(ListValue { values: items.iter().map(to_pb).collect() }),
+        Value::Array(items) => PbKind::ListValue(ListValue {
+            values: items.iter().map(to_pb).collect(),
+        }),
         Value::Object(_) => PbKind::StructValue(to_struct(value)),
     };
     PbValue { kind: Some(kind) }
@@ -112,12 +123,29 @@ fn reveal_at(value: &Value, at: &PropertyPath, secrets: &mut Vec<PropertyPath>) 
                 }
             },
             Some(RESOURCE_SIG) => {
-                let id = map.get("id").and_then(Value::as_str).filter(|s| !s.is_empty());
-                Value::String(id.or_else(|| map.get("urn").and_then(Value::as_str)).unwrap_or(UNKNOWN).to_owned())
+                let id = map
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .filter(|s| !s.is_empty());
+                Value::String(
+                    id.or_else(|| map.get("urn").and_then(Value::as_str))
+                        .unwrap_or(UNKNOWN)
+                        .to_owned(),
+                )
             }
-            _ => Value::Object(map.iter().map(|(k, v)| (k.clone(), reveal_at(v, &at.field(k), secrets))).collect()),
+            _ => Value::Object(
+                map.iter()
+                    .map(|(k, v)| (k.clone(), reveal_at(v, &at.field(k), secrets)))
+                    .collect(),
+            ),
         },
-        Value::Array(items) => Value::Array(items.iter().enumerate().map(|(i, v)| reveal_at(v, &at.index(i), secrets)).collect()),
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| reveal_at(v, &at.index(i), secrets))
+                .collect(),
+        ),
         other => other.clone(),
     }
 }
@@ -147,7 +175,10 @@ pub fn set(value: &mut Value, path: &PropertyPath, new: Value) {
                 if !here.is_object() {
                     *here = Value::Object(Map::new());
                 }
-                here.as_object_mut().expect("just made an object").entry(k.clone()).or_insert(Value::Object(Map::new()))
+                here.as_object_mut()
+                    .expect("just made an object")
+                    .entry(k.clone())
+                    .or_insert(Value::Object(Map::new()))
             }
             Segment::Index(i) => match here.as_array_mut().and_then(|a| a.get_mut(*i)) {
                 Some(v) => v,
@@ -160,7 +191,9 @@ pub fn set(value: &mut Value, path: &PropertyPath, new: Value) {
             if !here.is_object() {
                 *here = Value::Object(Map::new());
             }
-            here.as_object_mut().expect("just made an object").insert(k.clone(), new);
+            here.as_object_mut()
+                .expect("just made an object")
+                .insert(k.clone(), new);
         }
         Segment::Index(i) => {
             if let Some(slot) = here.as_array_mut().and_then(|a| a.get_mut(*i)) {
@@ -195,7 +228,11 @@ fn strip_secrets(value: Value) -> Value {
         Value::Object(map) if map.get(SIG).and_then(Value::as_str) == Some(SECRET_SIG) => {
             strip_secrets(map.get("value").cloned().unwrap_or(Value::Null))
         }
-        Value::Object(map) => Value::Object(map.into_iter().map(|(k, v)| (k, strip_secrets(v))).collect()),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (k, strip_secrets(v)))
+                .collect(),
+        ),
         Value::Array(items) => Value::Array(items.into_iter().map(strip_secrets).collect()),
         other => other,
     }
@@ -216,7 +253,10 @@ mod tests {
     fn reveal_and_conceal_are_inverse() {
         let v = json!({"spec": {"env": {"secrets": {"A": {"value": secret(json!("s3cr3t"))}}}}, "k": secret(json!({"x": 1}))});
         let (plain, paths) = reveal(&v);
-        assert_eq!(plain["spec"]["env"]["secrets"]["A"]["value"], json!("s3cr3t"));
+        assert_eq!(
+            plain["spec"]["env"]["secrets"]["A"]["value"],
+            json!("s3cr3t")
+        );
         assert_eq!(paths.len(), 2);
         let mut back = plain.clone();
         conceal(&mut back, &paths);

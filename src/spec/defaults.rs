@@ -9,7 +9,9 @@
 
 use std::sync::LazyLock;
 
-use prost_reflect::{DynamicMessage, ExtensionDescriptor, FieldDescriptor, Kind, ReflectMessage, Value};
+use prost_reflect::{
+    DynamicMessage, ExtensionDescriptor, FieldDescriptor, Kind, ReflectMessage, Value,
+};
 
 use crate::api;
 
@@ -26,7 +28,9 @@ static EXTENSIONS: LazyLock<Extensions> = LazyLock::new(|| {
     };
     Extensions {
         default: ext("org.project_planton.shared.options.default"),
-        default_container_resources: ext("org.project_planton.provider.kubernetes.default_container_resources"),
+        default_container_resources: ext(
+            "org.project_planton.provider.kubernetes.default_container_resources",
+        ),
     }
 });
 
@@ -48,7 +52,10 @@ pub fn declared_container_resources(field: &FieldDescriptor) -> Option<DynamicMe
     if !options.has_extension(&EXTENSIONS.default_container_resources) {
         return None;
     }
-    options.get_extension(&EXTENSIONS.default_container_resources).as_message().cloned()
+    options
+        .get_extension(&EXTENSIONS.default_container_resources)
+        .as_message()
+        .cloned()
 }
 
 /// Applies every declared default below `message`. Idempotent.
@@ -71,7 +78,11 @@ fn apply_at_depth(message: &mut DynamicMessage, depth: usize) {
             Kind::Message(sub_desc) => {
                 let present = message.has_field(&field);
                 let mut sub = if present {
-                    message.get_field(&field).as_message().cloned().unwrap_or_else(|| DynamicMessage::new(sub_desc.clone()))
+                    message
+                        .get_field(&field)
+                        .as_message()
+                        .cloned()
+                        .unwrap_or_else(|| DynamicMessage::new(sub_desc.clone()))
                 } else {
                     DynamicMessage::new(sub_desc.clone())
                 };
@@ -112,7 +123,8 @@ fn fill_missing(target: &mut DynamicMessage, defaults: &DynamicMessage) {
                 target.set_field(&field, Value::Message(sub));
             }
             Value::String(_) => {
-                let missing = matches!(target.get_field(&field).as_ref(), Value::String(s) if s.is_empty());
+                let missing =
+                    matches!(target.get_field(&field).as_ref(), Value::String(s) if s.is_empty());
                 if missing {
                     target.set_field(&field, value.clone());
                 }
@@ -174,7 +186,10 @@ mod tests {
             spec["resources"],
             json!({"limits": {"cpu": "1000m", "memory": "1Gi"}, "requests": {"cpu": "50m", "memory": "100Mi"}})
         );
-        assert!(out.get("metadata").is_none(), "no default lives in metadata");
+        assert!(
+            out.get("metadata").is_none(),
+            "no default lives in metadata"
+        );
     }
 
     #[test]
@@ -185,7 +200,10 @@ mod tests {
         }}));
         assert_eq!(out["spec"]["backoffLimit"], json!(0));
         assert_eq!(out["spec"]["restartPolicy"], json!("OnFailure"));
-        assert_eq!(out["spec"]["resources"]["limits"], json!({"cpu": "2", "memory": "1Gi"}));
+        assert_eq!(
+            out["spec"]["resources"]["limits"],
+            json!({"cpu": "2", "memory": "1Gi"})
+        );
         assert_eq!(defaulted(out.clone()), out, "idempotent");
     }
 }

@@ -30,7 +30,11 @@ pub fn load<T: prost::Message + Default>(
 ) -> Loaded<T> {
     let mut decoded = codec::decode(desc, value, root, unknown);
     defaults::apply(&mut decoded.message);
-    Loaded { message: codec::to_typed(&decoded.message), unknowns: decoded.unknowns, failures: decoded.failures }
+    Loaded {
+        message: codec::to_typed(&decoded.message),
+        unknowns: decoded.unknowns,
+        failures: decoded.failures,
+    }
 }
 
 /// Drops failures that cannot be judged yet: at or below a path whose value is unknown, or at
@@ -38,6 +42,10 @@ pub fn load<T: prost::Message + Default>(
 pub fn without_unknown(failures: Vec<Failure>, unknowns: &[PropertyPath]) -> Vec<Failure> {
     failures
         .into_iter()
-        .filter(|f| !unknowns.iter().any(|u| f.path.starts_with(u) || (!f.path.0.is_empty() && u.starts_with(&f.path))))
+        .filter(|f| {
+            !unknowns
+                .iter()
+                .any(|u| f.path.starts_with(u) || (!f.path.0.is_empty() && u.starts_with(&f.path)))
+        })
         .collect()
 }

@@ -8,8 +8,11 @@ pub fn dns1123_label(name: &str) -> Result<(), String> {
     if name.len() > 63 {
         return Err(format!("{name:?} is longer than 63 characters"));
     }
-    let ok_chars = name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    let ok_ends = name.bytes().next().is_some_and(|b| b != b'-') && name.bytes().last().is_some_and(|b| b != b'-');
+    let ok_chars = name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    let ok_ends = name.bytes().next().is_some_and(|b| b != b'-')
+        && name.bytes().last().is_some_and(|b| b != b'-');
     if !ok_chars || !ok_ends {
         return Err(format!(
             "{name:?} is not a valid DNS-1123 label: use lower-case letters, digits and '-', starting and ending with a letter or digit"
@@ -37,7 +40,9 @@ pub fn dns1123_subdomain(name: &str) -> Result<(), String> {
 /// Checks a C identifier, the portable form of an environment variable name.
 pub fn c_identifier(name: &str) -> Result<(), String> {
     let mut bytes = name.bytes();
-    let first_ok = bytes.next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_');
+    let first_ok = bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_');
     if !first_ok || !bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_') {
         return Err(format!(
             "{name:?} is not a valid environment variable name: use letters, digits and '_', not starting with a digit"
@@ -48,8 +53,14 @@ pub fn c_identifier(name: &str) -> Result<(), String> {
 
 /// Checks a key of a Secret or ConfigMap (`[-._a-zA-Z0-9]+`).
 pub fn config_key(key: &str) -> Result<(), String> {
-    if key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b)) {
-        return Err(format!("{key:?} is not a valid key: use letters, digits, '-', '_' and '.'"));
+    if key.is_empty()
+        || !key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b))
+    {
+        return Err(format!(
+            "{key:?} is not a valid key: use letters, digits, '-', '_' and '.'"
+        ));
     }
     Ok(())
 }
@@ -66,7 +77,11 @@ pub fn quantity(text: &str) -> Result<f64, String> {
         .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+' || c == '-'))
         .unwrap_or(text.len());
     let (number, suffix) = text.split_at(split);
-    if number.is_empty() || number == "+" || number == "-" || number.starts_with('.') && number.len() == 1 {
+    if number.is_empty()
+        || number == "+"
+        || number == "-"
+        || number.starts_with('.') && number.len() == 1
+    {
         return Err(invalid());
     }
     let base: f64 = number.parse().map_err(|_| invalid())?;

@@ -19,8 +19,16 @@ pub const API_VERSION: &str = "kubernetes.project-planton.org/v1";
 pub const RESTART_POLICIES: [&str; 2] = ["OnFailure", "Never"];
 /// Completion modes a Job accepts.
 pub const COMPLETION_MODES: [&str; 2] = ["NonIndexed", "Indexed"];
-const HOST_PATH_TYPES: [&str; 8] =
-    ["", "DirectoryOrCreate", "Directory", "FileOrCreate", "File", "Socket", "CharDevice", "BlockDevice"];
+const HOST_PATH_TYPES: [&str; 8] = [
+    "",
+    "DirectoryOrCreate",
+    "Directory",
+    "FileOrCreate",
+    "File",
+    "Socket",
+    "CharDevice",
+    "BlockDevice",
+];
 const CLUSTER_KINDS: [CloudResourceKind; 5] = [
     CloudResourceKind::AzureAksCluster,
     CloudResourceKind::AwsEksCluster,
@@ -48,12 +56,20 @@ impl Report {
 /// Validates a whole manifest; `root` is the path of the manifest (empty for a Pulumi resource,
 /// whose inputs are `metadata` and `spec`).
 pub fn validate(job: &KubernetesJob, root: &PropertyPath) -> Vec<Failure> {
-    let mut report = Report { failures: Vec::new() };
+    let mut report = Report {
+        failures: Vec::new(),
+    };
     if job.api_version != API_VERSION {
-        report.fail(root.field("apiVersion"), format!("must be {API_VERSION:?}, got {:?}", job.api_version));
+        report.fail(
+            root.field("apiVersion"),
+            format!("must be {API_VERSION:?}, got {:?}", job.api_version),
+        );
     }
     if job.kind != "KubernetesJob" {
-        report.fail(root.field("kind"), format!("must be \"KubernetesJob\", got {:?}", job.kind));
+        report.fail(
+            root.field("kind"),
+            format!("must be \"KubernetesJob\", got {:?}", job.kind),
+        );
     }
     match &job.metadata {
         None => report.fail(root.field("metadata"), "is required"),
@@ -62,7 +78,11 @@ pub fn validate(job: &KubernetesJob, root: &PropertyPath) -> Vec<Failure> {
             if metadata.name.is_empty() {
                 report.fail(path, "is required");
             } else {
-                report.check(path, names::dns1123_label(&metadata.name).map_err(|e| format!("{e} (it names the Job)")));
+                report.check(
+                    path,
+                    names::dns1123_label(&metadata.name)
+                        .map_err(|e| format!("{e} (it names the Job)")),
+                );
             }
         }
     }
@@ -75,17 +95,28 @@ pub fn validate(job: &KubernetesJob, root: &PropertyPath) -> Vec<Failure> {
 
 fn validate_spec(report: &mut Report, spec: &KubernetesJobSpec, at: &PropertyPath) {
     if let Some(target) = &spec.target_cluster {
-        let ok = CLUSTER_KINDS.iter().any(|k| *k as i32 == target.cluster_kind);
+        let ok = CLUSTER_KINDS
+            .iter()
+            .any(|k| *k as i32 == target.cluster_kind);
         if !ok {
             let names: Vec<&str> = CLUSTER_KINDS.iter().map(|k| k.as_str_name()).collect();
-            report.fail(at.field("targetCluster").field("clusterKind"), format!("must be one of: {}", names.join(", ")));
+            report.fail(
+                at.field("targetCluster").field("clusterKind"),
+                format!("must be one of: {}", names.join(", ")),
+            );
         }
     }
 
     let ns_path = at.field("namespace");
-    match spec.namespace.as_ref().and_then(|n| n.literal_or_ref.as_ref()) {
+    match spec
+        .namespace
+        .as_ref()
+        .and_then(|n| n.literal_or_ref.as_ref())
+    {
         None => report.fail(ns_path, "is required: set `value` or `valueFrom`"),
-        Some(LiteralOrRef::Value(value)) => report.check(ns_path.field("value"), names::dns1123_label(value)),
+        Some(LiteralOrRef::Value(value)) => {
+            report.check(ns_path.field("value"), names::dns1123_label(value))
+        }
         Some(LiteralOrRef::ValueFrom(reference)) => {
             if reference.name.is_empty() {
                 report.fail(ns_path.field("valueFrom").field("name"), "is required");
@@ -99,13 +130,22 @@ fn validate_spec(report: &mut Report, spec: &KubernetesJobSpec, at: &PropertyPat
             if image.repo.is_empty() {
                 report.fail(at.field("image").field("repo"), "is required");
             } else if image.repo.contains(char::is_whitespace) {
-                report.fail(at.field("image").field("repo"), "must not contain white space");
+                report.fail(
+                    at.field("image").field("repo"),
+                    "must not contain white space",
+                );
             }
             if image.tag.contains(char::is_whitespace) {
-                report.fail(at.field("image").field("tag"), "must not contain white space");
+                report.fail(
+                    at.field("image").field("tag"),
+                    "must not contain white space",
+                );
             }
             if !image.pull_secret_name.is_empty() {
-                report.check(at.field("image").field("pullSecretName"), names::dns1123_subdomain(&image.pull_secret_name));
+                report.check(
+                    at.field("image").field("pullSecretName"),
+                    names::dns1123_subdomain(&image.pull_secret_name),
+                );
             }
         }
     }
@@ -146,7 +186,10 @@ fn validate_spec(report: &mut Report, spec: &KubernetesJobSpec, at: &PropertyPat
                     if reference.name.is_empty() {
                         report.fail(path.field("name"), "is required");
                     } else {
-                        report.check(path.field("name"), names::dns1123_subdomain(&reference.name));
+                        report.check(
+                            path.field("name"),
+                            names::dns1123_subdomain(&reference.name),
+                        );
                     }
                     if reference.key.is_empty() {
                         report.fail(path.field("key"), "is required");
@@ -154,7 +197,10 @@ fn validate_spec(report: &mut Report, spec: &KubernetesJobSpec, at: &PropertyPat
                         report.check(path.field("key"), names::config_key(&reference.key));
                     }
                     if !reference.namespace.is_empty() {
-                        report.check(path.field("namespace"), names::dns1123_label(&reference.namespace));
+                        report.check(
+                            path.field("namespace"),
+                            names::dns1123_label(&reference.namespace),
+                        );
                     }
                 }
             }
@@ -171,28 +217,49 @@ fn validate_spec(report: &mut Report, spec: &KubernetesJobSpec, at: &PropertyPat
             report.fail(at.field(field), format!("must be at most {}", i32::MAX));
         }
     }
-    if spec.active_deadline_seconds.is_some_and(|v| v > i64::MAX as u64) {
-        report.fail(at.field("activeDeadlineSeconds"), format!("must be at most {}", i64::MAX));
+    if spec
+        .active_deadline_seconds
+        .is_some_and(|v| v > i64::MAX as u64)
+    {
+        report.fail(
+            at.field("activeDeadlineSeconds"),
+            format!("must be at most {}", i64::MAX),
+        );
     }
     if let Some(mode) = &spec.completion_mode
         && !COMPLETION_MODES.contains(&mode.as_str())
     {
-        report.fail(at.field("completionMode"), format!("must be one of: {}; got {mode:?}", COMPLETION_MODES.join(", ")));
+        report.fail(
+            at.field("completionMode"),
+            format!(
+                "must be one of: {}; got {mode:?}",
+                COMPLETION_MODES.join(", ")
+            ),
+        );
     }
     if spec.completion_mode.as_deref() == Some("Indexed") && spec.completions.unwrap_or(0) == 0 {
-        report.fail(at.field("completions"), "must be greater than 0 when completionMode is Indexed");
+        report.fail(
+            at.field("completions"),
+            "must be greater than 0 when completionMode is Indexed",
+        );
     }
     if let Some(policy) = &spec.restart_policy
         && !RESTART_POLICIES.contains(&policy.as_str())
     {
         report.fail(
             at.field("restartPolicy"),
-            format!("must be one of: {} (a Job's pods cannot use Always); got {policy:?}", RESTART_POLICIES.join(", ")),
+            format!(
+                "must be one of: {} (a Job's pods cannot use Always); got {policy:?}",
+                RESTART_POLICIES.join(", ")
+            ),
         );
     }
 
     for name in spec.config_maps.keys() {
-        report.check(at.field("configMaps").key(name), names::dns1123_subdomain(name));
+        report.check(
+            at.field("configMaps").key(name),
+            names::dns1123_subdomain(name),
+        );
     }
 
     let mut volume_names = BTreeSet::new();
@@ -204,13 +271,25 @@ fn validate_spec(report: &mut Report, spec: &KubernetesJobSpec, at: &PropertyPat
         } else {
             report.check(path.field("name"), names::dns1123_label(&mount.name));
             if !volume_names.insert(mount.name.clone()) {
-                report.fail(path.field("name"), format!("{:?} is used by an earlier volume mount; names must be unique", mount.name));
+                report.fail(
+                    path.field("name"),
+                    format!(
+                        "{:?} is used by an earlier volume mount; names must be unique",
+                        mount.name
+                    ),
+                );
             }
         }
         if mount.mount_path.is_empty() {
             report.fail(path.field("mountPath"), "is required");
         } else if !mount_paths.insert(mount.mount_path.clone()) {
-            report.fail(path.field("mountPath"), format!("{:?} is mounted by an earlier volume mount", mount.mount_path));
+            report.fail(
+                path.field("mountPath"),
+                format!(
+                    "{:?} is mounted by an earlier volume mount",
+                    mount.mount_path
+                ),
+            );
         }
         validate_volume_source(report, spec, mount, &path);
     }
@@ -218,9 +297,20 @@ fn validate_spec(report: &mut Report, spec: &KubernetesJobSpec, at: &PropertyPat
 
 fn validate_resources(report: &mut Report, resources: &ContainerResources, at: &PropertyPath) {
     let mut parsed = [[None; 2]; 2];
-    for (i, (name, cpu_memory)) in [("limits", &resources.limits), ("requests", &resources.requests)].into_iter().enumerate() {
-        let Some(cpu_memory) = cpu_memory else { continue };
-        for (j, (field, text)) in [("cpu", &cpu_memory.cpu), ("memory", &cpu_memory.memory)].into_iter().enumerate() {
+    for (i, (name, cpu_memory)) in [
+        ("limits", &resources.limits),
+        ("requests", &resources.requests),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let Some(cpu_memory) = cpu_memory else {
+            continue;
+        };
+        for (j, (field, text)) in [("cpu", &cpu_memory.cpu), ("memory", &cpu_memory.memory)]
+            .into_iter()
+            .enumerate()
+        {
             if text.is_empty() {
                 continue;
             }
@@ -234,12 +324,20 @@ fn validate_resources(report: &mut Report, resources: &ContainerResources, at: &
         if let (Some(limit), Some(request)) = (parsed[0][j], parsed[1][j])
             && request > limit
         {
-            report.fail(at.field("requests").field(field), format!("must not exceed limits.{field}"));
+            report.fail(
+                at.field("requests").field(field),
+                format!("must not exceed limits.{field}"),
+            );
         }
     }
 }
 
-fn validate_volume_source(report: &mut Report, spec: &KubernetesJobSpec, mount: &VolumeMount, at: &PropertyPath) {
+fn validate_volume_source(
+    report: &mut Report,
+    spec: &KubernetesJobSpec,
+    mount: &VolumeMount,
+    at: &PropertyPath,
+) {
     let sources: Vec<&str> = [
         ("configMap", mount.config_map.is_some()),
         ("secret", mount.secret.is_some()),
@@ -251,9 +349,15 @@ fn validate_volume_source(report: &mut Report, spec: &KubernetesJobSpec, mount: 
     .filter_map(|(name, set)| set.then_some(name))
     .collect();
     match sources.len() {
-        0 => report.fail(at.clone(), "set exactly one volume source: configMap, secret, hostPath, emptyDir or pvc"),
+        0 => report.fail(
+            at.clone(),
+            "set exactly one volume source: configMap, secret, hostPath, emptyDir or pvc",
+        ),
         1 => {}
-        _ => report.fail(at.clone(), format!("set exactly one volume source; got {}", sources.join(", "))),
+        _ => report.fail(
+            at.clone(),
+            format!("set exactly one volume source; got {}", sources.join(", ")),
+        ),
     }
     let mode_ok = |mode: i32| (0..=0o777).contains(&mode);
     if let Some(source) = &mount.config_map {
@@ -267,17 +371,27 @@ fn validate_volume_source(report: &mut Report, spec: &KubernetesJobSpec, mount: 
                 format!(
                     "{:?} is not one of the ConfigMaps in spec.configMaps ({})",
                     source.name,
-                    if known.is_empty() { "none defined".to_owned() } else { known.join(", ") }
+                    if known.is_empty() {
+                        "none defined".to_owned()
+                    } else {
+                        known.join(", ")
+                    }
                 ),
             );
         } else if !source.key.is_empty() && source.key != source.name {
             report.fail(
                 path.field("key"),
-                format!("the ConfigMap {:?} has the single key {:?}; got {:?}", source.name, source.name, source.key),
+                format!(
+                    "the ConfigMap {:?} has the single key {:?}; got {:?}",
+                    source.name, source.name, source.key
+                ),
             );
         }
         if !mode_ok(source.default_mode) {
-            report.fail(path.field("defaultMode"), "must be between 0 and 0777 (511)");
+            report.fail(
+                path.field("defaultMode"),
+                "must be between 0 and 0777 (511)",
+            );
         }
     }
     if let Some(source) = &mount.secret {
@@ -291,7 +405,10 @@ fn validate_volume_source(report: &mut Report, spec: &KubernetesJobSpec, mount: 
             report.check(path.field("key"), names::config_key(&source.key));
         }
         if !mode_ok(source.default_mode) {
-            report.fail(path.field("defaultMode"), "must be between 0 and 0777 (511)");
+            report.fail(
+                path.field("defaultMode"),
+                "must be between 0 and 0777 (511)",
+            );
         }
     }
     if let Some(source) = &mount.host_path {
@@ -300,7 +417,10 @@ fn validate_volume_source(report: &mut Report, spec: &KubernetesJobSpec, mount: 
             report.fail(path.field("path"), "is required");
         }
         if !HOST_PATH_TYPES.contains(&source.r#type.as_str()) {
-            report.fail(path.field("type"), format!("must be one of: {}", HOST_PATH_TYPES[1..].join(", ")));
+            report.fail(
+                path.field("type"),
+                format!("must be one of: {}", HOST_PATH_TYPES[1..].join(", ")),
+            );
         }
     }
     if let Some(source) = &mount.empty_dir {
