@@ -148,17 +148,18 @@ pub async fn delete(
     owner: &str,
     observer: &mut dyn Observer,
 ) -> Result<(), PartialFailure> {
+    // Issue every delete first (reverse apply order), then wait for all of them together: the
+    // waits overlap instead of adding up.
     let mut remaining: Vec<ObjectRef> = objects.to_vec();
+    let mut issued: Vec<ObjectRef> = Vec::new();
+    let fail = |remaining: &[ObjectRef], issued: &[ObjectRef], source| {
+        let mut owned = remaining.to_vec();
+        owned.extend(issued.iter().cloned());
+        PartialFailure { owned, source }
+    };
     while let Some(id) = remaining.pop() {
-        let fail = |remaining: &Vec<ObjectRef>, id: &ObjectRef, source| {
-            let mut owned = remaining.clone();
-            owned.push(id.clone());
-            PartialFailure { owned, source }
-        };
-        let live = cluster
-            .get(&id)
-            .await
-            .map_err(|e| fail(&remaining, &id, e))?;
+        let live = cluster.get(&id).await;
+        let live = live.map_err(|e| fail(&remaining, &[&issued[..], &[id.clone()]].concat(), e))?;
         match live {
             None => observer.deleted(&id),
             Some(live) if !is_owned_by(&live, owner) => observer.skipped(
@@ -166,17 +167,33 @@ pub async fn delete(
                 "it does not carry this KubernetesJob's ownership labels",
             ),
             Some(_) => {
-                cluster
-                    .delete(&id)
-                    .await
-                    .map_err(|e| fail(&remaining, &id, e))?;
-                cluster
-                    .wait_gone(&id, DELETE_TIMEOUT)
-                    .await
-                    .map_err(|e| fail(&remaining, &id, e))?;
-                observer.deleted(&id);
+                if let Err(e) = cluster.delete(&id).await {
+                    return Err(fail(&remaining, &[&issued[..], &[id.clone()]].concat(), e));
+                }
+                issued.push(id);
             }
         }
     }
-    Ok(())
+    let waits = issued
+        .iter()
+        .map(|id| cluster.wait_gone(id, DELETE_TIMEOUT));
+    let results = futures::future::join_all(waits).await;
+    let mut still = Vec::new();
+    let mut first_error = None;
+    for (id, result) in issued.iter().zip(results) {
+        match result {
+            Ok(()) => observer.deleted(id),
+            Err(e) => {
+                still.push(id.clone());
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    match first_error {
+        None => Ok(()),
+        Some(source) => Err(PartialFailure {
+            owned: still,
+            source,
+        }),
+    }
 }

@@ -228,7 +228,7 @@ pub async fn wait(
     let deadline = tokio::time::Instant::now() + timeout;
     let mut seen_warnings = BTreeSet::new();
     let mut last = None;
-    let mut pause = Duration::from_millis(200);
+    let mut pause = Duration::from_millis(100);
     loop {
         let job = cluster
             .get(&id)
@@ -294,7 +294,7 @@ pub async fn wait(
         }
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
         tokio::time::sleep(pause.min(left).max(Duration::from_millis(50))).await;
-        pause = (pause * 3 / 2).min(Duration::from_millis(500));
+        pause = (pause * 3 / 2).min(Duration::from_millis(250));
     }
 }
 
