@@ -447,7 +447,7 @@ struct Args {
 }
 
 fn args() -> Args {
-    let mut a = Args { kjob: String::new(), pk8s: None, kubeconfig: String::new(), out: None, startup: 20, rpc: 200, create: 10 };
+    let mut a = Args { kjob: String::new(), pk8s: None, kubeconfig: String::new(), out: None, startup: 20, rpc: 200, create: 20 };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().unwrap_or_else(|| panic!("{flag} needs a value"));

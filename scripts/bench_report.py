@@ -72,55 +72,93 @@ w(f"**Noise caveat.** The machine is shared: other engineers compile and run tes
 w("")
 
 # ---------------------------------------------------------------------------------------------- headline
-w("## Headline ratios")
-w("")
-w("| comparison | ratio (median) | notes |")
-w("|---|---|---|")
-cr = prov.get("create", {})
-for mode, label in (("nowait", "waiting off"), ("wait", "waiting on")):
-    c = cr.get(mode)
-    if not c:
-        continue
-    k, fl, p = c.get("kjob"), c.get("floor"), c.get(PK)
-    w(f"| Create, {label}: kjob / floor (bare kube client) | {rx(ratio(k['median'], fl['median']))} | "
-      f"{f(k['median'])} ms vs {f(fl['median'])} ms; CV {cv(k)} / {cv(fl)} |")
-    if p:
-        w(f"| Create, {label}: kjob / {PK} | {rx(ratio(k['median'], p['median']))} | "
-          f"{f(k['median'])} ms vs {f(p['median'])} ms; CV {cv(k)} / {cv(p)} |")
-st = prov.get("startup", {})
-if has_pk:
-    a, b = st["kjob"], st[PK]
-    w(f"| start-up to port printed: kjob / {PK} | {rx(ratio(a['to_port_ms']['median'], b['to_port_ms']['median']))} | "
-      f"{f(a['to_port_ms']['median'])} ms vs {f(b['to_port_ms']['median'])} ms |")
-    w(f"| idle RSS after 1 s: kjob / {PK} | {rx(ratio(a['idle_rss_mib']['median'], b['idle_rss_mib']['median']))} | "
-      f"{f(a['idle_rss_mib']['median'])} MiB vs {f(b['idle_rss_mib']['median'])} MiB |")
-rpc = prov.get("rpc", {})
-if rpc and PK in rpc:
-    k, p = rpc["kjob"], rpc[PK]
-    w(f"| Check over gRPC: kjob (1 KubernetesJob) / {PK} (the 5 equivalent resources) | {rx(ratio(k['check']['median'], p['check_set']['median']))} | "
-      f"{f(k['check']['median'])} ms vs {f(p['check_set']['median'])} ms; see the TCP_NODELAY finding below |")
-    w(f"| Diff over gRPC: kjob / {PK} (5 resources) | {rx(ratio(k['diff']['median'], p['diff_set']['median']))} | "
-      f"{f(k['diff']['median'])} ms vs {f(p['diff_set']['median'])} ms |")
-diag = prov.get("diagnostic_inprocess_check")
-if diag:
-    w(f"| Check, provider as served / with TCP_NODELAY (diagnostic) | {rx(ratio(diag['as_served']['check']['median'], diag['tcp_nodelay']['check']['median']))} | "
-      f"{f(diag['as_served']['check']['median'])} ms vs {f(diag['tcp_nodelay']['check']['median'], 3)} ms |")
-runs = {r["label"]: r for r in scale.get("runs", [])}
-sizes = scale.get("sizes", [])
-if sizes:
-    big = max([n for n in sizes if runs.get(f"pulumi-up-{n}", {}).get("rc") == 0] or [None], key=lambda x: x or 0)
-    if big and f"pulumi-up-1" in runs:
-        w(f"| `pulumi up` of {big} KubernetesJobs / of 1 (wall time) | {rx(ratio(runs[f'pulumi-up-{big}']['wall_s'], runs['pulumi-up-1']['wall_s']))} | "
-          f"{f(runs[f'pulumi-up-{big}']['wall_s'])} s vs {f(runs['pulumi-up-1']['wall_s'])} s |")
-    bigk = max([n for n in sizes if runs.get(f"kjob-up-{n}", {}).get("rc") == 0] or [None], key=lambda x: x or 0)
-    if bigk and "kjob-up-1" in runs:
-        w(f"| `kjob up` of {bigk} documents / of 1 (wall time) | {rx(ratio(runs[f'kjob-up-{bigk}']['wall_s'], runs['kjob-up-1']['wall_s']))} | "
-          f"{f(runs[f'kjob-up-{bigk}']['wall_s'])} s vs {f(runs['kjob-up-1']['wall_s'])} s |")
-    both = [n for n in sizes if runs.get(f"pulumi-up-{n}", {}).get("rc") == 0 and runs.get(f"kjob-up-{n}", {}).get("rc") == 0]
+
+
+def headline(R):
+    """(label, ratio, notes) rows from one set of results."""
+    rows = []
+    prov = R.get("provider", {})
+    scale = R.get("scale", {})
+    has_pk = bool(prov.get("pulumi_kubernetes", {}).get("available")) and PK in prov.get("startup", {})
+    cr = prov.get("create", {})
+    for mode, label in (("nowait", "waiting off"), ("wait", "waiting on")):
+        c = cr.get(mode)
+        if not c:
+            continue
+        k, fl, p = c.get("kjob"), c.get("floor"), c.get(PK)
+        rows.append((f"Create, {label}: kjob / floor (bare kube client)", ratio(k["median"], fl["median"]),
+                     f"{f(k['median'])} ms vs {f(fl['median'])} ms; CV {cv(k)} / {cv(fl)}"))
+        if p:
+            rows.append((f"Create, {label}: kjob / {PK}", ratio(k["median"], p["median"]),
+                         f"{f(k['median'])} ms vs {f(p['median'])} ms; CV {cv(k)} / {cv(p)}"))
+    st = prov.get("startup", {})
+    if has_pk:
+        a, b = st["kjob"], st[PK]
+        rows.append((f"start-up to port printed: kjob / {PK}", ratio(a["to_port_ms"]["median"], b["to_port_ms"]["median"]),
+                     f"{f(a['to_port_ms']['median'])} ms vs {f(b['to_port_ms']['median'])} ms"))
+        rows.append((f"idle RSS after 1 s: kjob / {PK}", ratio(a["idle_rss_mib"]["median"], b["idle_rss_mib"]["median"]),
+                     f"{f(a['idle_rss_mib']['median'])} MiB vs {f(b['idle_rss_mib']['median'])} MiB"))
+    rpc = prov.get("rpc", {})
+    if rpc and PK in rpc:
+        k, p = rpc["kjob"], rpc[PK]
+        rows.append((f"Check over gRPC: kjob (1 KubernetesJob) / {PK} (the 5 equivalent resources)", ratio(k["check"]["median"], p["check_set"]["median"]),
+                     f"{f(k['check']['median'])} ms vs {f(p['check_set']['median'])} ms; see the TCP_NODELAY finding below"))
+        rows.append((f"Diff over gRPC: kjob / {PK} (5 resources)", ratio(k["diff"]["median"], p["diff_set"]["median"]),
+                     f"{f(k['diff']['median'])} ms vs {f(p['diff_set']['median'])} ms"))
+    diag = prov.get("diagnostic_inprocess_check")
+    if diag and rpc and PK in rpc:
+        rows.append((f"Check, kjob in-process with TCP_NODELAY (diagnostic, not the shipped binary) / {PK} (5 resources)",
+                     ratio(diag["tcp_nodelay"]["check"]["median"], rpc[PK]["check_set"]["median"]),
+                     f"{f(diag['tcp_nodelay']['check']['median'], 3)} ms vs {f(rpc[PK]['check_set']['median'])} ms: what Check costs once the stall is fixed"))
+    if diag:
+        rows.append(("Check, provider as served / with TCP_NODELAY (diagnostic)",
+                     ratio(diag["as_served"]["check"]["median"], diag["tcp_nodelay"]["check"]["median"]),
+                     f"{f(diag['as_served']['check']['median'])} ms vs {f(diag['tcp_nodelay']['check']['median'], 3)} ms"))
+    runs = {r["label"]: r for r in scale.get("runs", [])}
+    sizes = scale.get("sizes", [])
+    ok = lambda key, n: runs.get(f"{key}-{n}", {}).get("rc") == 0  # noqa: E731
+    big = max([n for n in sizes if ok("pulumi-up", n)] or [0])
+    if big > 1 and ok("pulumi-up", 1):
+        rows.append((f"`pulumi up` of {big} KubernetesJobs / of 1 (wall time)", ratio(runs[f"pulumi-up-{big}"]["wall_s"], runs["pulumi-up-1"]["wall_s"]),
+                     f"{f(runs[f'pulumi-up-{big}']['wall_s'])} s vs {f(runs['pulumi-up-1']['wall_s'])} s"))
+    bigk = max([n for n in sizes if ok("kjob-up", n)] or [0])
+    if bigk > 1 and ok("kjob-up", 1):
+        rows.append((f"`kjob up` of {bigk} documents / of 1 (wall time)", ratio(runs[f"kjob-up-{bigk}"]["wall_s"], runs["kjob-up-1"]["wall_s"]),
+                     f"{f(runs[f'kjob-up-{bigk}']['wall_s'])} s vs {f(runs['kjob-up-1']['wall_s'])} s"))
+    both = [n for n in sizes if ok("pulumi-up", n) and ok("kjob-up", n)]
     if both:
         n = max(both)
-        w(f"| {n} Jobs: `kjob up` / `pulumi up` (wall time) | {rx(ratio(runs[f'kjob-up-{n}']['wall_s'], runs[f'pulumi-up-{n}']['wall_s']))} | same Jobs, same cluster |")
+        rows.append((f"{n} Jobs: `kjob up` / `pulumi up` (wall time)", ratio(runs[f"kjob-up-{n}"]["wall_s"], runs[f"pulumi-up-{n}"]["wall_s"]),
+                     "same Jobs, same cluster"))
+    return rows
+
+
+prev = R.get("previous", {})
+prev_rows = {label: r for label, r, _ in headline(prev)} if prev else {}
+w("## Headline ratios")
 w("")
+if prev_rows:
+    w("The previous run's ratio is shown beside this run's as a measure of run-to-run noise "
+      f"(previous run: {', '.join(f'{k} {v}' for k, v in prev.get('measured_on', {}).items())}).")
+    w("")
+    w("| comparison | ratio, this run (median) | previous run | notes (this run) |")
+    w("|---|---|---|---|")
+else:
+    w("| comparison | ratio (median) | notes |")
+    w("|---|---|---|")
+for label, r, notes in headline(R):
+    if prev_rows:
+        pr = prev_rows.get(label)
+        w(f"| {label} | {rx(r)} | {'n/a' if pr is None else f'{pr:.2f}×'} | {notes} |")
+    else:
+        w(f"| {label} | {rx(r)} | {notes} |")
+w("")
+cr = prov.get("create", {})
+st = prov.get("startup", {})
+rpc = prov.get("rpc", {})
+diag = prov.get("diagnostic_inprocess_check")
+runs = {r["label"]: r for r in scale.get("runs", [])}
+sizes = scale.get("sizes", [])
 
 # ---------------------------------------------------------------------------------------------- findings
 findings = []
@@ -158,6 +196,27 @@ if cn.get("kjob") and cn.get("floor"):
             "which `skipAwait` shortens but does not remove), of which only the ConfigMap, Secret and ServiceAccount can "
             "overlap."
         )
+pu = [n for n in sizes if runs.get(f"pulumi-up-{n}", {}).get("rc") == 0]
+if len(pu) >= 2:
+    lo, hi = pu[-2], pu[-1]
+    a, b = runs[f"pulumi-up-{lo}"], runs[f"pulumi-up-{hi}"]
+    tree_cpu = b["user_s"] + b["sys_s"]
+    findings.append(
+        f"**`pulumi up` grows faster than the number of Jobs: {hi / lo:.0f}× the Jobs took {f(ratio(b['wall_s'], a['wall_s']))}× "
+        f"the time ({lo} → {hi}), and the cost is not in the provider.** At {hi} Jobs the processes under `pulumi up` used "
+        f"{f(tree_cpu)} s of CPU, of which the provider used {f(b.get('provider_cpu_s'))} s "
+        f"({f(100 * (b.get('provider_cpu_s') or 0) / tree_cpu if tree_cpu else None, 1)}%), and the provider's peak RSS stayed at "
+        f"{f(b.get('provider_peak_rss_mib'))} MiB while the largest process in the tree (the engine) reached {f(b['tree_max_rss_mib'])} MiB. "
+        "The rest is the Pulumi engine and the YAML language host; this run does not break it down between them.")
+ku = [n for n in sizes if runs.get(f"kjob-up-{n}", {}).get("rc") == 0 and runs.get(f"kjob-down-{n}", {}).get("rc") == 0]
+if ku:
+    n = max(ku)
+    u, d = runs[f"kjob-up-{n}"], runs[f"kjob-down-{n}"]
+    findings.append(
+        f"**`kjob up` costs {f(1000 * u['wall_s'] / n)} ms per Job at {n} Jobs (peak RSS {f(u['tree_max_rss_mib'])} MiB); "
+        f"`kjob down` costs {f(1000 * d['wall_s'] / n)} ms per Job** and dominates the CLI's cost at scale: it deletes "
+        "the objects one after another and waits for each to be gone (`deploy::delete` → `Cluster::wait_gone`, polling from 100 ms) before the next. "
+        f"Its CPU time was only {f(d['user_s'] + d['sys_s'])} s of {f(d['wall_s'])} s: it is waiting, not working.")
 if findings:
     w("## Findings")
     w("")
@@ -179,7 +238,7 @@ if cr:
         ax.set_title(title)
         ax.set_ylabel("ms (median; whiskers min..p95)")
         for i, v in enumerate(med):
-            ax.text(i, v, f"{v:.0f}", ha="center", va="bottom", fontsize=9)
+            ax.text(i, v / 2, f"{v:.0f} ms", ha="center", va="center", fontsize=10, color="white", fontweight="bold")
     fig.suptitle("One KubernetesJob (Namespace, ConfigMap, Secret, ServiceAccount, Job) against the test bed")
     fig.tight_layout()
     fig.savefig(os.path.join(out_dir, "create.png"), dpi=110)
@@ -296,7 +355,9 @@ if core.get("benches"):
         "render/full": "`kjob::job::render`: spec → typed Kubernetes objects",
         "render/full+objects": "the same plus `Rendered::objects()` (JSON bodies, in apply order)",
     }
-    for name, v in core["benches"].items():
+    order = list(what) + sorted(set(core["benches"]) - set(what))
+    for name in [n for n in order if n in core["benches"]]:
+        v = core["benches"][name]
         w(f"| `{name}` | {f(v['median'], 1)} | {f(v['mean'], 1)} ({f(v['mean_ci95'][0], 1)}–{f(v['mean_ci95'][1], 1)}) | {what.get(name, '')} |")
     w("")
 

@@ -158,8 +158,9 @@ pub async fn delete(
         PartialFailure { owned, source }
     };
     while let Some(id) = remaining.pop() {
+        let with_id = |issued: &[ObjectRef]| [issued, std::slice::from_ref(&id)].concat();
         let live = cluster.get(&id).await;
-        let live = live.map_err(|e| fail(&remaining, &[&issued[..], &[id.clone()]].concat(), e))?;
+        let live = live.map_err(|e| fail(&remaining, &with_id(&issued), e))?;
         match live {
             None => observer.deleted(&id),
             Some(live) if !is_owned_by(&live, owner) => observer.skipped(
@@ -168,7 +169,7 @@ pub async fn delete(
             ),
             Some(_) => {
                 if let Err(e) = cluster.delete(&id).await {
-                    return Err(fail(&remaining, &[&issued[..], &[id.clone()]].concat(), e));
+                    return Err(fail(&remaining, &with_id(&issued), e));
                 }
                 issued.push(id);
             }

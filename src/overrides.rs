@@ -30,8 +30,23 @@ pub struct Override {
     pub path: String,
     /// The value, as text.
     pub value: String,
-    /// The argument as given.
+    /// The argument as given, for messages; for a secret ([`is_secret_path`]) its value is
+    /// shown as `[redacted]`.
     pub text: String,
+}
+
+/// Whether a dotted path writes a direct secret value (`spec.env.secrets...`): messages must
+/// never echo its value.
+pub fn is_secret_path(path: &str) -> bool {
+    let mut segments = path.split('.');
+    (segments.next(), segments.next(), segments.next()) == (Some("spec"), Some("env"), Some("secrets"))
+}
+
+impl Override {
+    /// The value as messages may show it: `[redacted]` for a secret.
+    pub fn shown_value(&self) -> &str {
+        if is_secret_path(&self.path) { "[redacted]" } else { &self.value }
+    }
 }
 
 impl std::str::FromStr for Override {
@@ -50,7 +65,7 @@ pub fn parse(text: &str) -> Result<Override, String> {
     let (target, path) = match left.split_once(':') {
         Some((name, path)) => {
             if name.is_empty() {
-                return Err(format!("{text:?}: the document name before ':' is empty"));
+                return Err(format!("{left:?}: the document name before ':' is empty"));
             }
             (Some(name.to_owned()), path)
         }
@@ -58,14 +73,15 @@ pub fn parse(text: &str) -> Result<Override, String> {
     };
     if path.is_empty() || path.split('.').any(str::is_empty) {
         return Err(format!(
-            "{text:?}: the path {path:?} is not a dotted path such as spec.parallelism"
+            "{left:?}: the path {path:?} is not a dotted path such as spec.parallelism"
         ));
     }
+    let text = if is_secret_path(path) { format!("{left}=[redacted]") } else { text.to_owned() };
     Ok(Override {
         target,
         path: path.to_owned(),
         value: value.to_owned(),
-        text: text.to_owned(),
+        text,
     })
 }
 
@@ -388,6 +404,19 @@ mod tests {
         assert!(parse("spec.parallelism").is_err());
         assert!(parse(":spec.x=1").is_err());
         assert!(parse("spec..x=1").is_err());
+    }
+
+    #[test]
+    fn secret_values_are_never_in_messages() {
+        let o = parse("job:spec.env.secrets.TOKEN.value=hunter2").unwrap();
+        assert_eq!((o.path.as_str(), o.value.as_str()), ("spec.env.secrets.TOKEN.value", "hunter2"));
+        assert_eq!(o.text, "job:spec.env.secrets.TOKEN.value=[redacted]");
+        assert_eq!(o.shown_value(), "[redacted]");
+        assert_eq!(parse("spec.parallelism=3").unwrap().shown_value(), "3");
+        for bad in [":spec.env.secrets.T.value=hunter2", "spec.env.secrets..value=hunter2"] {
+            let e = parse(bad).unwrap_err();
+            assert!(!e.contains("hunter2"), "{e}");
+        }
     }
 
     #[test]

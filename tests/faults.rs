@@ -124,10 +124,17 @@ impl Bed {
         eprintln!("faults: kube-apiserver {}", if kill { "killed" } else { "stopped" });
     }
 
-    /// Starts the API server again and waits until it is ready.
+    /// Starts the API server again and waits until it is ready. Then restarts the controllers
+    /// and the scheduler: after an outage their watches back off for up to a minute, which would
+    /// only time the control plane's recovery, not the provider's. (kwok is left alone: it picks
+    /// pods up again at its next node-lease sync, within ~10 s, and a fresh kwok is no faster.)
     async fn start_apiserver(&self) {
         self.run_async(&["start", "kube-apiserver"]).await;
-        eprintln!("faults: kube-apiserver started again");
+        for component in ["kube-controller-manager", "kube-scheduler"] {
+            self.run_async(&["stop", component, "--kill"]).await;
+            self.run_async(&["start", component]).await;
+        }
+        eprintln!("faults: kube-apiserver started again (and the controllers restarted)");
     }
 
     async fn run_async(&self, args: &[&str]) {
@@ -235,7 +242,9 @@ impl Res {
 
     async fn create(&mut self) -> Result<(), Failed> {
         let request = CreateRequest { urn: urn(&self.name), properties: Some(to_struct(&self.inputs)), name: self.name.clone(), r#type: TYPE.into(), timeout: 120.0, ..Default::default() };
+        let t = Instant::now();
         let result = tokio::time::timeout(RPC_LIMIT, self.client.create(request)).await.expect("Create returns in time");
+        eprintln!("faults:   Create {} -> {} in {:.1}s", self.name, if result.is_ok() { "ok" } else { "error" }, t.elapsed().as_secs_f64());
         match result {
             Ok(resp) => {
                 let resp = resp.into_inner();
@@ -265,7 +274,9 @@ impl Res {
             timeout: 120.0,
             ..Default::default()
         };
+        let t = Instant::now();
         let result = tokio::time::timeout(RPC_LIMIT, self.client.update(request)).await.expect("Update returns in time");
+        eprintln!("faults:   Update {} -> {} in {:.1}s", self.name, if result.is_ok() { "ok" } else { "error" }, t.elapsed().as_secs_f64());
         match result {
             Ok(resp) => {
                 self.outputs = Some(from_struct(&resp.into_inner().properties.unwrap()));
@@ -284,7 +295,9 @@ impl Res {
     async fn delete(&mut self) -> Result<(), Failed> {
         let olds = self.outputs.clone().expect("delete needs a resource in state");
         let request = DeleteRequest { id: self.id(), urn: urn(&self.name), properties: Some(to_struct(&olds)), name: self.name.clone(), r#type: TYPE.into(), ..Default::default() };
+        let t = Instant::now();
         let result = tokio::time::timeout(RPC_LIMIT, self.client.delete(request)).await.expect("Delete returns in time");
+        eprintln!("faults:   Delete {} -> {} in {:.1}s", self.name, if result.is_ok() { "ok" } else { "error" }, t.elapsed().as_secs_f64());
         match result {
             Ok(_) => {
                 self.outputs = None;
@@ -353,6 +366,7 @@ where
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apiserver_outages_during_create_update_delete_then_reruns_converge() {
+    kjob::logging::init();
     let bed = Bed::up();
     let cluster = bed.cluster();
     let client = provider(&bed.kubeconfig()).await;

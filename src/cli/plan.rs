@@ -105,7 +105,7 @@ pub fn load(path: &str, sets: &[Override]) -> Result<Vec<Document>, CliError> {
                     docs.len(),
                     names(&docs),
                     set.path,
-                    set.value
+                    set.shown_value()
                 ));
                 continue;
             }
