@@ -78,9 +78,12 @@ pub async fn apply(
         observer.applied(&object.id);
         owned.push(object.id);
     }
+    // The namespace the objects now live in is never pruned, even when createNamespace turned
+    // false: deleting it would delete the Job it holds. It is left in place, no longer managed.
     let mut stale: Vec<ObjectRef> = previous
         .iter()
         .filter(|p| !owned.contains(p))
+        .filter(|p| !(p.kind == ObjectKind::Namespace && p.name == rendered.namespace))
         .cloned()
         .collect();
     // Objects an earlier, failed run applied or had yet to prune are not in `previous` when the

@@ -30,7 +30,10 @@ use std::time::{Duration, Instant};
 use kjob::api::google_rpc;
 use kjob::api::pulumirpc::resource_provider_client::ResourceProviderClient;
 use kjob::api::pulumirpc::resource_provider_server::ResourceProviderServer;
-use kjob::api::pulumirpc::{CheckRequest, ConfigureRequest, CreateRequest, DeleteRequest, ErrorResourceInitFailed, UpdateRequest};
+use kjob::api::pulumirpc::{
+    CheckRequest, ConfigureRequest, CreateRequest, DeleteRequest, ErrorResourceInitFailed,
+    UpdateRequest,
+};
 use kjob::cluster::{Cluster, ClusterConfig};
 use kjob::provider::engine::EngineLog;
 use kjob::provider::service::KjobProvider;
@@ -83,7 +86,11 @@ impl Bed {
         let bed = Bed { dir, env };
         let started = Instant::now();
         bed.testbed(&["up"]);
-        eprintln!("faults: second test bed up in {:.1}s ({:?})", started.elapsed().as_secs_f64(), bed.env);
+        eprintln!(
+            "faults: second test bed up in {:.1}s ({:?})",
+            started.elapsed().as_secs_f64(),
+            bed.env
+        );
         bed
     }
 
@@ -114,14 +121,24 @@ impl Bed {
     }
 
     fn cluster(&self) -> Cluster {
-        Cluster::new(ClusterConfig { kubeconfig: Some(self.kubeconfig()), context: None })
+        Cluster::new(ClusterConfig {
+            kubeconfig: Some(self.kubeconfig()),
+            context: None,
+        })
     }
 
     /// Kills the API server (a crash: SIGKILL) or stops it gracefully (SIGTERM).
     async fn stop_apiserver(&self, kill: bool) {
-        let args: &[&str] = if kill { &["stop", "kube-apiserver", "--kill"] } else { &["stop", "kube-apiserver"] };
+        let args: &[&str] = if kill {
+            &["stop", "kube-apiserver", "--kill"]
+        } else {
+            &["stop", "kube-apiserver"]
+        };
         self.run_async(args).await;
-        eprintln!("faults: kube-apiserver {}", if kill { "killed" } else { "stopped" });
+        eprintln!(
+            "faults: kube-apiserver {}",
+            if kill { "killed" } else { "stopped" }
+        );
     }
 
     /// Starts the API server again and waits until it is ready. Then restarts the controllers
@@ -139,8 +156,16 @@ impl Bed {
 
     async fn run_async(&self, args: &[&str]) {
         let mut cmd = tokio::process::Command::from(self.command(args));
-        let out = tokio::time::timeout(Duration::from_secs(120), cmd.output()).await.expect("scripts/testbed in time").expect("run scripts/testbed");
-        assert!(out.status.success(), "scripts/testbed {} failed:\n{}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+        let out = tokio::time::timeout(Duration::from_secs(120), cmd.output())
+            .await
+            .expect("scripts/testbed in time")
+            .expect("run scripts/testbed");
+        assert!(
+            out.status.success(),
+            "scripts/testbed {} failed:\n{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 
@@ -148,11 +173,17 @@ impl Drop for Bed {
     fn drop(&mut self) {
         match self.command(&["down"]).output() {
             Ok(out) if out.status.success() => {}
-            Ok(out) => eprintln!("faults: scripts/testbed down failed:\n{}", String::from_utf8_lossy(&out.stderr)),
+            Ok(out) => eprintln!(
+                "faults: scripts/testbed down failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            ),
             Err(e) => eprintln!("faults: scripts/testbed down did not run: {e}"),
         }
         if std::thread::panicking() {
-            eprintln!("faults: the second test bed's logs are kept in {}/logs", self.dir.display());
+            eprintln!(
+                "faults: the second test bed's logs are kept in {}/logs",
+                self.dir.display()
+            );
         } else {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
@@ -162,11 +193,24 @@ impl Drop for Bed {
 async fn provider(kubeconfig: &str) -> ResourceProviderClient<Channel> {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let service = ResourceProviderServer::new(KjobProvider::new(EngineLog::default(), Arc::new(Notify::new())));
-    tokio::spawn(tonic::transport::Server::builder().add_service(service).serve_with_incoming(TcpListenerStream::new(listener)));
-    let mut client = ResourceProviderClient::connect(format!("http://{addr}")).await.unwrap();
+    let service = ResourceProviderServer::new(KjobProvider::new(
+        EngineLog::default(),
+        Arc::new(Notify::new()),
+    ));
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(service)
+            .serve_with_incoming(TcpListenerStream::new(listener)),
+    );
+    let mut client = ResourceProviderClient::connect(format!("http://{addr}"))
+        .await
+        .unwrap();
     client
-        .configure(ConfigureRequest { args: Some(to_struct(&json!({"kubeconfig": kubeconfig}))), accept_secrets: true, ..Default::default() })
+        .configure(ConfigureRequest {
+            args: Some(to_struct(&json!({"kubeconfig": kubeconfig}))),
+            accept_secrets: true,
+            ..Default::default()
+        })
         .await
         .unwrap();
     client
@@ -186,10 +230,17 @@ enum Failed {
 fn failed(status: tonic::Status) -> Failed {
     let partial = google_rpc::Status::decode(status.details())
         .ok()
-        .and_then(|s| s.details.into_iter().find(|d| d.type_url.ends_with("pulumirpc.ErrorResourceInitFailed")))
+        .and_then(|s| {
+            s.details
+                .into_iter()
+                .find(|d| d.type_url.ends_with("pulumirpc.ErrorResourceInitFailed"))
+        })
         .and_then(|d| ErrorResourceInitFailed::decode(d.value.as_slice()).ok());
     match partial {
-        Some(p) => Failed::Partial { message: status.message().to_owned(), outputs: from_struct(&p.properties.unwrap_or_default()) },
+        Some(p) => Failed::Partial {
+            message: status.message().to_owned(),
+            outputs: from_struct(&p.properties.unwrap_or_default()),
+        },
         None => Failed::Plain(status.message().to_owned()),
     }
 }
@@ -210,7 +261,13 @@ impl Res {
     async fn new(client: &ResourceProviderClient<Channel>, prefix: &str, extra: Value) -> Res {
         let name = common::unique(prefix);
         let ns = common::unique(&format!("{prefix}-ns"));
-        let mut res = Res { client: client.clone(), name, ns, inputs: Value::Null, outputs: None };
+        let mut res = Res {
+            client: client.clone(),
+            name,
+            ns,
+            inputs: Value::Null,
+            outputs: None,
+        };
         res.set_inputs(extra).await;
         res
     }
@@ -228,7 +285,13 @@ impl Res {
         }
         let resp = self
             .client
-            .check(CheckRequest { urn: urn(&self.name), news: Some(to_struct(&json!({"spec": spec}))), name: self.name.clone(), r#type: TYPE.into(), ..Default::default() })
+            .check(CheckRequest {
+                urn: urn(&self.name),
+                news: Some(to_struct(&json!({"spec": spec}))),
+                name: self.name.clone(),
+                r#type: TYPE.into(),
+                ..Default::default()
+            })
             .await
             .expect("Check")
             .into_inner();
@@ -241,10 +304,24 @@ impl Res {
     }
 
     async fn create(&mut self) -> Result<(), Failed> {
-        let request = CreateRequest { urn: urn(&self.name), properties: Some(to_struct(&self.inputs)), name: self.name.clone(), r#type: TYPE.into(), timeout: 120.0, ..Default::default() };
+        let request = CreateRequest {
+            urn: urn(&self.name),
+            properties: Some(to_struct(&self.inputs)),
+            name: self.name.clone(),
+            r#type: TYPE.into(),
+            timeout: 120.0,
+            ..Default::default()
+        };
         let t = Instant::now();
-        let result = tokio::time::timeout(RPC_LIMIT, self.client.create(request)).await.expect("Create returns in time");
-        eprintln!("faults:   Create {} -> {} in {:.1}s", self.name, if result.is_ok() { "ok" } else { "error" }, t.elapsed().as_secs_f64());
+        let result = tokio::time::timeout(RPC_LIMIT, self.client.create(request))
+            .await
+            .expect("Create returns in time");
+        eprintln!(
+            "faults:   Create {} -> {} in {:.1}s",
+            self.name,
+            if result.is_ok() { "ok" } else { "error" },
+            t.elapsed().as_secs_f64()
+        );
         match result {
             Ok(resp) => {
                 let resp = resp.into_inner();
@@ -263,7 +340,10 @@ impl Res {
     }
 
     async fn update(&mut self) -> Result<(), Failed> {
-        let olds = self.outputs.clone().expect("update needs a resource in state");
+        let olds = self
+            .outputs
+            .clone()
+            .expect("update needs a resource in state");
         let request = UpdateRequest {
             id: self.id(),
             urn: urn(&self.name),
@@ -275,8 +355,15 @@ impl Res {
             ..Default::default()
         };
         let t = Instant::now();
-        let result = tokio::time::timeout(RPC_LIMIT, self.client.update(request)).await.expect("Update returns in time");
-        eprintln!("faults:   Update {} -> {} in {:.1}s", self.name, if result.is_ok() { "ok" } else { "error" }, t.elapsed().as_secs_f64());
+        let result = tokio::time::timeout(RPC_LIMIT, self.client.update(request))
+            .await
+            .expect("Update returns in time");
+        eprintln!(
+            "faults:   Update {} -> {} in {:.1}s",
+            self.name,
+            if result.is_ok() { "ok" } else { "error" },
+            t.elapsed().as_secs_f64()
+        );
         match result {
             Ok(resp) => {
                 self.outputs = Some(from_struct(&resp.into_inner().properties.unwrap()));
@@ -293,11 +380,28 @@ impl Res {
     }
 
     async fn delete(&mut self) -> Result<(), Failed> {
-        let olds = self.outputs.clone().expect("delete needs a resource in state");
-        let request = DeleteRequest { id: self.id(), urn: urn(&self.name), properties: Some(to_struct(&olds)), name: self.name.clone(), r#type: TYPE.into(), ..Default::default() };
+        let olds = self
+            .outputs
+            .clone()
+            .expect("delete needs a resource in state");
+        let request = DeleteRequest {
+            id: self.id(),
+            urn: urn(&self.name),
+            properties: Some(to_struct(&olds)),
+            name: self.name.clone(),
+            r#type: TYPE.into(),
+            ..Default::default()
+        };
         let t = Instant::now();
-        let result = tokio::time::timeout(RPC_LIMIT, self.client.delete(request)).await.expect("Delete returns in time");
-        eprintln!("faults:   Delete {} -> {} in {:.1}s", self.name, if result.is_ok() { "ok" } else { "error" }, t.elapsed().as_secs_f64());
+        let result = tokio::time::timeout(RPC_LIMIT, self.client.delete(request))
+            .await
+            .expect("Delete returns in time");
+        eprintln!(
+            "faults:   Delete {} -> {} in {:.1}s",
+            self.name,
+            if result.is_ok() { "ok" } else { "error" },
+            t.elapsed().as_secs_f64()
+        );
         match result {
             Ok(_) => {
                 self.outputs = None;
@@ -308,20 +412,35 @@ impl Res {
     }
 
     fn job_status(&self) -> String {
-        self.outputs.as_ref().and_then(|o| o["jobStatus"].as_str()).unwrap_or_default().to_owned()
+        self.outputs
+            .as_ref()
+            .and_then(|o| o["jobStatus"].as_str())
+            .unwrap_or_default()
+            .to_owned()
     }
 }
 
 /// Objects carrying the ownership labels of `owner`, cluster-wide, by kind (names sorted).
 async fn owned(cluster: &Cluster, owner: &str) -> Vec<(ObjectKind, Vec<String>)> {
     let mut out = Vec::new();
-    for kind in [ObjectKind::Namespace, ObjectKind::ConfigMap, ObjectKind::Secret, ObjectKind::ServiceAccount, ObjectKind::Job] {
+    for kind in [
+        ObjectKind::Namespace,
+        ObjectKind::ConfigMap,
+        ObjectKind::Secret,
+        ObjectKind::ServiceAccount,
+        ObjectKind::Job,
+    ] {
         let mut names: Vec<String> = cluster
             .list_owned(kind, None, owner)
             .await
             .expect("the test bed answers")
             .iter()
-            .map(|o| o["metadata"]["name"].as_str().unwrap_or_default().to_owned())
+            .map(|o| {
+                o["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
             .collect();
         names.sort();
         out.push((kind, names));
@@ -334,21 +453,38 @@ async fn owned(cluster: &Cluster, owner: &str) -> Vec<(ObjectKind, Vec<String>)>
 fn assert_deployed(counts: &[(ObjectKind, Vec<String>)], res: &Res, maps: &[&str]) {
     let expected = vec![
         (ObjectKind::Namespace, vec![res.ns.clone()]),
-        (ObjectKind::ConfigMap, maps.iter().map(|m| m.to_string()).collect()),
-        (ObjectKind::Secret, vec![format!("{}-env-secrets", res.name)]),
+        (
+            ObjectKind::ConfigMap,
+            maps.iter().map(|m| m.to_string()).collect(),
+        ),
+        (
+            ObjectKind::Secret,
+            vec![format!("{}-env-secrets", res.name)],
+        ),
         (ObjectKind::ServiceAccount, vec![res.name.clone()]),
         (ObjectKind::Job, vec![res.name.clone()]),
     ];
-    assert_eq!(counts, expected.as_slice(), "the objects of {} are exactly the rendered ones", res.name);
+    assert_eq!(
+        counts,
+        expected.as_slice(),
+        "the objects of {} are exactly the rendered ones",
+        res.name
+    );
 }
 
 #[track_caller]
 fn assert_none(counts: &[(ObjectKind, Vec<String>)], res: &Res) {
-    assert!(counts.iter().all(|(_, names)| names.is_empty()), "objects of {} are left after delete: {counts:?}", res.name);
+    assert!(
+        counts.iter().all(|(_, names)| names.is_empty()),
+        "objects of {} are left after delete: {counts:?}",
+        res.name
+    );
 }
 
 async fn job_uid(cluster: &Cluster, res: &Res) -> Option<String> {
-    common::get(cluster, ObjectKind::Job, Some(&res.ns), &res.name).await.map(|j| j["metadata"]["uid"].as_str().unwrap_or_default().to_owned())
+    common::get(cluster, ObjectKind::Job, Some(&res.ns), &res.name)
+        .await
+        .map(|j| j["metadata"]["uid"].as_str().unwrap_or_default().to_owned())
 }
 
 /// Polls the bed until `f` holds (at most 60 s).
@@ -392,7 +528,10 @@ async fn apiserver_outages_during_create_update_delete_then_reruns_converge() {
     };
     let z1_outputs = z1.outputs.clone();
     let (cx, uy, dz, ()) = tokio::join!(x1.create(), y1.update(), z1.delete(), restart);
-    eprintln!("faults 1: Create/Update/Delete through a short outage in {:.1}s", t.elapsed().as_secs_f64());
+    eprintln!(
+        "faults 1: Create/Update/Delete through a short outage in {:.1}s",
+        t.elapsed().as_secs_f64()
+    );
     cx.expect("Create survives a short outage");
     uy.expect("Update survives a short outage");
     dz.expect("Delete survives a short outage");
@@ -400,7 +539,11 @@ async fn apiserver_outages_during_create_update_delete_then_reruns_converge() {
     assert_eq!(y1.job_status(), "Complete");
     assert_deployed(&owned(&cluster, &x1.name).await, &x1, &["a", "b"]);
     assert_deployed(&owned(&cluster, &y1.name).await, &y1, &["a", "c"]);
-    assert_eq!(job_uid(&cluster, &y1).await, y1_uid, "the update was in place");
+    assert_eq!(
+        job_uid(&cluster, &y1).await,
+        y1_uid,
+        "the update was in place"
+    );
     assert_none(&owned(&cluster, &z1.name).await, &z1);
     // Re-runs converge to the same objects: x1 and y1 updated with the same inputs, z1 deleted again.
     let x1_uid = job_uid(&cluster, &x1).await;
@@ -408,7 +551,9 @@ async fn apiserver_outages_during_create_update_delete_then_reruns_converge() {
     a.expect("re-run x1");
     b.expect("re-run y1");
     z1.outputs = z1_outputs;
-    z1.delete().await.expect("a second Delete of what is gone succeeds");
+    z1.delete()
+        .await
+        .expect("a second Delete of what is gone succeeds");
     assert_eq!(job_uid(&cluster, &x1).await, x1_uid);
     assert_deployed(&owned(&cluster, &x1.name).await, &x1, &["a", "b"]);
     assert_deployed(&owned(&cluster, &y1.name).await, &y1, &["a", "c"]);
@@ -429,10 +574,15 @@ async fn apiserver_outages_during_create_update_delete_then_reruns_converge() {
     bed.stop_apiserver(false).await;
     let t = Instant::now();
     let (cx, uy, dz, uv) = tokio::join!(x2.create(), y2.update(), z2.delete(), v2.update());
-    eprintln!("faults 2: Create/Update/Delete failed after {:.1}s of outage", t.elapsed().as_secs_f64());
+    eprintln!(
+        "faults 2: Create/Update/Delete failed after {:.1}s of outage",
+        t.elapsed().as_secs_f64()
+    );
     match cx.expect_err("Create cannot succeed without an API server") {
         Failed::Plain(m) => assert!(m.contains("creating KubernetesJob"), "{m}"),
-        Failed::Partial { message, .. } => panic!("nothing was applied, so nothing is in state: {message}"),
+        Failed::Partial { message, .. } => {
+            panic!("nothing was applied, so nothing is in state: {message}")
+        }
     }
     assert!(x2.outputs.is_none());
     match uy.expect_err("Update cannot succeed without an API server") {
@@ -440,9 +590,13 @@ async fn apiserver_outages_during_create_update_delete_then_reruns_converge() {
             assert!(message.contains("updating KubernetesJob"), "{message}");
             assert_eq!(outputs["jobStatus"], "Unknown", "{outputs}");
         }
-        Failed::Plain(m) => panic!("a failed Update keeps the resource in state as a partial failure: {m}"),
+        Failed::Plain(m) => {
+            panic!("a failed Update keeps the resource in state as a partial failure: {m}")
+        }
     }
-    assert!(matches!(dz.expect_err("Delete cannot succeed without an API server"), Failed::Plain(m) if m.contains("deleting KubernetesJob")));
+    assert!(
+        matches!(dz.expect_err("Delete cannot succeed without an API server"), Failed::Plain(m) if m.contains("deleting KubernetesJob"))
+    );
     assert!(matches!(uv, Err(Failed::Partial { .. })), "{uv:?}");
     bed.start_apiserver().await;
     // The engine's re-runs: Create again (nothing in state), Update from the partial outputs it
@@ -475,14 +629,19 @@ async fn apiserver_outages_during_create_update_delete_then_reruns_converge() {
     let mut x3c = x3.clone();
     let mut z3c = z3.clone();
     let (cx, dz, ()) = tokio::join!(x3c.create(), z3c.delete(), outage);
-    eprintln!("faults 3: mid-RPC Create/Delete failed after {:.1}s", t.elapsed().as_secs_f64());
+    eprintln!(
+        "faults 3: mid-RPC Create/Delete failed after {:.1}s",
+        t.elapsed().as_secs_f64()
+    );
     x3 = x3c;
     match cx.expect_err("the wait cannot succeed without an API server") {
         Failed::Partial { message, outputs } => {
             assert!(message.contains("creating KubernetesJob"), "{message}");
             assert_eq!(outputs["jobStatus"], "Unknown");
         }
-        Failed::Plain(m) => panic!("the objects were applied: the failure must be partial, to keep them in state: {m}"),
+        Failed::Plain(m) => panic!(
+            "the objects were applied: the failure must be partial, to keep them in state: {m}"
+        ),
     }
     dz.expect_err("Delete cannot finish without an API server");
     bed.start_apiserver().await;
@@ -510,7 +669,10 @@ async fn apiserver_outages_during_create_update_delete_then_reruns_converge() {
     let mut x4c = x4.clone();
     let mut z4c = z4.clone();
     let (cx, dz, ()) = tokio::join!(x4c.create(), z4c.delete(), outage);
-    eprintln!("faults 4: mid-RPC Create/Delete through a short outage in {:.1}s", t.elapsed().as_secs_f64());
+    eprintln!(
+        "faults 4: mid-RPC Create/Delete through a short outage in {:.1}s",
+        t.elapsed().as_secs_f64()
+    );
     x4 = x4c;
     cx.expect("Create rides out a short outage while waiting");
     assert_eq!(x4.job_status(), "Complete");
@@ -521,12 +683,17 @@ async fn apiserver_outages_during_create_update_delete_then_reruns_converge() {
     // ---- Down: everything still in state is deleted, and nothing with our labels is left.
     let mut rest = [x1, y1, x2, y2, x3, x4];
     let deletes = rest.iter_mut().map(|r| async move {
-        r.delete().await.unwrap_or_else(|e| panic!("delete {}: {e:?}", r.name));
+        r.delete()
+            .await
+            .unwrap_or_else(|e| panic!("delete {}: {e:?}", r.name));
     });
     futures::future::join_all(deletes).await;
     for r in &rest {
         assert_none(&owned(&cluster, &r.name).await, r);
     }
-    eprintln!("faults: all four outages in {:.1}s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "faults: all four outages in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
     drop(bed);
 }

@@ -30,7 +30,13 @@ fn urn(name: &str) -> String {
 }
 
 /// Checks, then creates one resource; returns (name, id, outputs).
-async fn create(mut client: ResourceProviderClient<Channel>, name: String, ns: String, i: usize, suspend: bool) -> Result<(String, String, Value), String> {
+async fn create(
+    mut client: ResourceProviderClient<Channel>,
+    name: String,
+    ns: String,
+    i: usize,
+    suspend: bool,
+) -> Result<(String, String, Value), String> {
     let news = json!({"spec": {
         "namespace": {"value": ns},
         "image": {"repo": "busybox", "tag": "1.36"}, "command": ["true"],
@@ -39,7 +45,13 @@ async fn create(mut client: ResourceProviderClient<Channel>, name: String, ns: S
         "suspend": suspend
     }});
     let checked = client
-        .check(CheckRequest { urn: urn(&name), news: Some(to_struct(&news)), name: name.clone(), r#type: TYPE.into(), ..Default::default() })
+        .check(CheckRequest {
+            urn: urn(&name),
+            news: Some(to_struct(&news)),
+            name: name.clone(),
+            r#type: TYPE.into(),
+            ..Default::default()
+        })
         .await
         .map_err(|e| format!("check {name}: {e}"))?
         .into_inner();
@@ -47,16 +59,39 @@ async fn create(mut client: ResourceProviderClient<Channel>, name: String, ns: S
         return Err(format!("check {name}: {:?}", checked.failures));
     }
     let created = client
-        .create(CreateRequest { urn: urn(&name), properties: checked.inputs, name: name.clone(), r#type: TYPE.into(), timeout: 200.0, ..Default::default() })
+        .create(CreateRequest {
+            urn: urn(&name),
+            properties: checked.inputs,
+            name: name.clone(),
+            r#type: TYPE.into(),
+            timeout: 200.0,
+            ..Default::default()
+        })
         .await
         .map_err(|e| format!("create {name}: {} {}", e.code(), e.message()))?
         .into_inner();
-    Ok((name, created.id, from_struct(&created.properties.unwrap_or_default())))
+    Ok((
+        name,
+        created.id,
+        from_struct(&created.properties.unwrap_or_default()),
+    ))
 }
 
-async fn delete(mut client: ResourceProviderClient<Channel>, name: String, id: String, outputs: Value) -> Result<(), String> {
+async fn delete(
+    mut client: ResourceProviderClient<Channel>,
+    name: String,
+    id: String,
+    outputs: Value,
+) -> Result<(), String> {
     client
-        .delete(DeleteRequest { id, urn: urn(&name), properties: Some(to_struct(&outputs)), name: name.clone(), r#type: TYPE.into(), ..Default::default() })
+        .delete(DeleteRequest {
+            id,
+            urn: urn(&name),
+            properties: Some(to_struct(&outputs)),
+            name: name.clone(),
+            r#type: TYPE.into(),
+            ..Default::default()
+        })
         .await
         .map_err(|e| format!("delete {name}: {} {}", e.code(), e.message()))?;
     Ok(())
@@ -66,9 +101,18 @@ async fn delete(mut client: ResourceProviderClient<Channel>, name: String, id: S
 async fn ours_in(cluster: &kjob::cluster::Cluster, ns: &str) -> Vec<(ObjectKind, usize)> {
     let client = cluster.client().await.expect("client");
     let mut out = Vec::new();
-    for kind in [ObjectKind::ConfigMap, ObjectKind::Secret, ObjectKind::ServiceAccount, ObjectKind::Job] {
+    for kind in [
+        ObjectKind::ConfigMap,
+        ObjectKind::Secret,
+        ObjectKind::ServiceAccount,
+        ObjectKind::Job,
+    ] {
         let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &api_resource(kind));
-        let params = ListParams::default().labels(&format!("{}={}", labels::MANAGED_BY, labels::MANAGED_BY_VALUE));
+        let params = ListParams::default().labels(&format!(
+            "{}={}",
+            labels::MANAGED_BY,
+            labels::MANAGED_BY_VALUE
+        ));
         out.push((kind, api.list(&params).await.expect("list").items.len()));
     }
     out
@@ -82,7 +126,11 @@ async fn a_hundred_concurrent_creates_and_deletes_through_one_provider_process()
     let mut provider = launch::Provider::launch(&address, &[]);
     let mut client = provider.client().await;
     client
-        .configure(ConfigureRequest { args: Some(to_struct(&json!({"kubeconfig": common::kubeconfig()}))), accept_secrets: true, ..Default::default() })
+        .configure(ConfigureRequest {
+            args: Some(to_struct(&json!({"kubeconfig": common::kubeconfig()}))),
+            accept_secrets: true,
+            ..Default::default()
+        })
         .await
         .expect("configure");
     let prefix = common::unique("ld");
@@ -91,13 +139,21 @@ async fn a_hundred_concurrent_creates_and_deletes_through_one_provider_process()
     let started = Instant::now();
     let calls = (0..SUSPENDED + WAITING).map(|i| {
         let suspend = i < SUSPENDED;
-        let call = create(client.clone(), format!("{prefix}-{i}"), ns.clone(), i, suspend);
+        let call = create(
+            client.clone(),
+            format!("{prefix}-{i}"),
+            ns.clone(),
+            i,
+            suspend,
+        );
         tokio::spawn(async move {
             let result = call.await;
             (started.elapsed(), result)
         })
     });
-    let results = tokio::time::timeout(PHASE_LIMIT, futures::future::join_all(calls)).await.expect("the Creates finish in time");
+    let results = tokio::time::timeout(PHASE_LIMIT, futures::future::join_all(calls))
+        .await
+        .expect("the Creates finish in time");
     let create_time = started.elapsed();
     let mut created = Vec::new();
     let mut errors = Vec::new();
@@ -124,26 +180,73 @@ async fn a_hundred_concurrent_creates_and_deletes_through_one_provider_process()
     );
     // Delete whatever was created even when some failed, then report.
     let started = Instant::now();
-    let calls = created.iter().cloned().map(|(name, id, outputs)| tokio::spawn(delete(client.clone(), name, id, outputs)));
-    let deleted = tokio::time::timeout(PHASE_LIMIT, futures::future::join_all(calls)).await.expect("the Deletes finish in time");
+    let calls = created
+        .iter()
+        .cloned()
+        .map(|(name, id, outputs)| tokio::spawn(delete(client.clone(), name, id, outputs)));
+    let deleted = tokio::time::timeout(PHASE_LIMIT, futures::future::join_all(calls))
+        .await
+        .expect("the Deletes finish in time");
     let delete_time = started.elapsed();
-    let delete_errors: Vec<String> = deleted.into_iter().filter_map(|r| r.expect("task").err()).collect();
+    let delete_errors: Vec<String> = deleted
+        .into_iter()
+        .filter_map(|r| r.expect("task").err())
+        .collect();
     let after = ours_in(&cluster, &ns).await;
-    eprintln!("load: {} concurrent Deletes in {:.2}s; objects left: {after:?}", created.len(), delete_time.as_secs_f64());
-    cluster.delete(&common::obj(ObjectKind::Namespace, None, &ns)).await.expect("delete the namespace");
+    eprintln!(
+        "load: {} concurrent Deletes in {:.2}s; objects left: {after:?}",
+        created.len(),
+        delete_time.as_secs_f64()
+    );
+    cluster
+        .delete(&common::obj(ObjectKind::Namespace, None, &ns))
+        .await
+        .expect("delete the namespace");
 
-    assert!(errors.is_empty(), "{} of {} Creates failed: {errors:#?}", errors.len(), SUSPENDED + WAITING);
+    assert!(
+        errors.is_empty(),
+        "{} of {} Creates failed: {errors:#?}",
+        errors.len(),
+        SUSPENDED + WAITING
+    );
     for (name, id, outputs) in &created {
         assert_eq!(*id, format!("{ns}/{name}"));
         let i: usize = name.rsplit('-').next().unwrap().parse().unwrap();
-        let expected = if i < SUSPENDED { "Suspended" } else { "Complete" };
+        let expected = if i < SUSPENDED {
+            "Suspended"
+        } else {
+            "Complete"
+        };
         assert_eq!(outputs["jobStatus"], expected, "{name}: {outputs}");
     }
     let n = SUSPENDED + WAITING;
-    assert_eq!(counts, [(ObjectKind::ConfigMap, n), (ObjectKind::Secret, n), (ObjectKind::ServiceAccount, n), (ObjectKind::Job, n)]);
-    assert!(delete_errors.is_empty(), "{} Deletes failed: {delete_errors:#?}", delete_errors.len());
-    assert!(after.iter().all(|(_, n)| *n == 0), "objects left after the Deletes: {after:?}");
+    assert_eq!(
+        counts,
+        [
+            (ObjectKind::ConfigMap, n),
+            (ObjectKind::Secret, n),
+            (ObjectKind::ServiceAccount, n),
+            (ObjectKind::Job, n)
+        ]
+    );
+    assert!(
+        delete_errors.is_empty(),
+        "{} Deletes failed: {delete_errors:#?}",
+        delete_errors.len()
+    );
+    assert!(
+        after.iter().all(|(_, n)| *n == 0),
+        "objects left after the Deletes: {after:?}"
+    );
     let logs = engine.messages();
-    assert!(logs.iter().any(|l| l.message.contains("Waiting for the Job")), "the waiting Creates reported progress to the engine");
-    assert!(provider.stop(), "the provider exits cleanly on SIGINT; stderr:\n{}", provider.stderr());
+    assert!(
+        logs.iter()
+            .any(|l| l.message.contains("Waiting for the Job")),
+        "the waiting Creates reported progress to the engine"
+    );
+    assert!(
+        provider.stop(),
+        "the provider exits cleanly on SIGINT; stderr:\n{}",
+        provider.stderr()
+    );
 }

@@ -387,3 +387,69 @@ async fn check_reports_every_failure_with_its_path() {
         ]
     );
 }
+
+#[tokio::test]
+async fn turning_create_namespace_off_keeps_the_namespace_and_the_job() {
+    let cluster = common::cluster();
+    let mut client = provider().await;
+    let name = common::unique("keepns");
+    let ns = common::unique("keepns-ns");
+    let checked = check(&mut client, &name, inputs(&ns)).await;
+    let created = client
+        .create(CreateRequest {
+            urn: urn(&name),
+            properties: Some(to_struct(&checked)),
+            name: name.clone(),
+            r#type: TYPE.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let outputs = from_struct(&created.properties.unwrap());
+    let uid = common::get(&cluster, ObjectKind::Job, Some(&ns), &name)
+        .await
+        .unwrap()["metadata"]["uid"]
+        .clone();
+    let mut edited = inputs(&ns);
+    edited["spec"]["createNamespace"] = json!(false);
+    let news = check(&mut client, &name, edited).await;
+    let updated = client
+        .update(UpdateRequest {
+            id: created.id.clone(),
+            urn: urn(&name),
+            olds: Some(to_struct(&outputs)),
+            news: Some(to_struct(&news)),
+            name: name.clone(),
+            r#type: TYPE.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        common::get(&cluster, ObjectKind::Namespace, None, &ns)
+            .await
+            .is_some(),
+        "namespace kept"
+    );
+    let job = common::get(&cluster, ObjectKind::Job, Some(&ns), &name)
+        .await
+        .expect("the Job survives");
+    assert_eq!(job["metadata"]["uid"], uid);
+    client
+        .delete(DeleteRequest {
+            id: created.id,
+            urn: urn(&name),
+            properties: updated.properties,
+            name: name.clone(),
+            r#type: TYPE.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    cluster
+        .delete(&common::obj(ObjectKind::Namespace, None, &ns))
+        .await
+        .unwrap();
+}

@@ -31,7 +31,8 @@ use std::process::{Command, Output, Stdio};
 use kjob::api::google_rpc;
 use kjob::api::pulumirpc::resource_provider_client::ResourceProviderClient;
 use kjob::api::pulumirpc::{
-    CheckRequest, ConfigureRequest, CreateRequest, DeleteRequest, DiffRequest, ErrorResourceInitFailed, ReadRequest, UpdateRequest,
+    CheckRequest, ConfigureRequest, CreateRequest, DeleteRequest, DiffRequest,
+    ErrorResourceInitFailed, ReadRequest, UpdateRequest,
 };
 use kjob::cluster::Cluster;
 use kjob::provider::values::{self, from_struct, to_struct};
@@ -46,7 +47,9 @@ fn base64(bytes: &[u8]) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
-        let n = (chunk[0] as u32) << 16 | (*chunk.get(1).unwrap_or(&0) as u32) << 8 | *chunk.get(2).unwrap_or(&0) as u32;
+        let n = (chunk[0] as u32) << 16
+            | (*chunk.get(1).unwrap_or(&0) as u32) << 8
+            | *chunk.get(2).unwrap_or(&0) as u32;
         for i in 0..4 {
             if i <= chunk.len() {
                 out.push(A[(n >> (18 - 6 * i)) as usize & 63] as char);
@@ -80,7 +83,8 @@ impl Secrets {
 
     /// Adds a value that is itself secret (a .dockerconfigjson), with its base64 form.
     fn add(&mut self, value: &str) {
-        self.values.push((value.to_owned(), base64(value.as_bytes())));
+        self.values
+            .push((value.to_owned(), base64(value.as_bytes())));
     }
 
     /// Every (what, where) of a secret found in `text`.
@@ -89,9 +93,15 @@ impl Secrets {
         for (value, b64) in &self.values {
             for needle in [value, b64] {
                 if let Some(at) = text.find(needle.as_str()) {
-                    let from = text[..at].char_indices().rev().nth(80).map_or(0, |(i, _)| i);
+                    let from = text[..at]
+                        .char_indices()
+                        .rev()
+                        .nth(80)
+                        .map_or(0, |(i, _)| i);
                     let to = (at + needle.len() + 80).min(text.len());
-                    let to = (to..=text.len()).find(|i| text.is_char_boundary(*i)).unwrap_or(text.len());
+                    let to = (to..=text.len())
+                        .find(|i| text.is_char_boundary(*i))
+                        .unwrap_or(text.len());
                     out.push(format!("{place}: {needle:?} in ...{}...", &text[from..to]));
                 }
             }
@@ -108,7 +118,11 @@ fn docker_config(token: &str) -> String {
 /// `value` with every protocol secret wrapper replaced by "[secret]"; also returns how many.
 fn strip_secrets(value: &Value) -> (Value, usize) {
     match value {
-        Value::Object(map) if map.get(values::SIG).and_then(Value::as_str) == Some(values::SECRET_SIG) => (json!("[secret]"), 1),
+        Value::Object(map)
+            if map.get(values::SIG).and_then(Value::as_str) == Some(values::SECRET_SIG) =>
+        {
+            (json!("[secret]"), 1)
+        }
         Value::Object(map) => {
             let mut n = 0;
             let out = map
@@ -140,13 +154,17 @@ fn strip_secrets(value: &Value) -> (Value, usize) {
 /// Every file under `dir` (recursively), as lossy text, with its path.
 fn files_under(dir: &Path, skip: &dyn Fn(&Path) -> bool) -> Vec<(PathBuf, String)> {
     let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else { return out };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         if skip(&path) {
             continue;
         }
-        let Ok(kind) = entry.file_type() else { continue };
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
         if kind.is_dir() {
             out.extend(files_under(&path, skip));
         } else if kind.is_file()
@@ -188,21 +206,33 @@ impl Seen {
     }
 
     fn status(&mut self, what: &str, status: &tonic::Status) -> Option<ErrorResourceInitFailed> {
-        self.texts.push((format!("{what} error message"), status.message().to_owned()));
+        self.texts
+            .push((format!("{what} error message"), status.message().to_owned()));
         let details = google_rpc::Status::decode(status.details()).ok()?;
-        self.texts.push((format!("{what} error status"), details.message.clone()));
+        self.texts
+            .push((format!("{what} error status"), details.message.clone()));
         let failed = details
             .details
             .iter()
             .find(|d| d.type_url.ends_with("ErrorResourceInitFailed"))
             .and_then(|d| ErrorResourceInitFailed::decode(d.value.as_slice()).ok())?;
-        self.texts.push((format!("{what} reasons"), failed.reasons.join("\n")));
-        self.props(&format!("{what} partial outputs"), failed.properties.as_ref());
+        self.texts
+            .push((format!("{what} reasons"), failed.reasons.join("\n")));
+        self.props(
+            &format!("{what} partial outputs"),
+            failed.properties.as_ref(),
+        );
         Some(failed)
     }
 }
 
-async fn check(client: &mut ResourceProviderClient<Channel>, seen: &mut Seen, name: &str, news: &Value, olds: Option<&Value>) -> Value {
+async fn check(
+    client: &mut ResourceProviderClient<Channel>,
+    seen: &mut Seen,
+    name: &str,
+    news: &Value,
+    olds: Option<&Value>,
+) -> Value {
     let resp = client
         .check(CheckRequest {
             urn: urn(name),
@@ -216,7 +246,10 @@ async fn check(client: &mut ResourceProviderClient<Channel>, seen: &mut Seen, na
         .expect("Check")
         .into_inner();
     for f in &resp.failures {
-        seen.texts.push((format!("Check {name} failure"), format!("{}: {}", f.property, f.reason)));
+        seen.texts.push((
+            format!("Check {name} failure"),
+            format!("{}: {}", f.property, f.reason),
+        ));
     }
     seen.props(&format!("Check {name} inputs"), resp.inputs.as_ref())
 }
@@ -228,10 +261,15 @@ async fn the_provider_never_prints_logs_or_returns_a_secret_in_clear_text() {
     let docker = docker_config(secrets.get(4));
     secrets.add(&docker);
     let (engine, address) = launch::FakeEngine::start().await;
-    let mut provider = launch::Provider::launch(&address, &[("KJOB_LOG", "debug"), ("RUST_LOG", "debug")]);
+    let mut provider =
+        launch::Provider::launch(&address, &[("KJOB_LOG", "debug"), ("RUST_LOG", "debug")]);
     let mut client = provider.client().await;
     client
-        .configure(ConfigureRequest { args: Some(to_struct(&json!({"kubeconfig": common::kubeconfig()}))), accept_secrets: true, ..Default::default() })
+        .configure(ConfigureRequest {
+            args: Some(to_struct(&json!({"kubeconfig": common::kubeconfig()}))),
+            accept_secrets: true,
+            ..Default::default()
+        })
         .await
         .expect("configure");
     let mut seen = Seen::default();
@@ -248,35 +286,91 @@ async fn the_provider_never_prints_logs_or_returns_a_secret_in_clear_text() {
         })
     };
     let checked = check(&mut client, &mut seen, &ok, &inputs(secrets.get(0)), None).await;
-    assert_eq!(checked["spec"]["env"]["secrets"]["TOKEN"]["value"][values::SIG], values::SECRET_SIG, "Check makes the value secret");
-    assert_eq!(checked["dockerConfigJson"][values::SIG], values::SECRET_SIG, "Check makes dockerConfigJson secret");
+    assert_eq!(
+        checked["spec"]["env"]["secrets"]["TOKEN"]["value"][values::SIG],
+        values::SECRET_SIG,
+        "Check makes the value secret"
+    );
+    assert_eq!(
+        checked["dockerConfigJson"][values::SIG],
+        values::SECRET_SIG,
+        "Check makes dockerConfigJson secret"
+    );
     let preview = client
-        .create(CreateRequest { urn: urn(&ok), properties: Some(to_struct(&checked)), name: ok.clone(), r#type: TYPE.into(), preview: true, ..Default::default() })
+        .create(CreateRequest {
+            urn: urn(&ok),
+            properties: Some(to_struct(&checked)),
+            name: ok.clone(),
+            r#type: TYPE.into(),
+            preview: true,
+            ..Default::default()
+        })
         .await
         .expect("preview Create")
         .into_inner();
     seen.props("preview Create outputs", preview.properties.as_ref());
     let created = client
-        .create(CreateRequest { urn: urn(&ok), properties: Some(to_struct(&checked)), name: ok.clone(), r#type: TYPE.into(), timeout: 120.0, ..Default::default() })
+        .create(CreateRequest {
+            urn: urn(&ok),
+            properties: Some(to_struct(&checked)),
+            name: ok.clone(),
+            r#type: TYPE.into(),
+            timeout: 120.0,
+            ..Default::default()
+        })
         .await
         .expect("Create")
         .into_inner();
     let outputs = seen.props("Create outputs", created.properties.as_ref());
-    assert_eq!(secret_data(&cluster, &ns, &format!("{ok}-env-secrets"), "TOKEN").await.as_deref(), Some(secrets.values[0].1.as_str()), "the secret was deployed");
     assert_eq!(
-        secret_data(&cluster, &ns, &format!("{ok}-image-pull-secret"), ".dockerconfigjson").await.as_deref(),
+        secret_data(&cluster, &ns, &format!("{ok}-env-secrets"), "TOKEN")
+            .await
+            .as_deref(),
+        Some(secrets.values[0].1.as_str()),
+        "the secret was deployed"
+    );
+    assert_eq!(
+        secret_data(
+            &cluster,
+            &ns,
+            &format!("{ok}-image-pull-secret"),
+            ".dockerconfigjson"
+        )
+        .await
+        .as_deref(),
         Some(base64(docker.as_bytes()).as_str()),
         "the credentials were deployed"
     );
 
     // A new secret value: Diff and an in-place Update.
-    let news = check(&mut client, &mut seen, &ok, &inputs(secrets.get(1)), Some(&checked)).await;
+    let news = check(
+        &mut client,
+        &mut seen,
+        &ok,
+        &inputs(secrets.get(1)),
+        Some(&checked),
+    )
+    .await;
     let diff = client
-        .diff(DiffRequest { id: created.id.clone(), urn: urn(&ok), olds: Some(to_struct(&outputs)), news: Some(to_struct(&news)), name: ok.clone(), r#type: TYPE.into(), ..Default::default() })
+        .diff(DiffRequest {
+            id: created.id.clone(),
+            urn: urn(&ok),
+            olds: Some(to_struct(&outputs)),
+            news: Some(to_struct(&news)),
+            name: ok.clone(),
+            r#type: TYPE.into(),
+            ..Default::default()
+        })
         .await
         .expect("Diff")
         .into_inner();
-    seen.texts.push(("Diff".into(), format!("{:?} {:?} {:?}", diff.diffs, diff.replaces, diff.detailed_diff)));
+    seen.texts.push((
+        "Diff".into(),
+        format!(
+            "{:?} {:?} {:?}",
+            diff.diffs, diff.replaces, diff.detailed_diff
+        ),
+    ));
     let updated = client
         .update(UpdateRequest {
             id: created.id.clone(),
@@ -292,20 +386,42 @@ async fn the_provider_never_prints_logs_or_returns_a_secret_in_clear_text() {
         .expect("Update")
         .into_inner();
     let outputs = seen.props("Update outputs", updated.properties.as_ref());
-    assert_eq!(secret_data(&cluster, &ns, &format!("{ok}-env-secrets"), "TOKEN").await.as_deref(), Some(secrets.values[1].1.as_str()));
+    assert_eq!(
+        secret_data(&cluster, &ns, &format!("{ok}-env-secrets"), "TOKEN")
+            .await
+            .as_deref(),
+        Some(secrets.values[1].1.as_str())
+    );
 
     // Refresh, and import (which reads the values back from the live Secrets).
     let read = client
-        .read(ReadRequest { id: created.id.clone(), urn: urn(&ok), properties: Some(to_struct(&outputs)), ..Default::default() })
+        .read(ReadRequest {
+            id: created.id.clone(),
+            urn: urn(&ok),
+            properties: Some(to_struct(&outputs)),
+            ..Default::default()
+        })
         .await
         .expect("Read")
         .into_inner();
     seen.props("Read outputs", read.properties.as_ref());
     seen.props("Read inputs", read.inputs.as_ref());
-    let import = client.read(ReadRequest { id: created.id.clone(), urn: urn(&ok), ..Default::default() }).await.expect("import").into_inner();
+    let import = client
+        .read(ReadRequest {
+            id: created.id.clone(),
+            urn: urn(&ok),
+            ..Default::default()
+        })
+        .await
+        .expect("import")
+        .into_inner();
     let imported = seen.props("import outputs", import.properties.as_ref());
     seen.props("import inputs", import.inputs.as_ref());
-    assert_eq!(imported["spec"]["env"]["secrets"]["TOKEN"]["value"][values::SIG], values::SECRET_SIG, "import reads the value back as a secret");
+    assert_eq!(
+        imported["spec"]["env"]["secrets"]["TOKEN"]["value"][values::SIG],
+        values::SECRET_SIG,
+        "import reads the value back as a secret"
+    );
 
     // A Job that fails: the failure report (pods, events) and the partial outputs.
     let bad = common::unique("sec-bad");
@@ -314,11 +430,24 @@ async fn the_provider_never_prints_logs_or_returns_a_secret_in_clear_text() {
         "env": {"secrets": {"PASSWORD": {"value": secrets.get(2)}}}}});
     let checked_bad = check(&mut client, &mut seen, &bad, &bad_inputs, None).await;
     let status = client
-        .create(CreateRequest { urn: urn(&bad), properties: Some(to_struct(&checked_bad)), name: bad.clone(), r#type: TYPE.into(), timeout: 120.0, ..Default::default() })
+        .create(CreateRequest {
+            urn: urn(&bad),
+            properties: Some(to_struct(&checked_bad)),
+            name: bad.clone(),
+            r#type: TYPE.into(),
+            timeout: 120.0,
+            ..Default::default()
+        })
         .await
         .expect_err("the Job fails");
-    let failed = seen.status("failing Create", &status).expect("a partial failure");
-    assert!(failed.reasons.join(" ").contains("BackoffLimitExceeded"), "{:?}", failed.reasons);
+    let failed = seen
+        .status("failing Create", &status)
+        .expect("a partial failure");
+    assert!(
+        failed.reasons.join(" ").contains("BackoffLimitExceeded"),
+        "{:?}",
+        failed.reasons
+    );
     let bad_outputs = from_struct(&failed.properties.unwrap());
 
     // Check failures next to a secret value: a bad key, an unknown field, a value and a reference.
@@ -328,14 +457,27 @@ async fn the_provider_never_prints_logs_or_returns_a_secret_in_clear_text() {
     check(&mut client, &mut seen, "invalid", &invalid, None).await;
     // Create with inputs that do not check (the engine would not, but a client may).
     let status = client
-        .create(CreateRequest { urn: urn("invalid"), properties: Some(to_struct(&invalid)), name: "invalid".into(), r#type: TYPE.into(), ..Default::default() })
+        .create(CreateRequest {
+            urn: urn("invalid"),
+            properties: Some(to_struct(&invalid)),
+            name: "invalid".into(),
+            r#type: TYPE.into(),
+            ..Default::default()
+        })
         .await
         .expect_err("inputs that do not check are refused");
     seen.status("invalid Create", &status);
 
     for (name, outputs) in [(&ok, &outputs), (&bad, &bad_outputs)] {
         client
-            .delete(DeleteRequest { id: format!("{ns}/{name}"), urn: urn(name), properties: Some(to_struct(outputs)), name: name.clone(), r#type: TYPE.into(), ..Default::default() })
+            .delete(DeleteRequest {
+                id: format!("{ns}/{name}"),
+                urn: urn(name),
+                properties: Some(to_struct(outputs)),
+                name: name.clone(),
+                r#type: TYPE.into(),
+                ..Default::default()
+            })
             .await
             .expect("Delete");
     }
@@ -347,15 +489,25 @@ async fn the_provider_never_prints_logs_or_returns_a_secret_in_clear_text() {
         leaks.extend(secrets.found_in(text, what));
     }
     let logs = engine.messages();
-    assert!(logs.len() > 3, "the provider logged through the engine: {logs:?}");
+    assert!(
+        logs.len() > 3,
+        "the provider logged through the engine: {logs:?}"
+    );
     for log in &logs {
         leaks.extend(secrets.found_in(&log.message, "Engine.Log"));
     }
     let stderr = provider.stderr();
-    assert!(stderr.contains("DEBUG"), "KJOB_LOG=debug makes the provider verbose:\n{stderr}");
+    assert!(
+        stderr.contains("DEBUG"),
+        "KJOB_LOG=debug makes the provider verbose:\n{stderr}"
+    );
     leaks.extend(secrets.found_in(&stderr, "provider stderr"));
     leaks.extend(secrets.found_in(&provider.stdout(), "provider stdout"));
-    assert!(seen.wrappers >= 10, "the secret values came back inside secret wrappers ({} seen)", seen.wrappers);
+    assert!(
+        seen.wrappers >= 10,
+        "the secret values came back inside secret wrappers ({} seen)",
+        seen.wrappers
+    );
     eprintln!(
         "secrets/provider: searched {} responses, {} Engine.Log messages, {} bytes of stderr for {} values (and base64)",
         seen.texts.len(),
@@ -363,13 +515,22 @@ async fn the_provider_never_prints_logs_or_returns_a_secret_in_clear_text() {
         stderr.len(),
         secrets.values.len()
     );
-    assert!(leaks.is_empty(), "secret values in clear text:\n{}", leaks.join("\n"));
+    assert!(
+        leaks.is_empty(),
+        "secret values in clear text:\n{}",
+        leaks.join("\n")
+    );
 }
 
 // ------------------------------------------------------------------------------------ CLI
 
 fn show(out: &Output) -> String {
-    format!("exit {:?}\n--- stdout\n{}\n--- stderr\n{}", out.status.code(), String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    format!(
+        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 #[test]
@@ -423,31 +584,79 @@ fn the_cli_never_prints_or_stores_a_secret_in_clear_text() {
     )
     .unwrap();
     let invalid = invalid.to_string_lossy().into_owned();
-    assert_eq!(run(&["validate", "--manifest", &invalid]).status.code(), Some(2));
+    assert_eq!(
+        run(&["validate", "--manifest", &invalid]).status.code(),
+        Some(2)
+    );
     // A secret through --set that goes wrong: no document named, a misspelt field.
     let unnamed = format!("spec.env.secrets.TOKEN.value={}", secrets.get(5));
-    assert_eq!(run(&["validate", "--manifest", &file, "--set", &unnamed]).status.code(), Some(2));
+    assert_eq!(
+        run(&["validate", "--manifest", &file, "--set", &unnamed])
+            .status
+            .code(),
+        Some(2)
+    );
     let misspelt = format!("{ok}:spec.env.secrets.TOKEN.valu={}", secrets.get(5));
-    assert_eq!(run(&["preview", "--manifest", &file, "--set", &misspelt]).status.code(), Some(2));
+    assert_eq!(
+        run(&["preview", "--manifest", &file, "--set", &misspelt])
+            .status
+            .code(),
+        Some(2)
+    );
     assert!(run(&["preview", "--manifest", &file]).status.success());
     let up = run(&["up", "--manifest", &file, "--yes", "--timeout", "120"]);
-    assert_eq!(up.status.code(), Some(1), "the failing Job fails the up:\n{}", show(&up));
-    assert!(String::from_utf8_lossy(&up.stderr).contains("BackoffLimitExceeded"), "{}", show(&up));
+    assert_eq!(
+        up.status.code(),
+        Some(1),
+        "the failing Job fails the up:\n{}",
+        show(&up)
+    );
+    assert!(
+        String::from_utf8_lossy(&up.stderr).contains("BackoffLimitExceeded"),
+        "{}",
+        show(&up)
+    );
     let deployed = |key: &str| -> Option<String> {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        rt.block_on(async { secret_data(&common::cluster(), &ns, &format!("{ok}-env-secrets"), key).await })
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            secret_data(&common::cluster(), &ns, &format!("{ok}-env-secrets"), key).await
+        })
     };
-    assert_eq!(deployed("TOKEN").as_deref(), Some(secrets.values[0].1.as_str()), "the secret was deployed");
+    assert_eq!(
+        deployed("TOKEN").as_deref(),
+        Some(secrets.values[0].1.as_str()),
+        "the secret was deployed"
+    );
     run(&["outputs", "--manifest", &file]);
     run(&["list"]);
     run(&["get", &ok]);
     run(&["get", &bad]);
     run(&["logs", "--name", &bad]);
     // A value from --set: preview, then up (the failed Job runs, and fails, again).
-    assert!(run(&["preview", "--manifest", &file, "--set", &set]).status.success());
-    let up = run(&["up", "--manifest", &file, "--set", &set, "--yes", "--timeout", "120"]);
+    assert!(
+        run(&["preview", "--manifest", &file, "--set", &set])
+            .status
+            .success()
+    );
+    let up = run(&[
+        "up",
+        "--manifest",
+        &file,
+        "--set",
+        &set,
+        "--yes",
+        "--timeout",
+        "120",
+    ]);
     assert_eq!(up.status.code(), Some(1), "{}", show(&up));
-    assert_eq!(deployed("OTHER").as_deref(), Some(secrets.values[3].1.as_str()), "the --set value was deployed");
+    assert_eq!(
+        deployed("OTHER").as_deref(),
+        Some(secrets.values[3].1.as_str()),
+        "the --set value was deployed"
+    );
     let store = files_under(&state, &|_| false);
     let down = run(&["down", "--manifest", &file, "--yes"]);
     assert!(down.status.success(), "{}", show(&down));
@@ -461,13 +670,30 @@ fn the_cli_never_prints_or_stores_a_secret_in_clear_text() {
             leaks.extend(secrets.found_in(&text, &format!("kjob {command} {stream}")));
         }
     }
-    assert!(outputs.iter().any(|(c, o)| c.starts_with("up ") && String::from_utf8_lossy(&o.stderr).contains("DEBUG")), "KJOB_LOG=debug makes the CLI verbose");
-    assert!(!store.is_empty() && store.iter().any(|(_, t)| t.contains(&ok)), "the state store holds records");
+    assert!(
+        outputs
+            .iter()
+            .any(|(c, o)| c.starts_with("up ")
+                && String::from_utf8_lossy(&o.stderr).contains("DEBUG")),
+        "KJOB_LOG=debug makes the CLI verbose"
+    );
+    assert!(
+        !store.is_empty() && store.iter().any(|(_, t)| t.contains(&ok)),
+        "the state store holds records"
+    );
     for (path, text) in store.iter().chain(files_under(&state, &|_| false).iter()) {
         leaks.extend(secrets.found_in(text, &path.display().to_string()));
     }
-    eprintln!("secrets/cli: searched {} commands' output ({bytes} bytes) and {} state files", outputs.len(), store.len());
-    assert!(leaks.is_empty(), "secret values in clear text:\n{}", leaks.join("\n"));
+    eprintln!(
+        "secrets/cli: searched {} commands' output ({bytes} bytes) and {} state files",
+        outputs.len(),
+        store.len()
+    );
+    assert!(
+        leaks.is_empty(),
+        "secret values in clear text:\n{}",
+        leaks.join("\n")
+    );
 }
 
 // ------------------------------------------------------------------------------------ Pulumi
@@ -477,14 +703,19 @@ fn pulumi_bin() -> PathBuf {
     let dir = match std::env::var_os("KJOB_PULUMI_BIN").filter(|d| !d.is_empty()) {
         Some(d) => PathBuf::from(d),
         None => {
-            let out = Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/pulumi-build"))
-                .arg("--print-dir")
-                .output()
-                .expect("run scripts/pulumi-build --print-dir");
+            let out =
+                Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/pulumi-build"))
+                    .arg("--print-dir")
+                    .output()
+                    .expect("run scripts/pulumi-build --print-dir");
             PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
         }
     };
-    assert!(dir.join("pulumi").is_file(), "no Pulumi CLI at {}: run scripts/pulumi-build (scripts/test does)", dir.display());
+    assert!(
+        dir.join("pulumi").is_file(),
+        "no Pulumi CLI at {}: run scripts/pulumi-build (scripts/test does)",
+        dir.display()
+    );
     dir
 }
 
@@ -493,15 +724,18 @@ fn the_pulumi_state_and_output_never_hold_a_secret_in_clear_text() {
     let mut secrets = Secrets::new("pul", 4);
     let docker = docker_config(secrets.get(2));
     secrets.add(&docker);
-    let run = std::env::temp_dir().join("kjob-secrets").join(common::unique("pulumi"));
+    let run = std::env::temp_dir()
+        .join("kjob-secrets")
+        .join(common::unique("pulumi"));
     let project = run.join("project");
     std::fs::create_dir_all(&project).unwrap();
     std::fs::create_dir_all(run.join("state")).unwrap();
     std::fs::create_dir_all(run.join("home")).unwrap();
     let ns = common::unique("sec-pul");
     let yaml_string = |s: &str| serde_json::to_string(s).unwrap();
-    let program = |token: &str| format!(
-        r#"name: kjob-secrets
+    let program = |token: &str| {
+        format!(
+            r#"name: kjob-secrets
 runtime: yaml
 resources:
   ok:
@@ -531,24 +765,33 @@ resources:
 outputs:
   jobName: ${{ok.jobName}}
 "#,
-        s0 = token,
-        s1 = secrets.get(1),
-        docker = yaml_string(&docker),
-    );
+            s0 = token,
+            s1 = secrets.get(1),
+            docker = yaml_string(&docker),
+        )
+    };
     std::fs::write(project.join("Pulumi.yaml"), program(secrets.get(0))).unwrap();
     let bin = pulumi_bin();
-    let provider_dir = Path::new(env!("CARGO_BIN_EXE_pulumi-resource-kjob")).parent().unwrap().to_path_buf();
+    let provider_dir = Path::new(env!("CARGO_BIN_EXE_pulumi-resource-kjob"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
     let mut outputs: Vec<(String, Output)> = Vec::new();
     let mut pulumi = |args: &[&str]| -> Output {
         let mut path = vec![bin.clone(), provider_dir.clone()];
-        path.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
+        path.extend(std::env::split_paths(
+            &std::env::var_os("PATH").unwrap_or_default(),
+        ));
         let out = Command::new(bin.join("pulumi"))
             .args(args)
             .args(["--non-interactive", "--color", "never"])
             .current_dir(&project)
             .env("PATH", std::env::join_paths(path).unwrap())
             .env("PULUMI_HOME", run.join("home"))
-            .env("PULUMI_BACKEND_URL", format!("file://{}", run.join("state").display()))
+            .env(
+                "PULUMI_BACKEND_URL",
+                format!("file://{}", run.join("state").display()),
+            )
             .env("PULUMI_CONFIG_PASSPHRASE", "kjob-secrets")
             .env("PULUMI_SKIP_UPDATE_CHECK", "true")
             .env("PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION", "true")
@@ -569,28 +812,58 @@ outputs:
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         ok(&pulumi(&["preview", "--diff"]));
         let up = pulumi(&["up", "--yes", "--skip-preview", "--diff"]);
-        assert!(!up.status.success(), "the failing Job fails the update:\n{}", show(&up));
+        assert!(
+            !up.status.success(),
+            "the failing Job fails the update:\n{}",
+            show(&up)
+        );
         assert!(show(&up).contains("BackoffLimitExceeded"), "{}", show(&up));
         let export = pulumi(&["stack", "export"]);
         ok(&export);
-        let deployment: Value = serde_json::from_slice(&export.stdout).expect("stack export is JSON");
-        let resources = deployment["deployment"]["resources"].as_array().cloned().unwrap_or_default();
+        let deployment: Value =
+            serde_json::from_slice(&export.stdout).expect("stack export is JSON");
+        let resources = deployment["deployment"]["resources"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         let jobs: Vec<&Value> = resources.iter().filter(|r| r["type"] == TYPE).collect();
-        assert_eq!(jobs.len(), 2, "both resources are in state (the failed one as a partial failure)");
+        assert_eq!(
+            jobs.len(),
+            2,
+            "both resources are in state (the failed one as a partial failure)"
+        );
         let text = export.stdout.clone();
         let ciphertexts = String::from_utf8_lossy(&text).matches("ciphertext").count();
-        assert!(ciphertexts >= 4, "the secret values are stored encrypted ({ciphertexts} ciphertexts)");
+        assert!(
+            ciphertexts >= 4,
+            "the secret values are stored encrypted ({ciphertexts} ciphertexts)"
+        );
         ok(&pulumi(&["stack", "output", "--json"]));
         ok(&pulumi(&["refresh", "--yes", "--skip-preview"]));
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        let deployed = || rt.block_on(async { secret_data(&common::cluster(), &ns, "ok-env-secrets", "TOKEN").await });
-        assert_eq!(deployed().as_deref(), Some(secrets.values[0].1.as_str()), "the secret was deployed");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let deployed = || {
+            rt.block_on(async {
+                secret_data(&common::cluster(), &ns, "ok-env-secrets", "TOKEN").await
+            })
+        };
+        assert_eq!(
+            deployed().as_deref(),
+            Some(secrets.values[0].1.as_str()),
+            "the secret was deployed"
+        );
         // A new value: the diff, the in-place update (and the failed Job's re-run, failing again).
         std::fs::write(project.join("Pulumi.yaml"), program(secrets.get(3))).unwrap();
         ok(&pulumi(&["preview", "--diff"]));
         let up = pulumi(&["up", "--yes", "--skip-preview", "--diff"]);
         assert!(show(&up).contains("BackoffLimitExceeded"), "{}", show(&up));
-        assert_eq!(deployed().as_deref(), Some(secrets.values[3].1.as_str()), "the new secret was deployed");
+        assert_eq!(
+            deployed().as_deref(),
+            Some(secrets.values[3].1.as_str()),
+            "the new secret was deployed"
+        );
         ok(&pulumi(&["stack", "export"]));
     }));
     let destroy = pulumi(&["destroy", "--yes", "--skip-preview"]);
@@ -615,9 +888,18 @@ outputs:
     for (path, text) in &stored {
         leaks.extend(secrets.found_in(text, &path.display().to_string()));
     }
-    eprintln!("secrets/pulumi: searched {} commands' output ({bytes} bytes) and {} stored files", outputs.len(), stored.len());
+    eprintln!(
+        "secrets/pulumi: searched {} commands' output ({bytes} bytes) and {} stored files",
+        outputs.len(),
+        stored.len()
+    );
     if leaks.is_empty() {
         let _ = std::fs::remove_dir_all(&run);
     }
-    assert!(leaks.is_empty(), "secret values in clear text (run kept in {}):\n{}", run.display(), leaks.join("\n"));
+    assert!(
+        leaks.is_empty(),
+        "secret values in clear text (run kept in {}):\n{}",
+        run.display(),
+        leaks.join("\n")
+    );
 }

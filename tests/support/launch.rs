@@ -11,8 +11,9 @@ use std::time::Duration;
 use kjob::api::pulumirpc::engine_server::{Engine, EngineServer};
 use kjob::api::pulumirpc::resource_provider_client::ResourceProviderClient;
 use kjob::api::pulumirpc::{
-    GetRootResourceRequest, GetRootResourceResponse, LogRequest, RequirePulumiVersionRequest, RequirePulumiVersionResponse,
-    SetRootResourceRequest, SetRootResourceResponse, StartDebuggingRequest,
+    GetRootResourceRequest, GetRootResourceResponse, LogRequest, RequirePulumiVersionRequest,
+    RequirePulumiVersionResponse, SetRootResourceRequest, SetRootResourceResponse,
+    StartDebuggingRequest,
 };
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
@@ -31,16 +32,28 @@ impl Engine for FakeEngine {
         self.logs.lock().unwrap().push(request.into_inner());
         Ok(Response::new(()))
     }
-    async fn get_root_resource(&self, _: Request<GetRootResourceRequest>) -> Result<Response<GetRootResourceResponse>, Status> {
+    async fn get_root_resource(
+        &self,
+        _: Request<GetRootResourceRequest>,
+    ) -> Result<Response<GetRootResourceResponse>, Status> {
         Ok(Response::new(GetRootResourceResponse::default()))
     }
-    async fn set_root_resource(&self, _: Request<SetRootResourceRequest>) -> Result<Response<SetRootResourceResponse>, Status> {
+    async fn set_root_resource(
+        &self,
+        _: Request<SetRootResourceRequest>,
+    ) -> Result<Response<SetRootResourceResponse>, Status> {
         Ok(Response::new(SetRootResourceResponse::default()))
     }
-    async fn start_debugging(&self, _: Request<StartDebuggingRequest>) -> Result<Response<()>, Status> {
+    async fn start_debugging(
+        &self,
+        _: Request<StartDebuggingRequest>,
+    ) -> Result<Response<()>, Status> {
         Ok(Response::new(()))
     }
-    async fn require_pulumi_version(&self, _: Request<RequirePulumiVersionRequest>) -> Result<Response<RequirePulumiVersionResponse>, Status> {
+    async fn require_pulumi_version(
+        &self,
+        _: Request<RequirePulumiVersionRequest>,
+    ) -> Result<Response<RequirePulumiVersionResponse>, Status> {
         Ok(Response::new(RequirePulumiVersionResponse::default()))
     }
 }
@@ -49,10 +62,16 @@ impl FakeEngine {
     /// Serves the fake engine on 127.0.0.1; returns it and its address (`127.0.0.1:PORT`).
     pub async fn start() -> (FakeEngine, String) {
         let engine = FakeEngine::default();
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the fake engine");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the fake engine");
         let address = listener.local_addr().unwrap().to_string();
         let service = EngineServer::new(engine.clone());
-        tokio::spawn(tonic::transport::Server::builder().add_service(service).serve_with_incoming(TcpListenerStream::new(listener)));
+        tokio::spawn(
+            tonic::transport::Server::builder()
+                .add_service(service)
+                .serve_with_incoming(TcpListenerStream::new(listener)),
+        );
         (engine, address)
     }
 
@@ -75,7 +94,11 @@ impl Provider {
     /// Launches the provider with `engine` as its engine address and extra environment.
     pub fn launch(engine: &str, env: &[(&str, &str)]) -> Provider {
         let mut command = Command::new(env!("CARGO_BIN_EXE_pulumi-resource-kjob"));
-        command.arg(engine).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        command
+            .arg(engine)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         for (k, v) in env {
             command.env(k, v);
         }
@@ -83,7 +106,10 @@ impl Provider {
         let mut stdout = BufReader::new(child.stdout.take().unwrap());
         let mut line = String::new();
         stdout.read_line(&mut line).expect("read the port");
-        let port: u16 = line.trim().parse().unwrap_or_else(|_| panic!("the first line of stdout is the port, got {line:?}"));
+        let port: u16 = line
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("the first line of stdout is the port, got {line:?}"));
         let collect = |mut from: Box<dyn Read + Send>| {
             let sink = Arc::new(Mutex::new(Vec::new()));
             let to = sink.clone();
@@ -100,18 +126,26 @@ impl Provider {
         };
         let stderr = collect(Box::new(child.stderr.take().unwrap()));
         let stdout = collect(Box::new(stdout));
-        Provider { child, port, stderr, stdout }
+        Provider {
+            child,
+            port,
+            stderr,
+            stdout,
+        }
     }
 
     /// A gRPC client for it (as many as wanted share one connection when cloned).
     pub async fn client(&self) -> ResourceProviderClient<Channel> {
-        let channel = tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{}", self.port))
-            .unwrap()
-            .connect_timeout(Duration::from_secs(10))
-            .connect()
-            .await
-            .expect("connect to the provider");
-        ResourceProviderClient::new(channel).max_decoding_message_size(400 << 20).max_encoding_message_size(400 << 20)
+        let channel =
+            tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{}", self.port))
+                .unwrap()
+                .connect_timeout(Duration::from_secs(10))
+                .connect()
+                .await
+                .expect("connect to the provider");
+        ResourceProviderClient::new(channel)
+            .max_decoding_message_size(400 << 20)
+            .max_encoding_message_size(400 << 20)
     }
 
     /// What it printed on stderr so far.
@@ -128,7 +162,9 @@ impl Provider {
     pub fn stop(&mut self) -> bool {
         let pid = self.child.id() as i32;
         // Our own child, by its PID.
-        let _ = Command::new("kill").args(["-INT", &pid.to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-INT", &pid.to_string()])
+            .status();
         for _ in 0..100 {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return status.success();
