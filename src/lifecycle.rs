@@ -103,6 +103,19 @@ pub fn job_state(job: &Value) -> JobState {
     }
 }
 
+/// The string annotations (`metadata.annotations`) of a manifest or inputs document.
+pub fn annotations_of(document: &Value) -> std::collections::BTreeMap<String, String> {
+    document
+        .pointer("/metadata/annotations")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Whether a manifest's annotations ask to skip waiting.
 pub fn wait_disabled(annotations: &std::collections::BTreeMap<String, String>) -> bool {
     annotations

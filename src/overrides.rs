@@ -39,13 +39,18 @@ pub struct Override {
 /// never echo its value.
 pub fn is_secret_path(path: &str) -> bool {
     let mut segments = path.split('.');
-    (segments.next(), segments.next(), segments.next()) == (Some("spec"), Some("env"), Some("secrets"))
+    (segments.next(), segments.next(), segments.next())
+        == (Some("spec"), Some("env"), Some("secrets"))
 }
 
 impl Override {
     /// The value as messages may show it: `[redacted]` for a secret.
     pub fn shown_value(&self) -> &str {
-        if is_secret_path(&self.path) { "[redacted]" } else { &self.value }
+        if is_secret_path(&self.path) {
+            "[redacted]"
+        } else {
+            &self.value
+        }
     }
 }
 
@@ -76,7 +81,11 @@ pub fn parse(text: &str) -> Result<Override, String> {
             "{left:?}: the path {path:?} is not a dotted path such as spec.parallelism"
         ));
     }
-    let text = if is_secret_path(path) { format!("{left}=[redacted]") } else { text.to_owned() };
+    let text = if is_secret_path(path) {
+        format!("{left}=[redacted]")
+    } else {
+        text.to_owned()
+    };
     Ok(Override {
         target,
         path: path.to_owned(),
@@ -409,11 +418,17 @@ mod tests {
     #[test]
     fn secret_values_are_never_in_messages() {
         let o = parse("job:spec.env.secrets.TOKEN.value=hunter2").unwrap();
-        assert_eq!((o.path.as_str(), o.value.as_str()), ("spec.env.secrets.TOKEN.value", "hunter2"));
+        assert_eq!(
+            (o.path.as_str(), o.value.as_str()),
+            ("spec.env.secrets.TOKEN.value", "hunter2")
+        );
         assert_eq!(o.text, "job:spec.env.secrets.TOKEN.value=[redacted]");
         assert_eq!(o.shown_value(), "[redacted]");
         assert_eq!(parse("spec.parallelism=3").unwrap().shown_value(), "3");
-        for bad in [":spec.env.secrets.T.value=hunter2", "spec.env.secrets..value=hunter2"] {
+        for bad in [
+            ":spec.env.secrets.T.value=hunter2",
+            "spec.env.secrets..value=hunter2",
+        ] {
             let e = parse(bad).unwrap_err();
             assert!(!e.contains("hunter2"), "{e}");
         }

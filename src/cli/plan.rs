@@ -58,15 +58,7 @@ impl Planned {
 }
 
 fn annotations(manifest: &Value) -> BTreeMap<String, String> {
-    manifest
-        .pointer("/metadata/annotations")
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
-                .collect()
-        })
-        .unwrap_or_default()
+    lifecycle::annotations_of(manifest)
 }
 
 fn located(errors: Vec<manifest::Located>) -> Vec<String> {

@@ -208,15 +208,7 @@ fn secret_values(inputs_value: &Value) -> Vec<String> {
 }
 
 fn annotations(inputs_value: &Value) -> std::collections::BTreeMap<String, String> {
-    inputs_value
-        .pointer("/metadata/annotations")
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
-                .collect()
-        })
-        .unwrap_or_default()
+    lifecycle::annotations_of(inputs_value)
 }
 
 /// One Create or Update, for [`KjobProvider::converge`].
