@@ -1,10 +1,12 @@
-//! Tracing set-up for both binaries: `KJOB_LOG` (an `EnvFilter` directive, default `warn`)
-//! decides what reaches stderr. Secret values are never passed to tracing.
+//! Tracing set-up for both binaries: `KJOB_LOG` (an `EnvFilter` directive, default `warn`
+//! with the Kubernetes client's own connection errors silenced, since every failure is
+//! reported once, with context, by our own error) decides what reaches stderr. Secret values
+//! are never passed to tracing.
 
 /// Installs the stderr subscriber once; later calls do nothing.
 pub fn init() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("KJOB_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,kube_client=off"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
