@@ -19,7 +19,9 @@ const NAME: &str = "nightly-etl";
 /// The golden full manifest as provider inputs (no `apiVersion`/`kind`).
 fn full_inputs() -> Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/full.input.json");
-    let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("read full.input.json")).expect("JSON");
+    let mut doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("read full.input.json"))
+            .expect("JSON");
     let map = doc.as_object_mut().expect("an object");
     map.remove("apiVersion");
     map.remove("kind");
@@ -27,18 +29,26 @@ fn full_inputs() -> Value {
 }
 
 fn options() -> RenderOptions {
-    RenderOptions { docker_config_json: Some(r#"{"auths":{"registry.acme.example":{"auth":"dTpw"}}}"#.into()) }
+    RenderOptions {
+        docker_config_json: Some(r#"{"auths":{"registry.acme.example":{"auth":"dTpw"}}}"#.into()),
+    }
 }
 
 fn checked_inputs(raw: &Value) -> Value {
     let checked = inputs::check(raw, NAME, &[]);
-    assert!(checked.failures.is_empty(), "the golden input checks: {:?}", checked.failures);
+    assert!(
+        checked.failures.is_empty(),
+        "the golden input checks: {:?}",
+        checked.failures
+    );
     checked.inputs
 }
 
 fn bench_check(c: &mut Criterion) {
     let raw = full_inputs();
-    c.bench_function("check/full", |b| b.iter(|| inputs::check(black_box(&raw), NAME, &[])));
+    c.bench_function("check/full", |b| {
+        b.iter(|| inputs::check(black_box(&raw), NAME, &[]))
+    });
     // What the gRPC Check handler adds around it: Struct -> JSON, reveal, JSON -> Struct.
     let wire = values::to_struct(&raw);
     c.bench_function("check/full+struct", |b| {
@@ -59,11 +69,17 @@ fn bench_diff(c: &mut Criterion) {
     replace["spec"]["image"]["tag"] = json!("2.4.2");
     let replace = checked_inputs(&replace);
     let unknown = values::is_unknown;
-    for (label, new) in [("none", &old), ("in-place", &in_place), ("replace", &replace)] {
+    for (label, new) in [
+        ("none", &old),
+        ("in-place", &in_place),
+        ("replace", &replace),
+    ] {
         let expected = kjob::diff::diff(&old, new, &[], &unknown);
         assert_eq!(expected.is_empty(), label == "none");
         assert_eq!(expected.replaces(), label == "replace");
-        c.bench_function(&format!("diff/{label}"), |b| b.iter(|| kjob::diff::diff(black_box(&old), black_box(new), &[], &unknown)));
+        c.bench_function(&format!("diff/{label}"), |b| {
+            b.iter(|| kjob::diff::diff(black_box(&old), black_box(new), &[], &unknown))
+        });
     }
 }
 
@@ -71,11 +87,21 @@ fn bench_render(c: &mut Criterion) {
     let raw = full_inputs();
     let checked = inputs::check(&raw, NAME, &[]);
     let options = options();
-    c.bench_function("render/full", |b| b.iter(|| kjob::job::render(black_box(&checked.checked), &options).expect("renders")));
+    c.bench_function("render/full", |b| {
+        b.iter(|| kjob::job::render(black_box(&checked.checked), &options).expect("renders"))
+    });
     let rendered = kjob::job::render(&checked.checked, &options).expect("renders");
-    assert_eq!(rendered.objects().len(), 6, "namespace, configmap, 2 secrets, service account, job");
+    assert_eq!(
+        rendered.objects().len(),
+        6,
+        "namespace, configmap, 2 secrets, service account, job"
+    );
     c.bench_function("render/full+objects", |b| {
-        b.iter(|| kjob::job::render(black_box(&checked.checked), &options).expect("renders").objects())
+        b.iter(|| {
+            kjob::job::render(black_box(&checked.checked), &options)
+                .expect("renders")
+                .objects()
+        })
     });
 }
 

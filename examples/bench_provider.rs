@@ -29,7 +29,8 @@ use k8s_openapi::api::batch::v1::Job;
 use kjob::api::pulumirpc::engine_server::{Engine, EngineServer};
 use kjob::api::pulumirpc::resource_provider_client::ResourceProviderClient;
 use kjob::api::pulumirpc::{
-    self as rpc, CheckRequest, ConfigureRequest, CreateRequest, DiffRequest, GetSchemaRequest, diff_response::DiffChanges,
+    self as rpc, CheckRequest, ConfigureRequest, CreateRequest, DiffRequest, GetSchemaRequest,
+    diff_response::DiffChanges,
 };
 use kjob::cluster::{Cluster, ClusterConfig};
 use kjob::provider::values::{from_struct, to_struct};
@@ -62,13 +63,24 @@ impl Engine for FakeEngine {
         self.logs.fetch_add(1, Ordering::Relaxed);
         Ok(Response::new(()))
     }
-    async fn get_root_resource(&self, _: Request<rpc::GetRootResourceRequest>) -> Result<Response<rpc::GetRootResourceResponse>, Status> {
-        Ok(Response::new(rpc::GetRootResourceResponse { urn: String::new() }))
+    async fn get_root_resource(
+        &self,
+        _: Request<rpc::GetRootResourceRequest>,
+    ) -> Result<Response<rpc::GetRootResourceResponse>, Status> {
+        Ok(Response::new(rpc::GetRootResourceResponse {
+            urn: String::new(),
+        }))
     }
-    async fn set_root_resource(&self, _: Request<rpc::SetRootResourceRequest>) -> Result<Response<rpc::SetRootResourceResponse>, Status> {
+    async fn set_root_resource(
+        &self,
+        _: Request<rpc::SetRootResourceRequest>,
+    ) -> Result<Response<rpc::SetRootResourceResponse>, Status> {
         Ok(Response::new(rpc::SetRootResourceResponse {}))
     }
-    async fn start_debugging(&self, _: Request<rpc::StartDebuggingRequest>) -> Result<Response<()>, Status> {
+    async fn start_debugging(
+        &self,
+        _: Request<rpc::StartDebuggingRequest>,
+    ) -> Result<Response<()>, Status> {
         Ok(Response::new(()))
     }
     async fn require_pulumi_version(
@@ -84,7 +96,11 @@ async fn start_engine() -> Result<(String, Arc<AtomicU64>), Error> {
     let addr = listener.local_addr()?;
     let engine = FakeEngine::default();
     let logs = engine.logs.clone();
-    tokio::spawn(tonic::transport::Server::builder().add_service(EngineServer::new(engine)).serve_with_incoming(TcpListenerStream::new(listener)));
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(EngineServer::new(engine))
+            .serve_with_incoming(TcpListenerStream::new(listener)),
+    );
     Ok((addr.to_string(), logs))
 }
 
@@ -146,17 +162,31 @@ async fn spawn(bin: &str, engine: &str) -> Result<Plugin, Error> {
         .spawn()?;
     let stdout = child.stdout.take().ok_or("no stdout")?;
     let mut lines = BufReader::new(stdout).lines();
-    let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line()).await??.ok_or("the provider printed nothing")?;
+    let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+        .await??
+        .ok_or("the provider printed nothing")?;
     let started = t0.elapsed();
-    let port: u16 = line.trim().parse().map_err(|e| format!("first stdout line {line:?} is not a port: {e}"))?;
+    let port: u16 = line
+        .trim()
+        .parse()
+        .map_err(|e| format!("first stdout line {line:?} is not a port: {e}"))?;
     // Keep draining stdout so the plugin never blocks on a full pipe.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Ok(Plugin { child, port, started })
+    Ok(Plugin {
+        child,
+        port,
+        started,
+    })
 }
 
 fn proc_status_kib(pid: u32, key: &str) -> Option<u64> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    text.lines().find(|l| l.starts_with(key))?.split_whitespace().nth(1)?.parse().ok()
+    text.lines()
+        .find(|l| l.starts_with(key))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 async fn stop(mut plugin: Plugin) {
@@ -165,8 +195,12 @@ async fn stop(mut plugin: Plugin) {
 }
 
 async fn connect(port: u16) -> Result<Client, Error> {
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{port}"))?.connect().await?;
-    Ok(ResourceProviderClient::new(channel).max_decoding_message_size(MAX_MESSAGE).max_encoding_message_size(MAX_MESSAGE))
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{port}"))?
+        .connect()
+        .await?;
+    Ok(ResourceProviderClient::new(channel)
+        .max_decoding_message_size(MAX_MESSAGE)
+        .max_encoding_message_size(MAX_MESSAGE))
 }
 
 /// Start-up to port printed, and RSS after 1 s idle, alternating the binaries. One process at a
@@ -179,7 +213,11 @@ async fn bench_startup(bins: &[(&str, &str)], engine: &str, n: usize) -> Result<
             let plugin = spawn(bin, engine).await?;
             let started = ms(plugin.started);
             tokio::time::sleep(Duration::from_secs(1)).await;
-            let kib = plugin.child.id().and_then(|pid| proc_status_kib(pid, "VmRSS:")).ok_or("cannot read VmRSS")?;
+            let kib = plugin
+                .child
+                .id()
+                .and_then(|pid| proc_status_kib(pid, "VmRSS:"))
+                .ok_or("cannot read VmRSS")?;
             stop(plugin).await;
             if round > 0 {
                 times.entry(label).or_default().push(started);
@@ -189,7 +227,10 @@ async fn bench_startup(bins: &[(&str, &str)], engine: &str, n: usize) -> Result<
     }
     let mut out = serde_json::Map::new();
     for (label, _) in bins {
-        out.insert((*label).to_owned(), json!({"to_port_ms": stats(&times[label]), "idle_rss_mib": stats(&rss[label])}));
+        out.insert(
+            (*label).to_owned(),
+            json!({"to_port_ms": stats(&times[label]), "idle_rss_mib": stats(&rss[label])}),
+        );
     }
     Ok(Value::Object(out))
 }
@@ -219,7 +260,9 @@ fn kjob_inputs(name: &str, ns: &str, parallelism: i64) -> Value {
 fn rendered_objects(name: &str, ns: &str, parallelism: i64) -> Vec<kjob::render::Object> {
     let checked = kjob::provider::inputs::check(&kjob_inputs(name, ns, parallelism), name, &[]);
     assert!(checked.failures.is_empty(), "{:?}", checked.failures);
-    kjob::job::render(&checked.checked, &RenderOptions::default()).expect("renders").objects()
+    kjob::job::render(&checked.checked, &RenderOptions::default())
+        .expect("renders")
+        .objects()
 }
 
 fn pk8s_type(kind: ObjectKind) -> &'static str {
@@ -251,7 +294,11 @@ fn pk8s_resources(name: &str, ns: &str, parallelism: i64, skip_await: bool) -> V
             if skip_await {
                 news["metadata"]["annotations"]["pulumi.com/skipAwait"] = json!("true");
             }
-            K8sResource { ty: pk8s_type(o.id.kind), name: format!("{}-{}", o.id.kind.as_str().to_lowercase(), o.id.name), news }
+            K8sResource {
+                ty: pk8s_type(o.id.kind),
+                name: format!("{}-{}", o.id.kind.as_str().to_lowercase(), o.id.name),
+                news,
+            }
         })
         .collect()
 }
@@ -275,11 +322,20 @@ async fn configure_pk8s(client: &mut Client, kubeconfig: &str) -> Result<(), Err
     let contents = std::fs::read_to_string(kubeconfig)?;
     let news = json!({"kubeconfig": contents});
     let checked = client
-        .check_config(CheckRequest { urn: urn("pulumi:providers:kubernetes", "default"), news: Some(to_struct(&news)), olds: Some(Default::default()), ..Default::default() })
+        .check_config(CheckRequest {
+            urn: urn("pulumi:providers:kubernetes", "default"),
+            news: Some(to_struct(&news)),
+            olds: Some(Default::default()),
+            ..Default::default()
+        })
         .await?
         .into_inner();
     if !checked.failures.is_empty() {
-        return Err(format!("pulumi-kubernetes CheckConfig failures: {:?}", checked.failures).into());
+        return Err(format!(
+            "pulumi-kubernetes CheckConfig failures: {:?}",
+            checked.failures
+        )
+        .into());
     }
     client
         .configure(ConfigureRequest {
@@ -295,9 +351,21 @@ async fn configure_pk8s(client: &mut Client, kubeconfig: &str) -> Result<(), Err
     Ok(())
 }
 
-async fn check(client: &mut Client, ty: &str, name: &str, news: &Value) -> Result<prost_types::Struct, Error> {
+async fn check(
+    client: &mut Client,
+    ty: &str,
+    name: &str,
+    news: &Value,
+) -> Result<prost_types::Struct, Error> {
     let resp = client
-        .check(CheckRequest { urn: urn(ty, name), news: Some(to_struct(news)), olds: Some(Default::default()), name: name.into(), r#type: ty.into(), ..Default::default() })
+        .check(CheckRequest {
+            urn: urn(ty, name),
+            news: Some(to_struct(news)),
+            olds: Some(Default::default()),
+            name: name.into(),
+            r#type: ty.into(),
+            ..Default::default()
+        })
         .await?
         .into_inner();
     if !resp.failures.is_empty() {
@@ -306,9 +374,21 @@ async fn check(client: &mut Client, ty: &str, name: &str, news: &Value) -> Resul
     resp.inputs.ok_or_else(|| "Check returned no inputs".into())
 }
 
-async fn create(client: &mut Client, ty: &str, name: &str, props: &prost_types::Struct) -> Result<(String, prost_types::Struct), Error> {
+async fn create(
+    client: &mut Client,
+    ty: &str,
+    name: &str,
+    props: &prost_types::Struct,
+) -> Result<(String, prost_types::Struct), Error> {
     let resp = client
-        .create(CreateRequest { urn: urn(ty, name), properties: Some(props.clone()), name: name.into(), r#type: ty.into(), timeout: 300.0, ..Default::default() })
+        .create(CreateRequest {
+            urn: urn(ty, name),
+            properties: Some(props.clone()),
+            name: name.into(),
+            r#type: ty.into(),
+            timeout: 300.0,
+            ..Default::default()
+        })
         .await
         .map_err(|e| format!("Create {ty} {name}: {}", e.message()))?
         .into_inner();
@@ -343,7 +423,10 @@ async fn diff(
 
 /// Creates pulumi-kubernetes' resources the way the engine would schedule them: the namespace,
 /// then the ConfigMap, Secret and ServiceAccount concurrently, then the Job.
-async fn pk8s_create_set(client: &Client, checked: &[(K8sResource, prost_types::Struct)]) -> Result<Vec<(String, prost_types::Struct)>, Error> {
+async fn pk8s_create_set(
+    client: &Client,
+    checked: &[(K8sResource, prost_types::Struct)],
+) -> Result<Vec<(String, prost_types::Struct)>, Error> {
     let mut out = Vec::new();
     let (first, rest) = checked.split_first().ok_or("no resources")?;
     let (job, middle) = rest.split_last().ok_or("no job")?;
@@ -381,7 +464,11 @@ async fn inproc_provider(nodelay: bool) -> Result<Client, Error> {
             }
         })
     });
-    tokio::spawn(tonic::transport::Server::builder().add_service(service).serve_with_incoming(incoming));
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(service)
+            .serve_with_incoming(incoming),
+    );
     connect(addr.port()).await
 }
 
@@ -412,21 +499,38 @@ async fn floor_create(cluster: &Cluster, name: &str, ns: &str, wait: bool) -> Re
     for object in rendered_objects(name, ns, 1) {
         let applied = cluster.apply(&object.id, &object.body).await?;
         if object.id.kind == ObjectKind::Job {
-            job_rv = applied["metadata"]["resourceVersion"].as_str().map(str::to_owned);
+            job_rv = applied["metadata"]["resourceVersion"]
+                .as_str()
+                .map(str::to_owned);
         }
     }
     if !wait {
         return Ok(());
     }
     let api: kube::Api<Job> = kube::Api::namespaced(cluster.client().await?, ns);
-    let params = kube::api::WatchParams::default().fields(&format!("metadata.name={name}")).timeout(290);
-    let mut stream = api.watch(&params, job_rv.as_deref().unwrap_or("0")).await?.boxed();
+    let params = kube::api::WatchParams::default()
+        .fields(&format!("metadata.name={name}"))
+        .timeout(290);
+    let mut stream = api
+        .watch(&params, job_rv.as_deref().unwrap_or("0"))
+        .await?
+        .boxed();
     let complete = |job: &Job| {
-        job.status.as_ref().and_then(|s| s.conditions.as_ref()).is_some_and(|cs| cs.iter().any(|c| c.type_ == "Complete" && c.status == "True"))
+        job.status
+            .as_ref()
+            .and_then(|s| s.conditions.as_ref())
+            .is_some_and(|cs| {
+                cs.iter()
+                    .any(|c| c.type_ == "Complete" && c.status == "True")
+            })
     };
     while let Some(event) = stream.next().await {
         match event? {
-            kube::api::WatchEvent::Added(j) | kube::api::WatchEvent::Modified(j) if complete(&j) => return Ok(()),
+            kube::api::WatchEvent::Added(j) | kube::api::WatchEvent::Modified(j)
+                if complete(&j) =>
+            {
+                return Ok(());
+            }
             kube::api::WatchEvent::Error(e) => return Err(format!("watch: {e:?}").into()),
             _ => {}
         }
@@ -447,7 +551,15 @@ struct Args {
 }
 
 fn args() -> Args {
-    let mut a = Args { kjob: String::new(), pk8s: None, kubeconfig: String::new(), out: None, startup: 20, rpc: 200, create: 20 };
+    let mut a = Args {
+        kjob: String::new(),
+        pk8s: None,
+        kubeconfig: String::new(),
+        out: None,
+        startup: 20,
+        rpc: 200,
+        create: 20,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
@@ -459,23 +571,37 @@ fn args() -> Args {
             "--startup" => a.startup = value().parse().expect("--startup N"),
             "--rpc" => a.rpc = value().parse().expect("--rpc N"),
             "--create" => a.create = value().parse().expect("--create N"),
-            other => panic!("unknown argument {other}; see the header of examples/bench_provider.rs"),
+            other => {
+                panic!("unknown argument {other}; see the header of examples/bench_provider.rs")
+            }
         }
     }
-    assert!(!a.kjob.is_empty() && !a.kubeconfig.is_empty(), "--kjob and --kubeconfig are required");
+    assert!(
+        !a.kjob.is_empty() && !a.kubeconfig.is_empty(),
+        "--kjob and --kubeconfig are required"
+    );
     a
 }
 
 fn run_id() -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    format!("{:x}", (nanos as u64 ^ std::process::id() as u64) & 0xffffff)
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!(
+        "{:x}",
+        (nanos as u64 ^ std::process::id() as u64) & 0xffffff
+    )
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), Error> {
     let a = args();
     let (engine, engine_logs) = start_engine().await?;
-    let cluster = Cluster::new(ClusterConfig { kubeconfig: Some(a.kubeconfig.clone()), context: None });
+    let cluster = Cluster::new(ClusterConfig {
+        kubeconfig: Some(a.kubeconfig.clone()),
+        context: None,
+    });
     let run = run_id();
     let mut namespaces: Vec<String> = Vec::new();
     let mut results = serde_json::Map::new();
@@ -485,7 +611,10 @@ async fn main() -> Result<(), Error> {
     }
 
     eprintln!("[bench_provider] start-up x{} per provider", a.startup);
-    results.insert("startup".into(), bench_startup(&bins, &engine, a.startup).await?);
+    results.insert(
+        "startup".into(),
+        bench_startup(&bins, &engine, a.startup).await?,
+    );
 
     // Long-lived processes: kjob with wait on and off; pulumi-kubernetes (waits per annotation).
     let kjob_wait = spawn(&a.kjob, &engine).await?;
@@ -498,18 +627,29 @@ async fn main() -> Result<(), Error> {
     if let Some(bin) = &a.pk8s {
         let plugin = spawn(bin, &engine).await?;
         let mut client = connect(plugin.port).await?;
-        let schema: Value = serde_json::from_str(&client.get_schema(GetSchemaRequest::default()).await?.into_inner().schema)?;
+        let schema: Value = serde_json::from_str(
+            &client
+                .get_schema(GetSchemaRequest::default())
+                .await?
+                .into_inner()
+                .schema,
+        )?;
         let tokens: Vec<&str> = ["Namespace", "ConfigMap", "Secret", "ServiceAccount"]
             .iter()
-            .map(|k| pk8s_type(match *k {
-                "Namespace" => ObjectKind::Namespace,
-                "ConfigMap" => ObjectKind::ConfigMap,
-                "Secret" => ObjectKind::Secret,
-                _ => ObjectKind::ServiceAccount,
-            }))
+            .map(|k| {
+                pk8s_type(match *k {
+                    "Namespace" => ObjectKind::Namespace,
+                    "ConfigMap" => ObjectKind::ConfigMap,
+                    "Secret" => ObjectKind::Secret,
+                    _ => ObjectKind::ServiceAccount,
+                })
+            })
             .chain([pk8s_type(ObjectKind::Job)])
             .collect();
-        let missing: Vec<&&str> = tokens.iter().filter(|t| schema["resources"].get(**t).is_none()).collect();
+        let missing: Vec<&&str> = tokens
+            .iter()
+            .filter(|t| schema["resources"].get(**t).is_none())
+            .collect();
         if !missing.is_empty() {
             return Err(format!("pulumi-kubernetes' schema lacks {missing:?}").into());
         }
@@ -530,7 +670,13 @@ async fn main() -> Result<(), Error> {
     let checked = check(&mut kn, KJOB_TYPE, &name, &news).await?;
     let (kid, kouts) = create(&mut kn, KJOB_TYPE, &name, &checked).await?;
     let news2 = check(&mut kn, KJOB_TYPE, &name, &kjob_inputs(&name, &ns_rpc, 2)).await?;
-    let mut pk8s_live: Vec<(K8sResource, prost_types::Struct, String, prost_types::Struct, prost_types::Struct)> = Vec::new();
+    let mut pk8s_live: Vec<(
+        K8sResource,
+        prost_types::Struct,
+        String,
+        prost_types::Struct,
+        prost_types::Struct,
+    )> = Vec::new();
     if let Some((_, client)) = pk8s.as_mut() {
         let ns_pk = format!("kjob-bench-rpc-pk-{run}");
         namespaces.push(ns_pk.clone());
@@ -547,7 +693,8 @@ async fn main() -> Result<(), Error> {
         }
     }
     let (mut t_check, mut t_diff) = (Vec::new(), Vec::new());
-    let (mut p_check_job, mut p_check_set, mut p_diff_job, mut p_diff_set) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut p_check_job, mut p_check_set, mut p_diff_job, mut p_diff_set) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let warmup = 10;
     for i in 0..a.rpc + warmup {
         let keep = i >= warmup;
@@ -561,7 +708,11 @@ async fn main() -> Result<(), Error> {
         if keep {
             t_diff.push(ms(t.elapsed()));
         }
-        assert_eq!(changes, DiffChanges::DiffSome as i32, "parallelism 1 -> 2 is a change");
+        assert_eq!(
+            changes,
+            DiffChanges::DiffSome as i32,
+            "parallelism 1 -> 2 is a change"
+        );
         if let Some((_, client)) = pk8s.as_mut() {
             let mut set_check = 0.0;
             let mut set_diff = 0.0;
@@ -579,7 +730,11 @@ async fn main() -> Result<(), Error> {
                 set_diff += dt;
                 if keep && r.ty == pk8s_type(ObjectKind::Job) {
                     p_diff_job.push(dt);
-                    assert_eq!(changes, DiffChanges::DiffSome as i32, "pulumi-kubernetes sees the parallelism change");
+                    assert_eq!(
+                        changes,
+                        DiffChanges::DiffSome as i32,
+                        "pulumi-kubernetes sees the parallelism change"
+                    );
                 }
             }
             if keep {
@@ -599,8 +754,14 @@ async fn main() -> Result<(), Error> {
         });
     }
     results.insert("rpc".into(), rpc);
-    eprintln!("[bench_provider] in-process Check, with and without TCP_NODELAY x{}", a.rpc);
-    results.insert("diagnostic_inprocess_check".into(), bench_nodelay(a.rpc, &a.kubeconfig).await?);
+    eprintln!(
+        "[bench_provider] in-process Check, with and without TCP_NODELAY x{}",
+        a.rpc
+    );
+    results.insert(
+        "diagnostic_inprocess_check".into(),
+        bench_nodelay(a.rpc, &a.kubeconfig).await?,
+    );
 
     // --- Create ---------------------------------------------------------------------------------
     eprintln!("[bench_provider] Create x{} per variant", a.create);
@@ -617,7 +778,10 @@ async fn main() -> Result<(), Error> {
             let t = Instant::now();
             let (_, outs) = create(client, KJOB_TYPE, &name, &props).await?;
             let dt = ms(t.elapsed());
-            let status = from_struct(&outs)["jobStatus"].as_str().unwrap_or_default().to_owned();
+            let status = from_struct(&outs)["jobStatus"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
             if wait {
                 assert_eq!(status, "Complete", "waiting on: the Job finished");
             }
@@ -630,7 +794,10 @@ async fn main() -> Result<(), Error> {
             let t = Instant::now();
             floor_create(&cluster, &name, &ns, wait).await?;
             if round > 0 {
-                samples.entry(format!("{mode}/floor")).or_default().push(ms(t.elapsed()));
+                samples
+                    .entry(format!("{mode}/floor"))
+                    .or_default()
+                    .push(ms(t.elapsed()));
             }
             // pulumi-kubernetes
             if let Some((_, client)) = pk8s.as_mut() {
@@ -644,7 +811,10 @@ async fn main() -> Result<(), Error> {
                 let t = Instant::now();
                 pk8s_create_set(client, &set).await?;
                 if round > 0 {
-                    samples.entry(format!("{mode}/pulumi-kubernetes")).or_default().push(ms(t.elapsed()));
+                    samples
+                        .entry(format!("{mode}/pulumi-kubernetes"))
+                        .or_default()
+                        .push(ms(t.elapsed()));
                 }
             }
         }
@@ -660,8 +830,14 @@ async fn main() -> Result<(), Error> {
         let k = m["kjob"].clone();
         m.insert("kjob_over_floor".into(), json!({"median": ratio(&k, &m["floor"], "median"), "p95": ratio(&k, &m["floor"], "p95")}));
         if let Some(p) = m.get("pulumi-kubernetes").cloned() {
-            m.insert("kjob_over_pulumi_kubernetes".into(), json!({"median": ratio(&k, &p, "median"), "p95": ratio(&k, &p, "p95")}));
-            m.insert("pulumi_kubernetes_over_floor".into(), json!({"median": ratio(&p, &m["floor"], "median")}));
+            m.insert(
+                "kjob_over_pulumi_kubernetes".into(),
+                json!({"median": ratio(&k, &p, "median"), "p95": ratio(&k, &p, "p95")}),
+            );
+            m.insert(
+                "pulumi_kubernetes_over_floor".into(),
+                json!({"median": ratio(&p, &m["floor"], "median")}),
+            );
         }
         create_out.insert(mode.into(), Value::Object(m));
     }
@@ -684,7 +860,10 @@ async fn main() -> Result<(), Error> {
         mem.insert("pulumi-kubernetes".into(), json!({"rss_mib": proc_status_kib(pid, "VmRSS:").map(|k| k as f64 / 1024.0), "peak_rss_mib": proc_status_kib(pid, "VmHWM:").map(|k| k as f64 / 1024.0)}));
     }
     results.insert("memory_after_work".into(), Value::Object(mem));
-    results.insert("engine_log_messages".into(), json!(engine_logs.load(Ordering::Relaxed)));
+    results.insert(
+        "engine_log_messages".into(),
+        json!(engine_logs.load(Ordering::Relaxed)),
+    );
     results.insert("settings".into(), json!({"startup_n": a.startup, "rpc_n": a.rpc, "rpc_warmup": warmup, "create_n": a.create, "create_warmup": 1}));
 
     stop(kjob_wait).await;
@@ -694,7 +873,13 @@ async fn main() -> Result<(), Error> {
     }
     // Clean up: delete every namespace this run made (the namespace controller removes the rest).
     for ns in &namespaces {
-        let _ = cluster.delete(&ObjectRef { kind: ObjectKind::Namespace, namespace: None, name: ns.clone() }).await;
+        let _ = cluster
+            .delete(&ObjectRef {
+                kind: ObjectKind::Namespace,
+                namespace: None,
+                name: ns.clone(),
+            })
+            .await;
     }
 
     let text = serde_json::to_string_pretty(&Value::Object(results))?;
