@@ -6,7 +6,7 @@ use serde_json::Value;
 use crate::api::job::KubernetesJob;
 use crate::codec::{self, UnknownTest};
 use crate::path::{Failure, PropertyPath};
-use crate::refs::{self, Source};
+use crate::refs::Source;
 use crate::spec::{self, validate};
 use crate::{api, render};
 
@@ -69,26 +69,9 @@ pub fn check(
     sources: &[&dyn Source],
 ) -> Checked {
     let desc = api::message(api::KUBERNETES_JOB);
-    let loaded = spec::load::<KubernetesJob>(&desc, document, root, unknown);
+    let loaded = spec::load_resolved(&desc, document, root, unknown, sources);
     let mut failures = loaded.failures;
-    let env = loaded
-        .message
-        .metadata
-        .as_ref()
-        .map(|m| m.env.clone())
-        .unwrap_or_default();
-    let mut message = codec::to_dynamic(&desc, &loaded.message);
-    // A value the decoder already rejected is not reported again by the reference resolver.
-    let decode_paths: Vec<PropertyPath> = failures.iter().map(|f| f.path.clone()).collect();
-    failures.extend(
-        refs::resolve(&mut message, root, &env, sources)
-            .into_iter()
-            .filter(|f| {
-                !decode_paths
-                    .iter()
-                    .any(|d| f.path.starts_with(d) || d.starts_with(&f.path))
-            }),
-    );
+    let message = loaded.message;
     let mut job: KubernetesJob = codec::to_typed(&message);
     fill_item_paths(&mut job);
     let message = codec::to_dynamic(&desc, &job);

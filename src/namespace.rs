@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 use crate::api::namespace::KubernetesNamespace;
 use crate::codec;
 use crate::path::{Failure, PropertyPath};
-use crate::refs::{self, Source};
+use crate::refs::Source;
 use crate::render::{Object, ObjectKind, ObjectRef, labels};
 use crate::spec::{self, names, validate::API_VERSION};
 use crate::{api, codec::UnknownTest};
@@ -77,16 +77,9 @@ pub fn check(
     sources: &[&dyn Source],
 ) -> Checked {
     let desc = api::message(api::KUBERNETES_NAMESPACE);
-    let loaded = spec::load::<KubernetesNamespace>(&desc, document, root, unknown);
+    let loaded = spec::load_resolved(&desc, document, root, unknown, sources);
     let mut failures = loaded.failures;
-    let env = loaded
-        .message
-        .metadata
-        .as_ref()
-        .map(|m| m.env.clone())
-        .unwrap_or_default();
-    let mut message = codec::to_dynamic(&desc, &loaded.message);
-    failures.extend(refs::resolve(&mut message, root, &env, sources));
+    let message = loaded.message;
     let namespace: KubernetesNamespace = codec::to_typed(&message);
     failures.extend(validate(&namespace, root));
     let mut failures = spec::without_unknown(failures, &loaded.unknowns);

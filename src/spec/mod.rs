@@ -49,3 +49,49 @@ pub fn without_unknown(failures: Vec<Failure>, unknowns: &[PropertyPath]) -> Vec
         })
         .collect()
 }
+
+/// A manifest decoded with defaults and its `valueFrom` references resolved, still dynamic.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// The message, every resolvable reference replaced by its value.
+    pub message: prost_reflect::DynamicMessage,
+    /// Paths whose values were unknown placeholders.
+    pub unknowns: Vec<PropertyPath>,
+    /// Decoding and reference problems; a value the decoder rejected is not reported again by
+    /// the resolver.
+    pub failures: Vec<Failure>,
+}
+
+/// Decodes `value` as `desc` with defaults, then resolves its references through `sources`,
+/// with `metadata.env` as the default env. Shared by every kind's pipeline.
+pub fn load_resolved(
+    desc: &MessageDescriptor,
+    value: &Value,
+    root: &PropertyPath,
+    unknown: Option<UnknownTest<'_>>,
+    sources: &[&dyn crate::refs::Source],
+) -> Resolved {
+    let mut decoded = codec::decode(desc, value, root, unknown);
+    defaults::apply(&mut decoded.message);
+    let env = value
+        .pointer("/metadata/env")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let mut failures = decoded.failures;
+    let decode_paths: Vec<PropertyPath> = failures.iter().map(|f| f.path.clone()).collect();
+    failures.extend(
+        crate::refs::resolve(&mut decoded.message, root, &env, sources)
+            .into_iter()
+            .filter(|f| {
+                !decode_paths
+                    .iter()
+                    .any(|d| f.path.starts_with(d) || d.starts_with(&f.path))
+            }),
+    );
+    Resolved {
+        message: decoded.message,
+        unknowns: decoded.unknowns,
+        failures,
+    }
+}
