@@ -10,8 +10,8 @@ use std::hint::black_box;
 use std::path::Path;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use kjob::kinds::job::render::RenderOptions;
 use kjob::provider::{inputs, values};
-use kjob::render::RenderOptions;
 use serde_json::{Value, json};
 
 const NAME: &str = "nightly-etl";
@@ -74,11 +74,11 @@ fn bench_diff(c: &mut Criterion) {
         ("in-place", &in_place),
         ("replace", &replace),
     ] {
-        let expected = kjob::diff::diff(&old, new, &[], &unknown);
+        let expected = kjob::core::diff::diff(&old, new, &[], &unknown);
         assert_eq!(expected.is_empty(), label == "none");
         assert_eq!(expected.replaces(), label == "replace");
         c.bench_function(&format!("diff/{label}"), |b| {
-            b.iter(|| kjob::diff::diff(black_box(&old), black_box(new), &[], &unknown))
+            b.iter(|| kjob::core::diff::diff(black_box(&old), black_box(new), &[], &unknown))
         });
     }
 }
@@ -88,9 +88,9 @@ fn bench_render(c: &mut Criterion) {
     let checked = inputs::check(&raw, NAME, &[]);
     let options = options();
     c.bench_function("render/full", |b| {
-        b.iter(|| kjob::job::render(black_box(&checked.checked), &options).expect("renders"))
+        b.iter(|| kjob::kinds::job::render(black_box(&checked.checked), &options).expect("renders"))
     });
-    let rendered = kjob::job::render(&checked.checked, &options).expect("renders");
+    let rendered = kjob::kinds::job::render(&checked.checked, &options).expect("renders");
     assert_eq!(
         rendered.objects().len(),
         6,
@@ -98,7 +98,7 @@ fn bench_render(c: &mut Criterion) {
     );
     c.bench_function("render/full+objects", |b| {
         b.iter(|| {
-            kjob::job::render(black_box(&checked.checked), &options)
+            kjob::kinds::job::render(black_box(&checked.checked), &options)
                 .expect("renders")
                 .objects()
         })

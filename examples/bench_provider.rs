@@ -33,8 +33,9 @@ use kjob::api::pulumirpc::{
     diff_response::DiffChanges,
 };
 use kjob::cluster::{Cluster, ClusterConfig};
+use kjob::core::objects::{ObjectKind, ObjectRef};
+use kjob::kinds::job::render::RenderOptions;
 use kjob::provider::values::{from_struct, to_struct};
-use kjob::render::{ObjectKind, ObjectRef, RenderOptions};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::net::TcpListener;
@@ -257,10 +258,10 @@ fn kjob_inputs(name: &str, ns: &str, parallelism: i64) -> Value {
 
 /// The objects the KubernetesJob renders to (the floor applies these; pulumi-kubernetes gets
 /// them as its resources' inputs).
-fn rendered_objects(name: &str, ns: &str, parallelism: i64) -> Vec<kjob::render::Object> {
+fn rendered_objects(name: &str, ns: &str, parallelism: i64) -> Vec<kjob::core::objects::Object> {
     let checked = kjob::provider::inputs::check(&kjob_inputs(name, ns, parallelism), name, &[]);
     assert!(checked.failures.is_empty(), "{:?}", checked.failures);
-    kjob::job::render(&checked.checked, &RenderOptions::default())
+    kjob::kinds::job::render(&checked.checked, &RenderOptions::default())
         .expect("renders")
         .objects()
 }

@@ -13,7 +13,7 @@ use kube::{Client, Config};
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
-use crate::render::{ObjectKind, ObjectRef, labels};
+use crate::core::objects::{ObjectKind, ObjectRef, labels};
 
 /// The field manager of every server-side apply.
 pub const FIELD_MANAGER: &str = "kjob";

@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use crate::cluster::{Cluster, ClusterError, is_owned_by};
-use crate::render::{ObjectKind, ObjectRef, Rendered};
+use crate::core::objects::{ObjectKind, ObjectRef};
+use crate::kinds::job::render::Rendered;
 
 /// A failure part-way through: what was applied (and is ours) before it happened.
 #[derive(Debug, thiserror::Error)]
@@ -67,7 +68,7 @@ pub async fn apply(
                 ClusterError::NotOurs {
                     object: object.id.clone(),
                     owner,
-                    label: crate::render::labels::OWNER,
+                    label: crate::core::objects::labels::OWNER,
                 },
             ));
         }

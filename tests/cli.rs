@@ -11,7 +11,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use kjob::cluster::Cluster;
-use kjob::render::ObjectKind;
+use kjob::core::objects::ObjectKind;
 use kjob::state::{Record, Status, Store};
 use serde_json::{Value, json};
 
@@ -158,7 +158,7 @@ async fn nothing_owned(cluster: &Cluster, owner: &str) {
 
 fn record(bed: &Bed, kind: &str, name: &str) -> Option<Record> {
     bed.store()
-        .get(&kjob::refs::ResourceKey {
+        .get(&kjob::core::refs::ResourceKey {
             kind: kind.into(),
             env: String::new(),
             name: name.into(),
@@ -768,7 +768,7 @@ async fn the_provider_resolves_references_from_the_cli_state_store() {
 
     let bed = Bed::new();
     // What `kjob up` records for a KubernetesNamespace (no cluster needed to check).
-    let key = kjob::refs::ResourceKey {
+    let key = kjob::core::refs::ResourceKey {
         kind: "KubernetesNamespace".into(),
         env: "dev".into(),
         name: "team".into(),

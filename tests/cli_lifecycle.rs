@@ -15,7 +15,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use kjob::cluster::Cluster;
-use kjob::render::ObjectKind;
+use kjob::core::objects::ObjectKind;
 use kjob::state::{Record, Status, Store};
 use serde_json::Value;
 
@@ -49,7 +49,7 @@ impl Bed {
 
     fn record(&self) -> Record {
         Store::new(self.state())
-            .get(&kjob::refs::ResourceKey {
+            .get(&kjob::core::refs::ResourceKey {
                 kind: "KubernetesJob".into(),
                 env: String::new(),
                 name: self.job.clone(),
@@ -252,10 +252,7 @@ async fn a_job_that_succeeds_shows_progress_and_is_recorded_complete() {
     let listed: Value = serde_json::from_str(&list.ok().stdout).unwrap();
     assert_eq!(listed[0]["jobStatus"], "Complete");
     let job = bed.live_job().await.unwrap();
-    assert_eq!(
-        kjob::lifecycle::job_state(&job),
-        kjob::lifecycle::JobState::Complete
-    );
+    assert_eq!(kjob::wait::job_state(&job), kjob::wait::JobState::Complete);
     bed.clean_up(&file).await;
 }
 
@@ -421,7 +418,7 @@ async fn a_job_that_does_not_finish_in_time_exits_1_and_keeps_running() {
         (Status::Failed, Some("Running"))
     );
     let job = bed.live_job().await.expect("the Job is left running");
-    assert!(!kjob::lifecycle::job_state(&job).finished());
+    assert!(!kjob::wait::job_state(&job).finished());
 
     // kjob wait gives up the same way, and says so.
     let wait = bed.run(&["wait", "--name", &bed.job, "--timeout", "2"]);

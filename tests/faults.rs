@@ -35,10 +35,10 @@ use kjob::api::pulumirpc::{
     UpdateRequest,
 };
 use kjob::cluster::{Cluster, ClusterConfig};
+use kjob::core::objects::ObjectKind;
 use kjob::provider::engine::EngineLog;
 use kjob::provider::service::KjobProvider;
 use kjob::provider::values::{from_struct, to_struct};
-use kjob::render::ObjectKind;
 use prost::Message;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;

@@ -5,15 +5,16 @@
 
 mod common;
 
+use kjob::core::objects::ObjectKind;
+use kjob::core::path::PropertyPath;
 use kjob::deploy::{self, Quiet};
-use kjob::path::PropertyPath;
-use kjob::render::{ObjectKind, RenderOptions};
+use kjob::kinds::job::render::RenderOptions;
 use serde_json::{Value, json};
 
-fn rendered(doc: &Value) -> kjob::render::Rendered {
-    let checked = kjob::job::check(doc, &PropertyPath::root(), None, &[]);
+fn rendered(doc: &Value) -> kjob::kinds::job::render::Rendered {
+    let checked = kjob::kinds::job::check(doc, &PropertyPath::root(), None, &[]);
     assert!(checked.is_ok(), "{:?}", checked.failures);
-    kjob::job::render(&checked, &RenderOptions::default()).expect("renders")
+    kjob::kinds::job::render(&checked, &RenderOptions::default()).expect("renders")
 }
 
 struct Case {
@@ -154,9 +155,9 @@ async fn diff_classification_matches_the_api_server() {
         let old = common::manifest(&name, &ns, case.base.clone());
         let mut new = old.clone();
         (case.edit)(&mut new);
-        let old_checked = kjob::job::check(&old, &PropertyPath::root(), None, &[]);
-        let new_checked = kjob::job::check(&new, &PropertyPath::root(), None, &[]);
-        let d = kjob::diff::diff(&old_checked.document, &new_checked.document, &[], &|_| {
+        let old_checked = kjob::kinds::job::check(&old, &PropertyPath::root(), None, &[]);
+        let new_checked = kjob::kinds::job::check(&new, &PropertyPath::root(), None, &[]);
+        let d = kjob::core::diff::diff(&old_checked.document, &new_checked.document, &[], &|_| {
             false
         });
         assert!(!d.is_empty(), "{}: the edit changes nothing", case.name);

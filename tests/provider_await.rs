@@ -16,8 +16,8 @@ use kjob::api::pulumirpc::{
     CheckRequest, CreateRequest, DeleteRequest, DiffRequest, ErrorResourceInitFailed, ReadRequest,
     diff_response::DiffChanges,
 };
+use kjob::core::objects::ObjectKind;
 use kjob::provider::values::{from_struct, to_struct};
-use kjob::render::ObjectKind;
 use prost::Message;
 use serde_json::{Value, json};
 use tonic::transport::Channel;
@@ -148,10 +148,7 @@ async fn a_job_that_succeeds_is_complete_when_create_returns() {
     let job = common::get(&common::cluster(), ObjectKind::Job, Some(&r.ns), &r.name)
         .await
         .unwrap();
-    assert_eq!(
-        kjob::lifecycle::job_state(&job),
-        kjob::lifecycle::JobState::Complete
-    );
+    assert_eq!(kjob::wait::job_state(&job), kjob::wait::JobState::Complete);
     let diff = r.diff_same(&outputs).await;
     assert_eq!(
         diff.changes,

@@ -9,8 +9,8 @@ use kjob::api::pulumirpc::{
     CheckRequest, CreateRequest, DeleteRequest, DiffRequest, ReadRequest, UpdateRequest,
     diff_response::DiffChanges, property_diff::Kind,
 };
+use kjob::core::objects::ObjectKind;
 use kjob::provider::values::{self, from_struct, to_struct};
-use kjob::render::ObjectKind;
 use serde_json::{Value, json};
 use tonic::transport::Channel;
 
@@ -256,7 +256,7 @@ async fn lifecycle_check_create_update_replace_delete() {
     assert_eq!(imported_inputs["spec"]["createNamespace"], json!(true));
     let (plain_import, _) = values::reveal(&imported_inputs);
     let (plain_outputs, _) = values::reveal(&inputs_of(&outputs));
-    let d = kjob::diff::diff(&plain_outputs, &plain_import, &[], &|_| false);
+    let d = kjob::core::diff::diff(&plain_outputs, &plain_import, &[], &|_| false);
     assert!(d.is_empty(), "import rebuilds the same inputs: {d:?}");
 
     client

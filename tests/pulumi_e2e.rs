@@ -20,7 +20,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use kjob::cluster::Cluster;
-use kjob::render::ObjectKind;
+use kjob::core::objects::ObjectKind;
 use serde_json::Value;
 
 const JOB_TYPE: &str = "kjob:index:KubernetesJob";

@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use kjob::path::PropertyPath;
-use kjob::render::RenderOptions;
+use kjob::core::path::PropertyPath;
+use kjob::kinds::job::render::RenderOptions;
 use serde_json::Value;
 
 fn render_case(name: &str, options: &RenderOptions) {
@@ -14,9 +14,9 @@ fn render_case(name: &str, options: &RenderOptions) {
         &std::fs::read_to_string(dir.join(format!("{name}.input.json"))).unwrap(),
     )
     .unwrap();
-    let checked = kjob::job::check(&input, &PropertyPath::root(), None, &[]);
+    let checked = kjob::kinds::job::check(&input, &PropertyPath::root(), None, &[]);
     assert!(checked.is_ok(), "{name}: {:?}", checked.failures);
-    let rendered = kjob::job::render(&checked, options).unwrap();
+    let rendered = kjob::kinds::job::render(&checked, options).unwrap();
     let objects: Vec<Value> = rendered.objects().into_iter().map(|o| o.body).collect();
     let actual = serde_json::to_string_pretty(&objects).unwrap() + "\n";
     let expected_path = dir.join(format!("{name}.objects.json"));

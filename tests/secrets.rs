@@ -35,8 +35,8 @@ use kjob::api::pulumirpc::{
     ErrorResourceInitFailed, ReadRequest, UpdateRequest,
 };
 use kjob::cluster::Cluster;
+use kjob::core::objects::ObjectKind;
 use kjob::provider::values::{self, from_struct, to_struct};
-use kjob::render::ObjectKind;
 use prost::Message;
 use serde_json::{Value, json};
 use tonic::transport::Channel;

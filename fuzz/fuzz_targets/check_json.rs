@@ -2,20 +2,20 @@
 //! and, when it checks, rendering and diffing: never a panic, never a hang.
 #![no_main]
 
-use kjob::path::PropertyPath;
+use kjob::core::path::PropertyPath;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) else {
         return;
     };
-    let checked = kjob::job::check(&value, &PropertyPath::root(), None, &[]);
+    let checked = kjob::kinds::job::check(&value, &PropertyPath::root(), None, &[]);
     if checked.is_ok() {
-        let _ = kjob::job::render(&checked, &Default::default()).map(|r| r.objects());
-        let _ = kjob::diff::diff(&checked.document, &value, &[], &|_| false);
+        let _ = kjob::kinds::job::render(&checked, &Default::default()).map(|r| r.objects());
+        let _ = kjob::core::diff::diff(&checked.document, &value, &[], &|_| false);
     }
     let provider = kjob::provider::inputs::check(&value, "fuzz", &[]);
-    let _ = kjob::diff::diff(
+    let _ = kjob::core::diff::diff(
         &provider.inputs,
         &value,
         &[],

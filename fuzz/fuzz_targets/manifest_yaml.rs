@@ -4,7 +4,7 @@
 #![no_main]
 
 use kjob::manifest::{self, Kind};
-use kjob::path::PropertyPath;
+use kjob::core::path::PropertyPath;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -25,22 +25,22 @@ fuzz_target!(|data: &[u8]| {
         let _ = doc.title();
         match doc.kind {
             Kind::KubernetesJob => {
-                let checked = kjob::job::check(&doc.value, &root, None, &[]);
+                let checked = kjob::kinds::job::check(&doc.value, &root, None, &[]);
                 for f in &checked.failures {
                     let _ = doc.locate(f).to_string();
                 }
                 if checked.is_ok() {
-                    let _ = kjob::job::render(&checked, &Default::default()).map(|r| r.objects());
+                    let _ = kjob::kinds::job::render(&checked, &Default::default()).map(|r| r.objects());
                 }
             }
             Kind::KubernetesNamespace => {
-                let checked = kjob::namespace::check(&doc.value, &root, None, &[]);
+                let checked = kjob::kinds::namespace::check(&doc.value, &root, None, &[]);
                 for f in &checked.failures {
                     let _ = doc.locate(f).to_string();
                 }
                 if checked.is_ok() {
-                    let _ = kjob::namespace::render(&checked);
-                    let _ = kjob::namespace::outputs(&checked);
+                    let _ = kjob::kinds::namespace::render(&checked);
+                    let _ = kjob::kinds::namespace::outputs(&checked);
                 }
             }
         }

@@ -29,11 +29,12 @@ use serde_json::Value;
 
 use super::plan::{self, Planned, Selector};
 use super::{CliError, Context, Exit, cluster_exit};
-use crate::lifecycle::{self, Event, JobState, WaitError};
+use crate::core::objects::{ObjectKind, ObjectRef};
+use crate::core::refs::ResourceKey;
+use crate::kinds::job::render::{self};
 use crate::manifest::Kind;
-use crate::refs::ResourceKey;
-use crate::render::{self, ObjectKind, ObjectRef};
 use crate::state::{self, Record};
+use crate::wait::{Event, JobState, WaitError};
 
 /// Seconds with one decimal, as printed in progress lines.
 pub fn seconds(elapsed: Duration) -> String {
@@ -197,9 +198,9 @@ fn recorded_job(record: &Record) -> Option<ObjectRef> {
 /// finished, `Collected` when it had completed; otherwise the recorded outcome.
 pub fn refreshed(recorded: Option<&str>, live: Option<&Value>, ttl: bool) -> Option<String> {
     match live {
-        Some(job) => Some(lifecycle::job_state(job).word().to_owned()),
-        None if ttl && matches!(recorded, Some("Complete") | Some(lifecycle::COLLECTED)) => {
-            Some(lifecycle::COLLECTED.to_owned())
+        Some(job) => Some(crate::wait::job_state(job).word().to_owned()),
+        None if ttl && matches!(recorded, Some("Complete") | Some(crate::wait::COLLECTED)) => {
+            Some(crate::wait::COLLECTED.to_owned())
         }
         None => recorded.map(str::to_owned),
     }
@@ -230,10 +231,10 @@ pub async fn refresh(context: &Context, planned: &[Planned]) -> Result<(), CliEr
         }
         let was = before.as_deref().unwrap_or("unknown");
         match after.as_deref() {
-            Some(lifecycle::COLLECTED) => eprintln!(
+            Some(crate::wait::COLLECTED) => eprintln!(
                 "{}: {job} finished ({was}) and Kubernetes deleted it (ttlSecondsAfterFinished): recorded as {}",
                 p.key,
-                lifecycle::COLLECTED
+                crate::wait::COLLECTED
             ),
             Some(now) => eprintln!("{}: {job} is {now} (recorded: {was})", p.key),
             None => {}
@@ -417,7 +418,7 @@ async fn wait_one(context: &Context, job: &Deployed, timeout: Duration) -> Resul
         // Gone before we looked: its recorded outcome is all there is.
         let outcome = recorded.as_deref().unwrap_or("unknown");
         return match outcome {
-            "Complete" | lifecycle::COLLECTED => {
+            "Complete" | crate::wait::COLLECTED => {
                 let why = if ttl {
                     "Kubernetes deleted it after ttlSecondsAfterFinished"
                 } else {
@@ -441,7 +442,7 @@ async fn wait_one(context: &Context, job: &Deployed, timeout: Duration) -> Resul
     let (secrets, hashes) = job.redaction(context).await;
     let progress = Progress::start(&label).redacting(hashes.clone());
     let mut on_event = |event: Event| progress.event(event);
-    let waited = lifecycle::wait(
+    let waited = crate::wait::wait(
         &context.cluster,
         &job.namespace,
         &job.name,
@@ -483,7 +484,7 @@ async fn wait_one(context: &Context, job: &Deployed, timeout: Duration) -> Resul
         Err(WaitError::Vanished(_)) if ttl => {
             println!(
                 "{key}: Job {label} finished and Kubernetes deleted it (ttlSecondsAfterFinished) before its outcome was read: {}",
-                lifecycle::COLLECTED
+                crate::wait::COLLECTED
             );
             Ok(())
         }
@@ -573,7 +574,7 @@ async fn logs_one(context: &Context, job: &Deployed, tail: i64) -> Result<(), Cl
             ))
     });
     let (secrets, hashes) = job.redaction(context).await;
-    let clean = |text: &str| redact_hashed(&lifecycle::redact(text, &secrets), &hashes);
+    let clean = |text: &str| redact_hashed(&crate::wait::redact(text, &secrets), &hashes);
     for pod in &pods {
         let pod_name = pod.metadata.name.clone().unwrap_or_default();
         match context
@@ -592,7 +593,7 @@ async fn logs_one(context: &Context, job: &Deployed, tail: i64) -> Result<(), Cl
             Err(e) => eprintln!(
                 "{pod_name}: log unavailable (pod {}): {}",
                 pod_summary(pod),
-                clean(&lifecycle::log_unavailable(&e))
+                clean(&crate::wait::log_unavailable(&e))
             ),
         }
     }

@@ -3,8 +3,8 @@
 //! state store ([`crate::state`]) as the backend. No Pulumi is involved.
 //!
 //! The commands share one pipeline with the provider: [`crate::manifest`] (strict YAML with
-//! positions), [`crate::overrides`] (`--set`), each kind's check (defaults, references,
-//! validation), rendering, [`crate::diff`], and [`crate::deploy`] over [`crate::cluster`].
+//! positions), [`crate::manifest::overrides`] (`--set`), each kind's check (defaults, references,
+//! validation), rendering, [`crate::core::diff`], and [`crate::deploy`] over [`crate::cluster`].
 //!
 //! Submodules: [`plan`] loads, orders and checks the documents of a file; [`show`] prints
 //! previews, outputs and records; [`run`] applies and deletes, writing state after every object;
@@ -22,7 +22,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::cluster::{Cluster, ClusterConfig, ClusterError};
-use crate::overrides::Override;
+use crate::manifest::overrides::Override;
 use crate::state::{self, StateError, Store};
 
 /// Exit codes, as documented in `--help`.
@@ -181,7 +181,7 @@ struct Global {
     /// Override a manifest value: dotted path (snake or camel case), value typed per the proto
     /// field. Repeatable. With several documents in the file, prefix the document's
     /// metadata.name: NAME:PATH=VALUE.
-    #[arg(long = "set", global = true, value_name = "[NAME:]PATH=VALUE", value_parser = crate::overrides::parse)]
+    #[arg(long = "set", global = true, value_name = "[NAME:]PATH=VALUE", value_parser = crate::manifest::overrides::parse)]
     set: Vec<Override>,
     /// Do not ask for confirmation (required by up and down when standard input is not a
     /// terminal).

@@ -16,16 +16,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Value, json};
 
 use super::{CliError, Context, Exit};
-use crate::codec;
-use crate::diff::{self, Diff};
-use crate::job;
-use crate::lifecycle;
+use crate::core::codec;
+use crate::core::diff::{self, Diff};
+use crate::core::objects::{Object, ObjectKind, ObjectRef};
+use crate::core::path::PropertyPath;
+use crate::core::refs::{self, Documents, ResourceKey, Source};
+use crate::kinds::job;
+use crate::kinds::job::render::{RenderOptions, Rendered};
+use crate::kinds::namespace;
+use crate::manifest::overrides::{self, Override};
 use crate::manifest::{self, Document, Kind};
-use crate::namespace;
-use crate::overrides::{self, Override};
-use crate::path::PropertyPath;
-use crate::refs::{self, Documents, ResourceKey, Source};
-use crate::render::{Object, ObjectKind, ObjectRef, RenderOptions, Rendered};
 use crate::state::{self, Record, Status, Store};
 
 /// One document, checked and rendered.
@@ -58,14 +58,14 @@ impl Planned {
 }
 
 fn annotations(manifest: &Value) -> BTreeMap<String, String> {
-    lifecycle::annotations_of(manifest)
+    crate::wait::annotations_of(manifest)
 }
 
 fn located(errors: Vec<manifest::Located>) -> Vec<String> {
     errors.iter().map(ToString::to_string).collect()
 }
 
-/// Loads a file's documents and applies `--set` overrides (see [`crate::overrides`]): with one
+/// Loads a file's documents and applies `--set` overrides (see [`crate::manifest::overrides`]): with one
 /// document an override applies to it; with several it must name one (`NAME:path=value`).
 pub fn load(path: &str, sets: &[Override]) -> Result<Vec<Document>, CliError> {
     let shown = if path == "-" { "<stdin>" } else { path };
@@ -271,7 +271,7 @@ fn source_document(manifest: &Value, outputs: &Value) -> Value {
 fn check_one(doc: &Document, sources: &[&dyn Source]) -> (Result<Planned, Vec<String>>, Value) {
     let root = PropertyPath::root();
     let key = doc.key();
-    let fail = |failures: &[crate::path::Failure]| {
+    let fail = |failures: &[crate::core::path::Failure]| {
         let mut located: Vec<manifest::Located> = failures.iter().map(|f| doc.locate(f)).collect();
         located.sort_by_key(|l| match &l.origin {
             Some(manifest::Origin::File(p)) => (0, *p),
@@ -425,7 +425,7 @@ impl Change {
             && self
                 .previous
                 .as_ref()
-                .is_some_and(|r| r.job_status.as_deref() == Some(lifecycle::COLLECTED))
+                .is_some_and(|r| r.job_status.as_deref() == Some(crate::wait::COLLECTED))
     }
 }
 
@@ -467,9 +467,9 @@ pub fn rerun_reason(previous: &Record, annotations: &BTreeMap<String, String>) -
     if status == "Failed" {
         return Some("the Job failed last time; running it again".into());
     }
-    let finished = matches!(status, "Complete" | "Failed" | lifecycle::COLLECTED);
-    if finished && lifecycle::runs_every_up(annotations) {
-        return Some(format!("{}: every-up", lifecycle::RUN_POLICY_ANNOTATION));
+    let finished = matches!(status, "Complete" | "Failed" | crate::wait::COLLECTED);
+    if finished && crate::wait::runs_every_up(annotations) {
+        return Some(format!("{}: every-up", crate::wait::RUN_POLICY_ANNOTATION));
     }
     None
 }
@@ -521,7 +521,7 @@ pub fn change(planned: &Planned, previous: Option<Record>) -> Change {
     // place; a change that replaces it, or a re-run reason, runs it again.
     let collected = is_job
         && replace_job.is_none()
-        && previous.job_status.as_deref() == Some(lifecycle::COLLECTED);
+        && previous.job_status.as_deref() == Some(crate::wait::COLLECTED);
     let mut objects = Vec::new();
     for object in &planned.objects {
         let id = &object.id;
@@ -853,7 +853,7 @@ mod tests {
         // A Job collected by its TTL after it completed is not run again (run once), even when
         // an in-place field changed; the changed inputs are still recorded. A replacing change
         // runs it again.
-        record.job_status = Some(lifecycle::COLLECTED.into());
+        record.job_status = Some(crate::wait::COLLECTED.into());
         let c = change(&planned[0], Some(record.clone()));
         assert!(c.skip && c.keeps_collected_job(), "{:?}", c.objects);
         let c = change(&planned2[0], Some(record.clone()));

@@ -23,10 +23,10 @@ use super::jobs::{self, Progress};
 use super::plan::{Change, Planned, Target};
 use super::{CliError, Context, Exit, cluster_exit};
 use crate::cluster::{Cluster, is_owned_by};
+use crate::core::objects::{Object, ObjectKind, ObjectRef};
 use crate::deploy::{self, Observer};
-use crate::lifecycle::{self, WaitError};
-use crate::render::{Object, ObjectKind, ObjectRef};
 use crate::state::{self, Record, StateError, Status, Store};
+use crate::wait::WaitError;
 
 /// The test hook's environment variable: abort the process right after the N-th object of the
 /// run is applied and recorded (crash-recovery tests only).
@@ -183,9 +183,9 @@ async fn apply_objects(
                 message: format!(
                     "{} already exists and is not managed by {kind} {owner:?} (it lacks the labels {}={} and {}={owner}); delete it, or pick another name",
                     object.id,
-                    crate::render::labels::MANAGED_BY,
-                    crate::render::labels::MANAGED_BY_VALUE,
-                    crate::render::labels::OWNER
+                    crate::core::objects::labels::MANAGED_BY,
+                    crate::core::objects::labels::MANAGED_BY_VALUE,
+                    crate::core::objects::labels::OWNER
                 ),
             });
         }
@@ -246,18 +246,18 @@ async fn job_outcome(
     };
     let wait = options
         .wait
-        .unwrap_or_else(|| !lifecycle::wait_disabled(&planned.annotations()));
+        .unwrap_or_else(|| !crate::wait::wait_disabled(&planned.annotations()));
     if !wait {
         return match context.cluster.get(&id).await {
-            Ok(Some(job)) => Ok((lifecycle::job_state(&job).word().to_owned(), None)),
+            Ok(Some(job)) => Ok((crate::wait::job_state(&job).word().to_owned(), None)),
             Ok(None) => Ok(("Unknown".into(), None)),
             Err(e) => Err((cluster_exit(&e), "Unknown".into(), e.to_string())),
         };
     }
     let secrets = state::secret_values(&planned.manifest);
     let progress = Progress::start(&format!("{namespace}/{name}"));
-    let mut on_event = |event: lifecycle::Event| progress.event(event);
-    let waited = lifecycle::wait(
+    let mut on_event = |event: crate::wait::Event| progress.event(event);
+    let waited = crate::wait::wait(
         &context.cluster,
         &namespace,
         &name,
@@ -281,7 +281,7 @@ async fn job_outcome(
             eprintln!(
                 "  the Job finished and ttlSecondsAfterFinished let Kubernetes delete it before its outcome was read"
             );
-            Ok((lifecycle::COLLECTED.to_owned(), elapsed))
+            Ok((crate::wait::COLLECTED.to_owned(), elapsed))
         }
         Err(e @ WaitError::Failed { .. }) => Err((Exit::Failed, "Failed".into(), e.to_string())),
         Err(e @ WaitError::Timeout { .. }) => Err((Exit::Failed, "Running".into(), e.to_string())),
@@ -406,7 +406,7 @@ async fn apply_one(
     if keep_collected {
         eprintln!(
             "  Job: {} (it finished and Kubernetes deleted it after ttlSecondsAfterFinished; run once: not run again)",
-            lifecycle::COLLECTED
+            crate::wait::COLLECTED
         );
     } else if planned.rendered.is_some() {
         match job_outcome(context, planned, options).await {

@@ -6,8 +6,8 @@ use serde_json::{Value, json};
 
 use super::plan::{Action, Change, Planned, Target};
 use super::{CliError, Exit, Format};
-use crate::diff::ChangeKind;
-use crate::path::{PropertyPath, Segment};
+use crate::core::diff::ChangeKind;
+use crate::core::path::{PropertyPath, Segment};
 use crate::state::{self, Record, Store};
 
 /// ANSI colours, or none.
@@ -170,7 +170,9 @@ pub fn preview(planned: &[Planned], changes: &[Change], colour: bool) {
         for (id, action) in &change.objects {
             let note = if *action == Action::Foreign {
                 paint.dim(" (exists and is not managed by kjob: used as it is)")
-            } else if id.kind == crate::render::ObjectKind::Job && change.keeps_collected_job() {
+            } else if id.kind == crate::core::objects::ObjectKind::Job
+                && change.keeps_collected_job()
+            {
                 paint.dim(" (finished; Kubernetes deleted it after ttlSecondsAfterFinished: not run again)")
             } else {
                 String::new()
@@ -421,14 +423,14 @@ pub fn record(record: &Record, format: Format) -> Result<(), CliError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diff;
+    use crate::core::diff;
 
     #[test]
     fn secrets_are_masked_in_diffs() {
         let old = json!({"spec": {"parallelism": 1, "env": {"secrets": {"PW": {"value": state::redaction("a")}}}}});
         let new = json!({"spec": {"parallelism": 2, "env": {"secrets": {"PW": {"value": state::redaction("b")}, "NEW": {"value": state::redaction("c")}}}}});
         let change = Change {
-            key: crate::refs::ResourceKey {
+            key: crate::core::refs::ResourceKey {
                 kind: "KubernetesJob".into(),
                 env: String::new(),
                 name: "j".into(),

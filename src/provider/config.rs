@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use serde_json::Value;
 
 use crate::cluster::ClusterConfig;
-use crate::path::{Failure, PropertyPath};
+use crate::core::path::{Failure, PropertyPath};
 
 /// The provider's settings.
 #[derive(Clone, Default, PartialEq, Eq)]

@@ -7,11 +7,11 @@
 
 use serde_json::{Map, Value};
 
-use crate::job::{self, Checked};
-use crate::path::{Failure, PropertyPath};
+use crate::core::objects::API_VERSION;
+use crate::core::path::{Failure, PropertyPath};
+use crate::core::refs::Source;
+use crate::kinds::job::{self, Checked};
 use crate::provider::values::{self, UNKNOWN};
-use crate::refs::Source;
-use crate::spec::validate::API_VERSION;
 
 /// Input keys besides the manifest's own.
 pub const DOCKER_CONFIG_JSON: &str = "dockerConfigJson";

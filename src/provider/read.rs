@@ -1,15 +1,15 @@
 //! Read: refresh and `pulumi import`. Reads the live objects and rebuilds inputs and outputs
-//! from them ([`crate::import`]).
+//! from them ([`crate::kinds::job::import`]).
 
 use serde_json::Value;
 use tonic::Status;
 
 use crate::api::pulumirpc::{ReadRequest, ReadResponse};
 use crate::cluster::{Cluster, is_owned_by};
-use crate::import::{self, LiveObjects};
-use crate::lifecycle;
+use crate::core::objects::{ObjectKind, ObjectRef};
+use crate::kinds::job::import::{self, LiveObjects};
+use crate::kinds::job::render::{self};
 use crate::provider::{inputs, values};
-use crate::render::{self, ObjectKind, ObjectRef};
 
 /// Fields that no live object shows; refresh keeps them from the previous state.
 const UNOBSERVABLE: [&str; 6] = [
@@ -35,7 +35,7 @@ pub fn collected(previous: &Value) -> bool {
         .get(inputs::OUT_JOB_STATUS)
         .and_then(Value::as_str)
         .unwrap_or_default();
-    let finished = matches!(status, "Complete" | "Failed" | lifecycle::COLLECTED);
+    let finished = matches!(status, "Complete" | "Failed" | crate::wait::COLLECTED);
     let ttl = previous
         .pointer("/spec/ttlSecondsAfterFinished")
         .and_then(Value::as_u64)
@@ -70,7 +70,7 @@ pub async fn read(cluster: &Cluster, request: ReadRequest) -> Result<ReadRespons
             // Kubernetes deleted the finished Job after ttlSecondsAfterFinished: it ran, it is not
             // missing. Keep it, so that refresh does not make the next up run it again.
             let mut outputs = previous.clone();
-            outputs[inputs::OUT_JOB_STATUS] = Value::from(lifecycle::COLLECTED);
+            outputs[inputs::OUT_JOB_STATUS] = Value::from(crate::wait::COLLECTED);
             let mut secret_paths = marked;
             secret_paths.extend(inputs::always_secret(&outputs));
             values::conceal(&mut outputs, &secret_paths);
@@ -84,7 +84,7 @@ pub async fn read(cluster: &Cluster, request: ReadRequest) -> Result<ReadRespons
         // Gone: an empty ID tells the engine to drop the resource from state.
         return Ok(ReadResponse::default());
     };
-    let state = lifecycle::job_state(&job);
+    let state = crate::wait::job_state(&job);
     let config_maps = cluster
         .list_owned(ObjectKind::ConfigMap, Some(namespace), name)
         .await
@@ -128,7 +128,7 @@ pub async fn read(cluster: &Cluster, request: ReadRequest) -> Result<ReadRespons
     let mut rebuilt = import::inputs_from_live(&live);
     for pointer in UNOBSERVABLE {
         if let Some(old) = previous.pointer(pointer) {
-            let path = crate::path::PropertyPath::parse_dotted(&pointer.replace('/', "."));
+            let path = crate::core::path::PropertyPath::parse_dotted(&pointer.replace('/', "."));
             values::set(&mut rebuilt, &path, old.clone());
         }
     }
@@ -137,13 +137,13 @@ pub async fn read(cluster: &Cluster, request: ReadRequest) -> Result<ReadRespons
     for kind in ["limits", "requests"] {
         for key in ["cpu", "memory"] {
             let pointer = format!("/spec/resources/{kind}/{key}");
-            let path = crate::path::PropertyPath::root()
+            let path = crate::core::path::PropertyPath::root()
                 .field("spec")
                 .field("resources")
                 .field(kind)
                 .field(key);
             if let (Some(old), Some(new)) = (previous.pointer(&pointer), rebuilt.pointer(&pointer))
-                && crate::diff::equivalent(&path, old, new)
+                && crate::core::diff::equivalent(&path, old, new)
             {
                 let old = old.clone();
                 values::set(&mut rebuilt, &path, old);

@@ -1,5 +1,5 @@
 //! The `pulumirpc.ResourceProvider` service: a thin translation between the protocol and the
-//! crate's pure core ([`inputs`], [`crate::job`], [`crate::render`], [`crate::diff`]) and shells
+//! crate's pure core ([`inputs`], [`crate::kinds::job`], [`crate::kinds::job::render`], [`crate::core::diff`]) and shells
 //! ([`crate::deploy`], [`crate::cluster`]).
 
 use std::sync::Arc;
@@ -19,13 +19,13 @@ use crate::api::pulumirpc::{
     UpdateRequest, UpdateResponse, diff_response::DiffChanges, property_diff::Kind as DiffKind,
 };
 use crate::cluster::Cluster;
+use crate::core::diff::{self, ChangeKind};
+use crate::core::objects::ObjectRef;
+use crate::core::path::Failure;
 use crate::deploy::{self, Observer};
-use crate::diff::{self, ChangeKind};
-use crate::lifecycle;
-use crate::path::Failure;
+use crate::kinds::job::render::{self, RenderOptions};
 use crate::provider::engine::EngineLog;
 use crate::provider::{config, inputs, values};
-use crate::render::{self, ObjectRef, RenderOptions};
 
 /// The type token of the one resource this provider serves.
 pub const RESOURCE_TYPE: &str = "kjob:index:KubernetesJob";
@@ -87,7 +87,7 @@ fn resource_name(name: &str, urn: &str) -> String {
 }
 
 /// Outputs with secrets concealed: those the engine marked, plus those always secret.
-fn conceal(mut value: Value, marked: &[crate::path::PropertyPath]) -> Value {
+fn conceal(mut value: Value, marked: &[crate::core::path::PropertyPath]) -> Value {
     let mut paths = marked.to_vec();
     paths.extend(inputs::always_secret(&value));
     values::conceal(&mut value, &paths);
@@ -126,7 +126,8 @@ fn prepare(inputs_value: &Value, name: &str) -> Result<Prepared, String> {
             .and_then(Value::as_str)
             .map(str::to_owned),
     };
-    let rendered = crate::job::render(&checked.checked, &options).map_err(|e| e.to_string())?;
+    let rendered =
+        crate::kinds::job::render(&checked.checked, &options).map_err(|e| e.to_string())?;
     Ok(Prepared { rendered })
 }
 
@@ -140,8 +141,8 @@ fn rerun_reason(old_outputs: &Value, news: &Value) -> Option<&'static str> {
     if status == "Failed" {
         return Some("the Job failed; running it again");
     }
-    let finished = matches!(status, "Complete" | "Failed" | lifecycle::COLLECTED);
-    if finished && lifecycle::runs_every_up(&annotations(news)) {
+    let finished = matches!(status, "Complete" | "Failed" | crate::wait::COLLECTED);
+    if finished && crate::wait::runs_every_up(&annotations(news)) {
         return Some("run-policy every-up");
     }
     None
@@ -208,7 +209,7 @@ fn secret_values(inputs_value: &Value) -> Vec<String> {
 }
 
 fn annotations(inputs_value: &Value) -> std::collections::BTreeMap<String, String> {
-    lifecycle::annotations_of(inputs_value)
+    crate::wait::annotations_of(inputs_value)
 }
 
 /// One Create or Update, for [`KjobProvider::converge`].
@@ -216,7 +217,7 @@ struct Converge<'a> {
     verb: &'a str,
     urn: &'a str,
     props: &'a Value,
-    marked: &'a [crate::path::PropertyPath],
+    marked: &'a [crate::core::path::PropertyPath],
     rendered: &'a render::Rendered,
     previous: &'a [ObjectRef],
     timeout_seconds: f64,
@@ -263,13 +264,13 @@ impl KjobProvider {
         }
         let secrets = secret_values(props);
         let job_id = ObjectRef {
-            kind: render::ObjectKind::Job,
+            kind: crate::core::objects::ObjectKind::Job,
             namespace: Some(rendered.namespace.clone()),
             name: rendered.job_name.clone(),
         };
-        if !wait_enabled || lifecycle::wait_disabled(&annotations(props)) {
+        if !wait_enabled || crate::wait::wait_disabled(&annotations(props)) {
             let state = match cluster.get(&job_id).await {
-                Ok(Some(job)) => lifecycle::job_state(&job).word().to_owned(),
+                Ok(Some(job)) => crate::wait::job_state(&job).word().to_owned(),
                 _ => "Unknown".to_owned(),
             };
             return Ok((id, with_status(&state)));
@@ -277,23 +278,23 @@ impl KjobProvider {
         let timeout = if timeout_seconds > 0.0 {
             std::time::Duration::from_secs_f64(timeout_seconds)
         } else {
-            lifecycle::DEFAULT_TIMEOUT
+            crate::wait::DEFAULT_TIMEOUT
         };
         let log = self.log.clone();
         let urn_owned = urn.to_owned();
-        let mut on_event = move |event: lifecycle::Event| {
+        let mut on_event = move |event: crate::wait::Event| {
             let log = log.clone();
             let urn = urn_owned.clone();
             tokio::spawn(async move {
                 match event {
-                    lifecycle::Event::Progress { active, succeeded, failed } => {
+                    crate::wait::Event::Progress { active, succeeded, failed } => {
                         log.status(&urn, format!("Waiting for the Job to finish (active: {active}, succeeded: {succeeded}, failed: {failed})")).await
                     }
-                    lifecycle::Event::Warning(text) => log.warn(&urn, text).await,
+                    crate::wait::Event::Warning(text) => log.warn(&urn, text).await,
                 }
             });
         };
-        let waited = lifecycle::wait(
+        let waited = crate::wait::wait(
             &cluster,
             &rendered.namespace,
             &rendered.job_name,
@@ -305,7 +306,7 @@ impl KjobProvider {
         self.log.status(urn, "").await;
         match waited {
             Ok(state) => Ok((id, with_status(state.word()))),
-            Err(lifecycle::WaitError::Failed { .. }) => {
+            Err(crate::wait::WaitError::Failed { .. }) => {
                 let e = waited.unwrap_err();
                 Err(init_failed(
                     &id,
@@ -313,7 +314,7 @@ impl KjobProvider {
                     vec![e.to_string()],
                 ))
             }
-            Err(lifecycle::WaitError::Vanished(_))
+            Err(crate::wait::WaitError::Vanished(_))
                 if rendered
                     .job
                     .spec
@@ -322,9 +323,9 @@ impl KjobProvider {
                     .is_some() =>
             {
                 self.log.warn(urn, "the Job finished and its ttlSecondsAfterFinished let Kubernetes delete it before its outcome was read").await;
-                Ok((id, with_status(lifecycle::COLLECTED)))
+                Ok((id, with_status(crate::wait::COLLECTED)))
             }
-            Err(e @ lifecycle::WaitError::Timeout { .. }) => Err(init_failed(
+            Err(e @ crate::wait::WaitError::Timeout { .. }) => Err(init_failed(
                 &id,
                 &with_status("Running"),
                 vec![e.to_string()],
@@ -495,9 +496,9 @@ impl ResourceProvider for KjobProvider {
                 .map(crate::state::Store::new)
                 .filter(crate::state::Store::exists),
         };
-        let sources: Vec<&dyn crate::refs::Source> = store
+        let sources: Vec<&dyn crate::core::refs::Source> = store
             .iter()
-            .map(|s| s as &dyn crate::refs::Source)
+            .map(|s| s as &dyn crate::core::refs::Source)
             .collect();
         let checked = inputs::check(&news, &name, &sources);
         let inputs = conceal(checked.inputs, &marked);

@@ -6,7 +6,7 @@
 use prost_types::{ListValue, Struct, Value as PbValue, value::Kind as PbKind};
 use serde_json::{Map, Number, Value};
 
-use crate::path::{PropertyPath, Segment};
+use crate::core::path::{PropertyPath, Segment};
 
 /// The key that marks a special object.
 pub const SIG: &str = "4dabf18193072939515e22adb298388d";

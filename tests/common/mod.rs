@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use kjob::cluster::{Cluster, ClusterConfig};
-use kjob::render::{ObjectKind, ObjectRef};
+use kjob::core::objects::{ObjectKind, ObjectRef};
 use serde_json::Value;
 
 /// The test bed's kubeconfig: `KJOB_TEST_KUBECONFIG`, else `$KJOB_TESTBED_DIR/kubeconfig`

@@ -1,14 +1,11 @@
 //! A manifest's spec: decoding from JSON with defaults, and validation. Pure: no IO.
 
-pub mod defaults;
-pub mod names;
-pub mod validate;
-
 use prost_reflect::MessageDescriptor;
 use serde_json::Value;
 
-use crate::codec::{self, UnknownTest};
-use crate::path::{Failure, PropertyPath};
+use crate::core::codec::{self, UnknownTest};
+use crate::core::defaults;
+use crate::core::path::{Failure, PropertyPath};
 
 /// A manifest decoded into its generated type, with proto defaults applied.
 #[derive(Debug, Clone)]
@@ -69,7 +66,7 @@ pub fn load_resolved(
     value: &Value,
     root: &PropertyPath,
     unknown: Option<UnknownTest<'_>>,
-    sources: &[&dyn crate::refs::Source],
+    sources: &[&dyn crate::core::refs::Source],
 ) -> Resolved {
     let mut decoded = codec::decode(desc, value, root, unknown);
     defaults::apply(&mut decoded.message);
@@ -81,7 +78,7 @@ pub fn load_resolved(
     let mut failures = decoded.failures;
     let decode_paths: Vec<PropertyPath> = failures.iter().map(|f| f.path.clone()).collect();
     failures.extend(
-        crate::refs::resolve(&mut decoded.message, root, &env, sources)
+        crate::core::refs::resolve(&mut decoded.message, root, &env, sources)
             .into_iter()
             .filter(|f| {
                 !decode_paths

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
-use crate::render::{self, labels};
+use crate::core::objects::labels;
+use crate::kinds::job::render::{self};
 
 /// Live objects that belong to one KubernetesJob.
 #[derive(Debug, Clone, Default)]
@@ -313,8 +314,8 @@ fn volume_source(volume: &Value, out: &mut Map<String, Value>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kinds::job::render::{RenderOptions, render};
     use crate::provider::inputs;
-    use crate::render::{RenderOptions, render};
 
     #[test]
     fn images_split() {
@@ -354,26 +355,26 @@ mod tests {
         assert!(checked.failures.is_empty(), "{:?}", checked.failures);
         let rendered = render(&checked.checked.job, &RenderOptions::default()).unwrap();
         let objects = rendered.objects();
-        let body = |kind: render::ObjectKind| {
+        let body = |kind: crate::core::objects::ObjectKind| {
             objects
                 .iter()
                 .find(|o| o.id.kind == kind)
                 .map(|o| o.body.clone())
         };
         let live = LiveObjects {
-            job: body(render::ObjectKind::Job).unwrap(),
+            job: body(crate::core::objects::ObjectKind::Job).unwrap(),
             config_maps: objects
                 .iter()
-                .filter(|o| o.id.kind == render::ObjectKind::ConfigMap)
+                .filter(|o| o.id.kind == crate::core::objects::ObjectKind::ConfigMap)
                 .map(|o| o.body.clone())
                 .collect(),
-            env_secret: body(render::ObjectKind::Secret),
+            env_secret: body(crate::core::objects::ObjectKind::Secret),
             image_pull_secret: None,
             namespace_owned: true,
         };
         let rebuilt = inputs::check(&inputs_from_live(&live), "etl", &[]);
         assert!(rebuilt.failures.is_empty(), "{:?}", rebuilt.failures);
-        let d = crate::diff::diff(&checked.inputs, &rebuilt.inputs, &[], &|_| false);
+        let d = crate::core::diff::diff(&checked.inputs, &rebuilt.inputs, &[], &|_| false);
         assert!(d.is_empty(), "{d:#?}\n{:#}", rebuilt.inputs);
     }
 }

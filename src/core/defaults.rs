@@ -158,8 +158,8 @@ fn parse_scalar(kind: &Kind, text: &str) -> Option<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec;
-    use crate::path::PropertyPath;
+    use crate::core::codec;
+    use crate::core::path::PropertyPath;
     use serde_json::json;
 
     fn defaulted(input: serde_json::Value) -> serde_json::Value {

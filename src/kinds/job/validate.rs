@@ -9,11 +9,11 @@ use crate::api::job::{KubernetesJob, KubernetesJobSpec};
 use crate::api::k8s::kubernetes_sensitive_value::SensitiveValue;
 use crate::api::k8s::{ContainerResources, VolumeMount};
 use crate::api::shared::cloudresourcekind::CloudResourceKind;
-use crate::path::{Failure, PropertyPath};
-use crate::spec::names;
+use crate::core::names;
+use crate::core::objects::API_VERSION;
+use crate::core::path::{Failure, PropertyPath};
 
 /// The apiVersion every Project Planton Kubernetes manifest carries.
-pub const API_VERSION: &str = "kubernetes.project-planton.org/v1";
 
 /// Restart policies a Job accepts.
 pub const RESTART_POLICIES: [&str; 2] = ["OnFailure", "Never"];

@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::cluster::{Cluster, ClusterError};
-use crate::render::{ObjectKind, ObjectRef};
+use crate::core::objects::{ObjectKind, ObjectRef};
 
 /// Annotation that turns waiting off for one resource.
 pub const WAIT_ANNOTATION: &str = "kjob.project-planton.org/wait";

@@ -3,12 +3,16 @@
 
 use serde_json::Value;
 
+use crate::api;
 use crate::api::job::KubernetesJob;
-use crate::codec::{self, UnknownTest};
-use crate::path::{Failure, PropertyPath};
-use crate::refs::Source;
-use crate::spec::{self, validate};
-use crate::{api, render};
+use crate::core::codec::{self, UnknownTest};
+use crate::core::load;
+use crate::core::path::{Failure, PropertyPath};
+use crate::core::refs::Source;
+
+pub mod import;
+pub mod render;
+pub mod validate;
 
 /// A checked manifest.
 #[derive(Debug, Clone)]
@@ -69,14 +73,14 @@ pub fn check(
     sources: &[&dyn Source],
 ) -> Checked {
     let desc = api::message(api::KUBERNETES_JOB);
-    let loaded = spec::load_resolved(&desc, document, root, unknown, sources);
+    let loaded = load::load_resolved(&desc, document, root, unknown, sources);
     let mut failures = loaded.failures;
     let message = loaded.message;
     let mut job: KubernetesJob = codec::to_typed(&message);
     fill_item_paths(&mut job);
     let message = codec::to_dynamic(&desc, &job);
     failures.extend(validate::validate(&job, root));
-    let mut failures = spec::without_unknown(failures, &loaded.unknowns);
+    let mut failures = load::without_unknown(failures, &loaded.unknowns);
     failures.sort_by(|a, b| a.path.cmp(&b.path));
     failures.dedup_by(|a, b| {
         a.path.starts_with(&b.path)

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::path::{PropertyPath, Segment};
+use crate::core::path::{PropertyPath, Segment};
 
 /// What happened to one property.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -184,8 +184,8 @@ pub fn equivalent(path: &PropertyPath, a: &Value, b: &Value) -> bool {
         return false;
     }
     match (
-        a.as_str().map(crate::spec::names::quantity),
-        b.as_str().map(crate::spec::names::quantity),
+        a.as_str().map(crate::core::names::quantity),
+        b.as_str().map(crate::core::names::quantity),
     ) {
         (Some(Ok(x)), Some(Ok(y))) => (x - y).abs() <= f64::EPSILON * x.abs().max(y.abs()).max(1.0),
         _ => false,

@@ -1,6 +1,6 @@
 //! The KubernetesNamespace kind, which a KubernetesJob's `spec.namespace` refers to by default:
 //! decode strictly with defaults, resolve references, validate, render to one `Namespace`, and
-//! compute its outputs. Pure, like [`crate::job`].
+//! compute its outputs. Pure, like [`crate::kinds::job`].
 //!
 //! Supported spec: `name` (a DNS-1123 label, 1–63 characters), `labels`, `annotations`
 //! (`targetCluster` is accepted and not used: the CLI deploys to the cluster of its kubeconfig).
@@ -22,13 +22,16 @@ use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::{Value, json};
 
+use crate::api;
 use crate::api::namespace::KubernetesNamespace;
-use crate::codec;
-use crate::path::{Failure, PropertyPath};
-use crate::refs::Source;
-use crate::render::{Object, ObjectKind, ObjectRef, labels};
-use crate::spec::{self, names, validate::API_VERSION};
-use crate::{api, codec::UnknownTest};
+use crate::core::codec;
+use crate::core::codec::UnknownTest;
+use crate::core::load;
+use crate::core::names;
+use crate::core::objects::API_VERSION;
+use crate::core::objects::{Object, ObjectKind, ObjectRef, labels};
+use crate::core::path::{Failure, PropertyPath};
+use crate::core::refs::Source;
 
 /// The kind's name.
 pub const KIND: &str = "KubernetesNamespace";
@@ -77,12 +80,12 @@ pub fn check(
     sources: &[&dyn Source],
 ) -> Checked {
     let desc = api::message(api::KUBERNETES_NAMESPACE);
-    let loaded = spec::load_resolved(&desc, document, root, unknown, sources);
+    let loaded = load::load_resolved(&desc, document, root, unknown, sources);
     let mut failures = loaded.failures;
     let message = loaded.message;
     let namespace: KubernetesNamespace = codec::to_typed(&message);
     failures.extend(validate(&namespace, root));
-    let mut failures = spec::without_unknown(failures, &loaded.unknowns);
+    let mut failures = load::without_unknown(failures, &loaded.unknowns);
     failures.sort_by(|a, b| a.path.cmp(&b.path));
     Checked {
         document: codec::encode(&message),

@@ -17,7 +17,7 @@
 use prost_reflect::{FieldDescriptor, Kind, MessageDescriptor};
 use serde_json::{Map, Value};
 
-use crate::path::PropertyPath;
+use crate::core::path::PropertyPath;
 
 const STRING_VALUE_OR_REF: &str = "org.project_planton.shared.foreignkey.v1.StringValueOrRef";
 
@@ -122,8 +122,8 @@ fn field_names(desc: &MessageDescriptor) -> String {
 fn find_field(desc: &MessageDescriptor, segment: &str) -> Option<FieldDescriptor> {
     desc.get_field_by_json_name(segment)
         .or_else(|| desc.get_field_by_name(segment))
-        .or_else(|| desc.get_field_by_name(&crate::refs::snake_case(segment)))
-        .or_else(|| desc.get_field_by_json_name(&crate::refs::camel_case(segment)))
+        .or_else(|| desc.get_field_by_name(&crate::core::refs::snake_case(segment)))
+        .or_else(|| desc.get_field_by_json_name(&crate::core::refs::camel_case(segment)))
 }
 
 fn what(at: &PropertyPath) -> String {

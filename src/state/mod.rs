@@ -42,9 +42,9 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::refs::{ResourceKey, Source};
-use crate::render::ObjectRef;
-use crate::spec::validate::API_VERSION;
+use crate::core::objects::API_VERSION;
+use crate::core::objects::ObjectRef;
+use crate::core::refs::{ResourceKey, Source};
 
 /// The environment variable naming the state directory.
 pub const ENV_VAR: &str = "KJOB_STATE_DIR";
@@ -656,7 +656,7 @@ impl Source for Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::ObjectKind;
+    use crate::core::objects::ObjectKind;
 
     fn key(name: &str) -> ResourceKey {
         ResourceKey {
@@ -713,10 +713,13 @@ mod tests {
         // The document references resolve against.
         let doc = store.find(&key("a")).unwrap();
         assert_eq!(
-            crate::refs::walk(&doc, "status.outputs.job_name").unwrap(),
+            crate::core::refs::walk(&doc, "status.outputs.job_name").unwrap(),
             "a"
         );
-        assert_eq!(crate::refs::walk(&doc, "spec.namespace").unwrap(), "ns");
+        assert_eq!(
+            crate::core::refs::walk(&doc, "spec.namespace").unwrap(),
+            "ns"
+        );
         assert!(store.describe().starts_with("the state store at "));
         assert_eq!(store.list().unwrap().len(), 1);
         store.remove(&key("a")).unwrap();

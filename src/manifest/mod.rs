@@ -13,6 +13,8 @@
 //! ignoring case, dashes and underscores (`kubernetes-job`, `KUBERNETES_JOB` mean
 //! `KubernetesJob`) and is rewritten to its canonical spelling; `metadata` is required.
 
+pub mod overrides;
+
 use std::fmt;
 use std::io::Read;
 
@@ -22,9 +24,9 @@ use serde_json::{Map, Number, Value};
 use serde_saphyr::Spanned;
 
 use crate::api;
-use crate::path::{Failure, PropertyPath, Segment};
-use crate::refs::{ResourceKey, camel_case};
-use crate::spec::validate::API_VERSION;
+use crate::core::objects::API_VERSION;
+use crate::core::path::{Failure, PropertyPath, Segment};
+use crate::core::refs::{ResourceKey, camel_case};
 
 /// The kinds of manifest the CLI deploys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

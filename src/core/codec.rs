@@ -15,7 +15,7 @@ use prost_reflect::{
 };
 use serde_json::{Map, Number, Value};
 
-use crate::path::{Failure, PropertyPath};
+use crate::core::path::{Failure, PropertyPath};
 
 /// The result of decoding one JSON value into a message.
 #[derive(Debug, Clone)]

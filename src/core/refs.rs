@@ -20,7 +20,7 @@ use serde_json::Value;
 
 use crate::api;
 use crate::api::shared::cloudresourcekind::CloudResourceKind;
-use crate::path::{Failure, PropertyPath};
+use crate::core::path::{Failure, PropertyPath};
 
 const STRING_VALUE_OR_REF: &str = "org.project_planton.shared.foreignkey.v1.StringValueOrRef";
 
@@ -441,7 +441,7 @@ impl Source for Documents {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec;
+    use crate::core::codec;
     use serde_json::json;
 
     fn job_message(spec: Value) -> DynamicMessage {

@@ -11,7 +11,7 @@
 //! - Proto enums become enum types (Pulumi: `{"type": "string", "enum": [{name, value}]}`;
 //!   JSON Schema: `{"type": "string", "enum": [...]}`) listing every value name the decoder
 //!   accepts.
-//! - The Pulumi schema carries the replace rules of [`crate::diff`] as `willReplaceOnChanges`
+//! - The Pulumi schema carries the replace rules of [`crate::core::diff`] as `willReplaceOnChanges`
 //!   ([`REPLACE_PATHS`]) and marks secret values `secret`.
 //! - The JSON Schema is as strict as the loader about names (`additionalProperties: false`),
 //!   lists only camelCase names, accepts 64-bit integers as numbers or digit strings, allows at
@@ -26,9 +26,10 @@ use prost_reflect::{EnumDescriptor, FieldDescriptor, FileDescriptor, Kind, Messa
 use serde_json::{Map, Value, json};
 
 use crate::api;
-use crate::codec;
-use crate::spec::defaults::{declared_container_resources, declared_default};
-use crate::spec::validate::{API_VERSION, COMPLETION_MODES, RESTART_POLICIES};
+use crate::core::codec;
+use crate::core::defaults::{declared_container_resources, declared_default};
+use crate::core::objects::API_VERSION;
+use crate::kinds::job::validate::{COMPLETION_MODES, RESTART_POLICIES};
 
 /// The Pulumi package name.
 pub const PACKAGE: &str = "kjob";
@@ -51,9 +52,9 @@ const STACK_OUTPUTS: &str =
     "org.project_planton.provider.kubernetes.kubernetesjob.v1.KubernetesJobStackOutputs";
 const SENSITIVE_VALUE: &str = "org.project_planton.provider.kubernetes.KubernetesSensitiveValue";
 
-/// Input paths, in [`crate::path::PropertyPath::pattern`] syntax, whose change replaces the Job
-/// (the unconditional and near-unconditional rules of [`crate::diff`]; `spec.completions` replaces
-/// except in the elastic Indexed case). A unit test ties each to [`crate::diff::forces_replace`].
+/// Input paths, in [`crate::core::path::PropertyPath::pattern`] syntax, whose change replaces the Job
+/// (the unconditional and near-unconditional rules of [`crate::core::diff`]; `spec.completions` replaces
+/// except in the elastic Indexed case). A unit test ties each to [`crate::core::diff::forces_replace`].
 pub const REPLACE_PATHS: [&str; 11] = [
     "metadata.name",
     "spec.namespace",
@@ -836,8 +837,8 @@ pub fn check_fresh(dir: impl AsRef<Path>) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diff::{self, ChangeKind};
-    use crate::path::PropertyPath;
+    use crate::core::diff::{self, ChangeKind};
+    use crate::core::path::PropertyPath;
 
     fn walk_refs(value: &Value, out: &mut Vec<String>) {
         match value {
