@@ -196,7 +196,65 @@ fn field_of<'a>(doc: &'a Value, dotted: &str) -> Option<&'a Value> {
     dotted.split('.').try_fold(doc, |v, k| v.get(k))
 }
 
-/// The replace rules of the module documentation.
+/// When a change under a [`ReplaceRule`]'s path replaces the live Job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    /// Every change.
+    Always,
+    /// Every change but a direct value's content updated in place (`spec.env.secrets`: a
+    /// changed value only rewrites the Secret; adding, removing or switching an entry between a
+    /// value and a secretRef changes the pod template).
+    UnlessValueUpdated,
+    /// Adding or removing it; an updated content only rewrites its Secret.
+    UnlessUpdated,
+    /// Every change but the elastic Indexed case: Indexed completion mode with the new
+    /// parallelism equal to the new completions.
+    UnlessElasticIndexed,
+}
+
+/// One replace rule: a change at or under `path` (a [`PropertyPath::pattern`]) replaces the
+/// Job `when` it says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReplaceRule {
+    /// The input path the rule covers, with everything under it.
+    pub path: &'static str,
+    /// Which changes replace.
+    pub when: When,
+}
+
+impl ReplaceRule {
+    /// Whether the schema marks the field `willReplaceOnChanges`: its changes replace in all
+    /// but corner cases the schema cannot express.
+    pub fn marks_schema(&self) -> bool {
+        matches!(self.when, When::Always | When::UnlessElasticIndexed)
+    }
+}
+
+/// The KubernetesJob's replace rules, the one table that the diff, the Pulumi schema's
+/// `willReplaceOnChanges` marks and README's replacement table follow (tests tie each to it).
+/// Every other change updates the Job in place.
+pub const REPLACE_RULES: [ReplaceRule; 13] = [
+    rule("metadata.name", When::Always),
+    rule("spec.namespace", When::Always),
+    rule("spec.image", When::Always),
+    rule("spec.command", When::Always),
+    rule("spec.args", When::Always),
+    rule("spec.env.variables", When::Always),
+    rule("spec.env.secrets", When::UnlessValueUpdated),
+    rule("spec.resources", When::Always),
+    rule("spec.volumeMounts", When::Always),
+    rule("spec.restartPolicy", When::Always),
+    rule("dockerConfigJson", When::UnlessUpdated),
+    rule("spec.completionMode", When::Always),
+    rule("spec.completions", When::UnlessElasticIndexed),
+];
+
+const fn rule(path: &'static str, when: When) -> ReplaceRule {
+    ReplaceRule { path, when }
+}
+
+/// Whether a change at `path` replaces the live Job, per [`REPLACE_RULES`]; `new` is the whole
+/// new inputs document (the elastic Indexed case reads its spec).
 pub fn forces_replace(
     path: &PropertyPath,
     kind: ChangeKind,
@@ -204,40 +262,33 @@ pub fn forces_replace(
     unknown: &dyn Fn(&Value) -> bool,
 ) -> bool {
     let pattern = path.pattern();
-    let under = |prefix: &str| pattern == prefix || pattern.starts_with(&format!("{prefix}."));
-    if under("metadata.name")
-        || under("spec.namespace")
-        || under("spec.image")
-        || under("spec.command")
-        || under("spec.args")
-        || under("spec.env.variables")
-        || under("spec.resources")
-        || under("spec.volumeMounts")
-        || under("spec.restartPolicy")
-        || under("spec.completionMode")
-    {
-        return true;
+    let Some(rule) = REPLACE_RULES.iter().find(|r| {
+        pattern == r.path
+            || pattern
+                .strip_prefix(r.path)
+                .is_some_and(|rest| rest.starts_with('.'))
+    }) else {
+        return false;
+    };
+    match rule.when {
+        When::Always => true,
+        When::UnlessValueUpdated => {
+            let content_only = kind == ChangeKind::Update
+                && matches!(path.0.last(), Some(Segment::Field(f)) if f == "value");
+            !content_only
+        }
+        When::UnlessUpdated => kind != ChangeKind::Update,
+        When::UnlessElasticIndexed => {
+            let spec = new.get("spec");
+            let get = |f: &str| spec.and_then(|s| field_of(s, f));
+            let known = |v: Option<&Value>| v.filter(|v| !unknown(v)).cloned();
+            let indexed = get("completionMode").and_then(Value::as_str) == Some("Indexed");
+            let elastic = indexed
+                && known(get("parallelism")).is_some()
+                && known(get("parallelism")) == known(get("completions"));
+            !elastic
+        }
     }
-    if under("spec.env.secrets") {
-        // Only a direct value's content changing in place leaves the pod template as it was.
-        let content_only = kind == ChangeKind::Update
-            && matches!(path.0.last(), Some(Segment::Field(f)) if f == "value");
-        return !content_only;
-    }
-    if under("dockerConfigJson") {
-        return kind != ChangeKind::Update;
-    }
-    if under("spec.completions") {
-        let spec = new.get("spec");
-        let get = |f: &str| spec.and_then(|s| field_of(s, f));
-        let known = |v: Option<&Value>| v.filter(|v| !unknown(v)).cloned();
-        let indexed = get("completionMode").and_then(Value::as_str) == Some("Indexed");
-        let elastic = indexed
-            && known(get("parallelism")).is_some()
-            && known(get("parallelism")) == known(get("completions"));
-        return !elastic;
-    }
-    false
 }
 
 /// Parses a Pulumi property path (`spec.env.variables["A.B"]`, `spec.command[0]`).

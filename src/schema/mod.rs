@@ -12,7 +12,7 @@
 //!   JSON Schema: `{"type": "string", "enum": [...]}`) listing every value name the decoder
 //!   accepts.
 //! - The Pulumi schema carries the replace rules of [`crate::core::diff`] as `willReplaceOnChanges`
-//!   ([`REPLACE_PATHS`]) and marks secret values `secret`.
+//!   ([`replace_paths`]) and marks secret values `secret`.
 //! - The JSON Schema is as strict as the loader about names (`additionalProperties: false`),
 //!   lists only camelCase names, accepts 64-bit integers as numbers or digit strings, allows at
 //!   most one member of each oneof, and restricts `completionMode` and `restartPolicy` to the
@@ -52,22 +52,16 @@ const STACK_OUTPUTS: &str =
     "org.project_planton.provider.kubernetes.kubernetesjob.v1.KubernetesJobStackOutputs";
 const SENSITIVE_VALUE: &str = "org.project_planton.provider.kubernetes.KubernetesSensitiveValue";
 
-/// Input paths, in [`crate::core::path::PropertyPath::pattern`] syntax, whose change replaces the Job
-/// (the unconditional and near-unconditional rules of [`crate::core::diff`]; `spec.completions` replaces
-/// except in the elastic Indexed case). A unit test ties each to [`crate::core::diff::forces_replace`].
-pub const REPLACE_PATHS: [&str; 11] = [
-    "metadata.name",
-    "spec.namespace",
-    "spec.image",
-    "spec.command",
-    "spec.args",
-    "spec.env.variables",
-    "spec.resources",
-    "spec.volumeMounts",
-    "spec.restartPolicy",
-    "spec.completionMode",
-    "spec.completions",
-];
+/// Input paths, in [`crate::core::path::PropertyPath::pattern`] syntax, that the schema marks
+/// `willReplaceOnChanges`: the rules of [`crate::core::diff::REPLACE_RULES`] that replace in all but
+/// corner cases.
+pub fn replace_paths() -> Vec<&'static str> {
+    crate::core::diff::REPLACE_RULES
+        .iter()
+        .filter(|r| r.marks_schema())
+        .map(|r| r.path)
+        .collect()
+}
 
 /// Fields whose values are always secret: (message full name, field proto name).
 const SECRET_FIELDS: [(&str, &str); 1] = [(SENSITIVE_VALUE, "value")];
@@ -342,12 +336,12 @@ fn object(value: Value) -> Map<String, Value> {
 // Pulumi package schema
 
 /// `willReplaceOnChanges` marks: (message full name, field proto name) for every field reached at
-/// a path in [`REPLACE_PATHS`], walking the resource's inputs from `metadata` and `spec`.
+/// a path in [`replace_paths`], walking the resource's inputs from `metadata` and `spec`.
 struct ReplaceMarks {
     marked: BTreeMap<(String, String), bool>,
     /// Fields reached both at a replacing path and at one that is not.
     conflicts: Vec<String>,
-    /// Entries of [`REPLACE_PATHS`] that the walk never reached.
+    /// Entries of [`replace_paths`] that the walk never reached.
     unmatched: Vec<&'static str>,
 }
 
@@ -362,7 +356,7 @@ fn replace_marks() -> ReplaceMarks {
         stack.push(message.full_name().to_owned());
         for field in message.fields() {
             let path = format!("{prefix}.{}", field.json_name());
-            let replace = REPLACE_PATHS.contains(&path.as_str());
+            let replace = replace_paths().contains(&path.as_str());
             if replace {
                 reached.push(path.clone());
             }
@@ -410,9 +404,8 @@ fn replace_marks() -> ReplaceMarks {
         &mut marks,
         &mut reached,
     );
-    marks.unmatched = REPLACE_PATHS
-        .iter()
-        .copied()
+    marks.unmatched = replace_paths()
+        .into_iter()
         .filter(|p| !reached.iter().any(|r| r == p))
         .collect();
     marks
@@ -904,7 +897,7 @@ mod tests {
     #[test]
     fn replace_table_matches_the_diff_rules_and_the_descriptors() {
         let never = |_: &Value| false;
-        for pattern in REPLACE_PATHS {
+        for pattern in replace_paths() {
             let path = PropertyPath::parse_dotted(pattern);
             assert!(
                 diff::forces_replace(&path, ChangeKind::Update, &json!({}), &never),
@@ -923,7 +916,7 @@ mod tests {
             marks.unmatched
         );
         let count = marks.marked.values().filter(|m| **m).count();
-        assert_eq!(count, REPLACE_PATHS.len());
+        assert_eq!(count, replace_paths().len());
     }
 
     #[test]
