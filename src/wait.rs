@@ -187,15 +187,6 @@ pub enum WaitError {
     Cluster(#[from] ClusterError),
 }
 
-/// Replaces every occurrence of a secret value with `[redacted]`.
-pub fn redact(text: &str, secrets: &[String]) -> String {
-    let mut out = text.to_owned();
-    for secret in secrets.iter().filter(|s| s.len() >= 3) {
-        out = out.replace(secret.as_str(), "[redacted]");
-    }
-    out
-}
-
 /// Whether a warning event is about this incarnation of the Job: a Job deleted and created
 /// again under the same name (a re-run) leaves the old one's events behind. An event about the
 /// Job itself must carry its UID; an event about a pod must not predate the Job.
@@ -264,7 +255,7 @@ pub async fn wait(
                     event.reason.unwrap_or_default(),
                     event.message.unwrap_or_default()
                 );
-                on_event(Event::Warning(redact(&text, secrets)));
+                on_event(Event::Warning(crate::core::secrets::redact(&text, secrets)));
             }
         }
         match &state {
@@ -274,7 +265,7 @@ pub async fn wait(
                 return Err(WaitError::Failed {
                     job: format!("{namespace}/{name}"),
                     reason: reason.clone(),
-                    message: redact(message, secrets),
+                    message: crate::core::secrets::redact(message, secrets),
                     report,
                 });
             }
@@ -377,13 +368,16 @@ pub async fn diagnose(
             match cluster.pod_log_tail(namespace, &pod_name, 20).await {
                 Ok(log) if !log.trim().is_empty() => {
                     for line in log.lines() {
-                        lines.push(format!("    | {}", redact(line, secrets)));
+                        lines.push(format!(
+                            "    | {}",
+                            crate::core::secrets::redact(line, secrets)
+                        ));
                     }
                 }
                 Ok(_) => lines.push("    (empty log)".to_owned()),
                 Err(e) => lines.push(format!(
                     "    (log unavailable: {})",
-                    redact(&log_unavailable(&e), secrets)
+                    crate::core::secrets::redact(&log_unavailable(&e), secrets)
                 )),
             }
         }
@@ -409,7 +403,7 @@ pub async fn diagnose(
                 "  warning {}: {}: {}",
                 e.involved_object.name.clone().unwrap_or_default(),
                 e.reason.clone().unwrap_or_default(),
-                redact(&e.message.clone().unwrap_or_default(), secrets)
+                crate::core::secrets::redact(&e.message.clone().unwrap_or_default(), secrets)
             ));
         }
     }
@@ -478,7 +472,7 @@ mod tests {
     #[test]
     fn redacts_secrets() {
         assert_eq!(
-            redact("token=s3cr3t!", &["s3cr3t".into()]),
+            crate::core::secrets::redact("token=s3cr3t!", &["s3cr3t".into()]),
             "token=[redacted]!"
         );
     }

@@ -31,9 +31,10 @@ use super::plan::{self, Planned, Selector};
 use super::{CliError, Context, Exit, cluster_exit};
 use crate::core::objects::{ObjectKind, ObjectRef};
 use crate::core::refs::ResourceKey;
+use crate::core::secrets;
 use crate::kinds::job::render::{self};
 use crate::manifest::Kind;
-use crate::state::{self, Record};
+use crate::state::Record;
 use crate::wait::{Event, JobState, WaitError};
 
 /// Seconds with one decimal, as printed in progress lines.
@@ -111,7 +112,7 @@ impl Progress {
                 }
             }
             Event::Warning(text) => {
-                let line = format!("  warning: {}", redact_hashed(&text, &self.hashes));
+                let line = format!("  warning: {}", secrets::redact_marked(&text, &self.hashes));
                 match &self.bar {
                     Some(bar) => bar.println(line),
                     None => eprintln!("{line}"),
@@ -132,49 +133,6 @@ impl Drop for Progress {
     fn drop(&mut self) {
         self.finish();
     }
-}
-
-/// The redaction markers' set of a stored (redacted) manifest.
-pub fn stored_hashes(manifest: &Value) -> BTreeSet<String> {
-    manifest
-        .pointer("/spec/env/secrets")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flat_map(|m| m.values())
-        .filter_map(|v| v.get("value").and_then(Value::as_str))
-        .filter(|v| state::is_redacted(v))
-        .map(str::to_owned)
-        .collect()
-}
-
-/// Replaces every word of `text` whose redaction marker ([`state::redaction`]) is in `hashes`
-/// with `[redacted]`. Words are split at whitespace and common punctuation of logs and
-/// assignments (`KEY=value`, `"value"`, `key: value`).
-pub fn redact_hashed(text: &str, hashes: &BTreeSet<String>) -> String {
-    if hashes.is_empty() {
-        return text.to_owned();
-    }
-    let separator = |c: char| c.is_whitespace() || "=:,;\"'()[]{}<>|".contains(c);
-    let mut out = String::with_capacity(text.len());
-    let mut word = String::new();
-    let flush = |word: &mut String, out: &mut String| {
-        if word.chars().count() >= 3 && hashes.contains(&state::redaction(word)) {
-            out.push_str("[redacted]");
-        } else {
-            out.push_str(word);
-        }
-        word.clear();
-    };
-    for c in text.chars() {
-        if separator(c) {
-            flush(&mut word, &mut out);
-            out.push(c);
-        } else {
-            word.push(c);
-        }
-    }
-    flush(&mut word, &mut out);
-    out
 }
 
 /// Whether a stored manifest lets Kubernetes delete its finished Job.
@@ -290,7 +248,7 @@ impl Deployed {
         }
         secrets.sort();
         secrets.dedup();
-        (secrets, stored_hashes(&self.record.manifest))
+        (secrets, secrets::markers(&self.record.manifest))
     }
 }
 
@@ -302,7 +260,7 @@ fn deployed(context: &Context, selector: &Selector) -> Result<Vec<Deployed>, Cli
         Selector::Manifest(path) => {
             let docs = plan::load(path, &context.sets)?;
             for doc in docs.iter().filter(|d| d.kind == Kind::KubernetesJob) {
-                wanted.push((doc.key(), state::secret_values(&doc.value)));
+                wanted.push((doc.key(), secrets::secret_values(&doc.value)));
             }
             if wanted.is_empty() {
                 return Err(CliError::new(
@@ -453,7 +411,7 @@ async fn wait_one(context: &Context, job: &Deployed, timeout: Duration) -> Resul
     .await;
     progress.finish();
     let elapsed = seconds(progress.elapsed());
-    let clean = |text: String| redact_hashed(&text, &hashes);
+    let clean = |text: String| secrets::redact_marked(&text, &hashes);
     match waited {
         Ok(JobState::Complete) => {
             println!("{key}: Job {label} Complete after {elapsed}");
@@ -574,7 +532,7 @@ async fn logs_one(context: &Context, job: &Deployed, tail: i64) -> Result<(), Cl
             ))
     });
     let (secrets, hashes) = job.redaction(context).await;
-    let clean = |text: &str| redact_hashed(&crate::wait::redact(text, &secrets), &hashes);
+    let clean = |text: &str| secrets::redact_marked(&secrets::redact(text, &secrets), &hashes);
     for pod in &pods {
         let pod_name = pod.metadata.name.clone().unwrap_or_default();
         match context
@@ -607,22 +565,25 @@ mod tests {
 
     #[test]
     fn words_matching_stored_hashes_are_redacted() {
-        let hashes: BTreeSet<String> = [state::redaction("hunter2"), state::redaction("ab")].into();
+        let hashes: BTreeSet<String> = [secrets::marker("hunter2"), secrets::marker("ab")].into();
         assert_eq!(
-            redact_hashed(
+            secrets::redact_marked(
                 "PASSWORD=hunter2 and \"hunter2\", hunter22: hunter2",
                 &hashes
             ),
             "PASSWORD=[redacted] and \"[redacted]\", hunter22: [redacted]"
         );
         assert_eq!(
-            redact_hashed("ab ab", &hashes),
+            secrets::redact_marked("ab ab", &hashes),
             "ab ab",
             "too short to redact"
         );
-        assert_eq!(redact_hashed("x hunter2", &BTreeSet::new()), "x hunter2");
-        let manifest = json!({"spec": {"env": {"secrets": {"A": {"value": state::redaction("v")}, "B": {"secretRef": {"name": "s", "key": "k"}}}}}});
-        assert_eq!(stored_hashes(&manifest), [state::redaction("v")].into());
+        assert_eq!(
+            secrets::redact_marked("x hunter2", &BTreeSet::new()),
+            "x hunter2"
+        );
+        let manifest = json!({"spec": {"env": {"secrets": {"A": {"value": secrets::marker("v")}, "B": {"secretRef": {"name": "s", "key": "k"}}}}}});
+        assert_eq!(secrets::markers(&manifest), [secrets::marker("v")].into());
     }
 
     #[test]

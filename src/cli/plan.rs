@@ -26,7 +26,7 @@ use crate::kinds::job::render::{RenderOptions, Rendered};
 use crate::kinds::namespace;
 use crate::manifest::overrides::{self, Override};
 use crate::manifest::{self, Document, Kind};
-use crate::state::{self, Record, Status, Store};
+use crate::state::{Record, Status, Store};
 
 /// One document, checked and rendered.
 #[derive(Debug, Clone)]
@@ -476,7 +476,7 @@ pub fn rerun_reason(previous: &Record, annotations: &BTreeMap<String, String>) -
 
 /// Compares one planned resource with its state record.
 pub fn change(planned: &Planned, previous: Option<Record>) -> Change {
-    let new = state::redact(&planned.manifest);
+    let new = crate::core::secrets::mark(&planned.manifest);
     let new_bodies = bodies(&planned.key.kind, &new);
     let Some(previous) = previous else {
         return Change {
@@ -818,7 +818,7 @@ mod tests {
         assert!(c.objects.iter().all(|(_, a)| *a == Action::Create));
         assert!(!c.new.to_string().contains("s3cret"));
         let mut record = Record::new(&planned[0].key);
-        record.manifest = state::redact(&planned[0].manifest);
+        record.manifest = crate::core::secrets::mark(&planned[0].manifest);
         record.objects = planned[0].objects.iter().map(|o| o.id.clone()).collect();
         record.status = Status::Applied;
         record.job_status = Some("Complete".into());

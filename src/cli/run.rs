@@ -25,7 +25,7 @@ use super::{CliError, Context, Exit, cluster_exit};
 use crate::cluster::{Cluster, is_owned_by};
 use crate::core::objects::{Object, ObjectKind, ObjectRef};
 use crate::deploy::{self, Observer};
-use crate::state::{self, Record, StateError, Status, Store};
+use crate::state::{Record, StateError, Status, Store};
 use crate::wait::WaitError;
 
 /// The test hook's environment variable: abort the process right after the N-th object of the
@@ -254,7 +254,7 @@ async fn job_outcome(
             Err(e) => Err((cluster_exit(&e), "Unknown".into(), e.to_string())),
         };
     }
-    let secrets = state::secret_values(&planned.manifest);
+    let secrets = crate::core::secrets::secret_values(&planned.manifest);
     let progress = Progress::start(&format!("{namespace}/{name}"));
     let mut on_event = |event: crate::wait::Event| progress.event(event);
     let waited = crate::wait::wait(
@@ -328,7 +328,7 @@ async fn apply_one(
         record.job_status = None;
     }
 
-    record.manifest = state::redact(&planned.manifest);
+    record.manifest = crate::core::secrets::mark(&planned.manifest);
     record.outputs = planned.outputs.clone();
     let previous = record.all_objects();
     record.pending = rendered_ids

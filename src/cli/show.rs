@@ -1,6 +1,6 @@
 //! What the CLI prints: validation results, previews with a coloured diff of the inputs, delete
 //! plans, outputs and state records. Secret values never reach the screen: the manifests
-//! compared are redacted ([`crate::state::redact`]) and secret paths are masked.
+//! compared are redacted ([`crate::core::secrets::mark`]) and secret paths are masked.
 
 use serde_json::{Value, json};
 
@@ -8,7 +8,7 @@ use super::plan::{Action, Change, Planned, Target};
 use super::{CliError, Exit, Format};
 use crate::core::diff::ChangeKind;
 use crate::core::path::{PropertyPath, Segment};
-use crate::state::{self, Record, Store};
+use crate::state::{Record, Store};
 
 /// ANSI colours, or none.
 #[derive(Debug, Clone, Copy)]
@@ -103,16 +103,11 @@ pub fn value_at<'a>(doc: &'a Value, path: &PropertyPath) -> Option<&'a Value> {
     Some(here)
 }
 
-/// Whether a path holds a secret value.
-pub fn is_secret_path(path: &PropertyPath) -> bool {
-    path.pattern() == "spec.env.secrets.*.value"
-}
-
 fn shown(path: &PropertyPath, value: Option<&Value>) -> String {
     match value {
         None => "(none)".into(),
-        Some(_) if is_secret_path(path) => "[secret]".into(),
-        Some(Value::String(s)) if state::is_redacted(s) => "[secret]".into(),
+        Some(_) if crate::core::secrets::is_secret_path(path) => "[secret]".into(),
+        Some(Value::String(s)) if crate::core::secrets::is_marker(s) => "[secret]".into(),
         Some(v) => v.to_string(),
     }
 }
@@ -134,7 +129,7 @@ pub fn diff_lines(change: &Change, paint: Paint) -> Vec<String> {
             match c.kind {
                 ChangeKind::Add => paint.green(&format!("+ {}: {}", c.path, shown(&c.path, new))),
                 ChangeKind::Delete => paint.red(&format!("- {}: {}", c.path, shown(&c.path, old))),
-                ChangeKind::Update if is_secret_path(&c.path) => {
+                ChangeKind::Update if crate::core::secrets::is_secret_path(&c.path) => {
                     paint.yellow(&format!("~ {}: [secret changed]{forces}", c.path))
                 }
                 ChangeKind::Update => paint.yellow(&format!(
@@ -427,8 +422,8 @@ mod tests {
 
     #[test]
     fn secrets_are_masked_in_diffs() {
-        let old = json!({"spec": {"parallelism": 1, "env": {"secrets": {"PW": {"value": state::redaction("a")}}}}});
-        let new = json!({"spec": {"parallelism": 2, "env": {"secrets": {"PW": {"value": state::redaction("b")}, "NEW": {"value": state::redaction("c")}}}}});
+        let old = json!({"spec": {"parallelism": 1, "env": {"secrets": {"PW": {"value": crate::core::secrets::marker("a")}}}}});
+        let new = json!({"spec": {"parallelism": 2, "env": {"secrets": {"PW": {"value": crate::core::secrets::marker("b")}, "NEW": {"value": crate::core::secrets::marker("c")}}}}});
         let change = Change {
             key: crate::core::refs::ResourceKey {
                 kind: "KubernetesJob".into(),

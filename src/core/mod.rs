@@ -9,3 +9,4 @@ pub mod names;
 pub mod objects;
 pub mod path;
 pub mod refs;
+pub mod secrets;

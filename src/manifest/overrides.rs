@@ -30,23 +30,15 @@ pub struct Override {
     pub path: String,
     /// The value, as text.
     pub value: String,
-    /// The argument as given, for messages; for a secret ([`is_secret_path`]) its value is
+    /// The argument as given, for messages; for a secret ([`crate::core::secrets::is_secret_dotted`]) its value is
     /// shown as `[redacted]`.
     pub text: String,
-}
-
-/// Whether a dotted path writes a direct secret value (`spec.env.secrets...`): messages must
-/// never echo its value.
-pub fn is_secret_path(path: &str) -> bool {
-    let mut segments = path.split('.');
-    (segments.next(), segments.next(), segments.next())
-        == (Some("spec"), Some("env"), Some("secrets"))
 }
 
 impl Override {
     /// The value as messages may show it: `[redacted]` for a secret.
     pub fn shown_value(&self) -> &str {
-        if is_secret_path(&self.path) {
+        if crate::core::secrets::is_secret_dotted(&self.path) {
             "[redacted]"
         } else {
             &self.value
@@ -81,7 +73,7 @@ pub fn parse(text: &str) -> Result<Override, String> {
             "{left:?}: the path {path:?} is not a dotted path such as spec.parallelism"
         ));
     }
-    let text = if is_secret_path(path) {
+    let text = if crate::core::secrets::is_secret_dotted(path) {
         format!("{left}=[redacted]")
     } else {
         text.to_owned()

@@ -149,28 +149,6 @@ pub fn check(inputs: &Value, resource_name: &str, sources: &[&dyn Source]) -> Ch
     }
 }
 
-/// The paths that are always secret in inputs and outputs: direct secret values and registry
-/// credentials.
-pub fn always_secret(inputs: &Value) -> Vec<PropertyPath> {
-    let mut paths = vec![PropertyPath::root().field(DOCKER_CONFIG_JSON)];
-    if let Some(secrets) = inputs
-        .pointer("/spec/env/secrets")
-        .and_then(Value::as_object)
-    {
-        for key in secrets.keys() {
-            paths.push(
-                PropertyPath::root()
-                    .field("spec")
-                    .field("env")
-                    .field("secrets")
-                    .key(key)
-                    .field("value"),
-            );
-        }
-    }
-    paths
-}
-
 /// The inputs part of stored outputs (drops the output-only keys).
 pub fn inputs_of_outputs(outputs: &Value) -> Value {
     let mut inputs = outputs.clone();

@@ -72,7 +72,7 @@ pub async fn read(cluster: &Cluster, request: ReadRequest) -> Result<ReadRespons
             let mut outputs = previous.clone();
             outputs[inputs::OUT_JOB_STATUS] = Value::from(crate::wait::COLLECTED);
             let mut secret_paths = marked;
-            secret_paths.extend(inputs::always_secret(&outputs));
+            secret_paths.extend(crate::core::secrets::secret_paths(&outputs));
             values::conceal(&mut outputs, &secret_paths);
             return Ok(ReadResponse {
                 id: request.id.clone(),
@@ -155,14 +155,17 @@ pub async fn read(cluster: &Cluster, request: ReadRequest) -> Result<ReadRespons
     let mut outputs = inputs::outputs(&checked.inputs, Some(namespace), Some(name));
     outputs[inputs::OUT_JOB_STATUS] = Value::from(state.word());
     let mut secret_paths = marked;
-    secret_paths.extend(inputs::always_secret(&outputs));
+    secret_paths.extend(crate::core::secrets::secret_paths(&outputs));
     values::conceal(&mut outputs, &secret_paths);
 
     let inputs_out = match &request.inputs {
         Some(existing) if !existing.fields.is_empty() => existing.clone(),
         _ => {
             let mut fresh = checked.inputs.clone();
-            values::conceal(&mut fresh, &inputs::always_secret(&checked.inputs));
+            values::conceal(
+                &mut fresh,
+                &crate::core::secrets::secret_paths(&checked.inputs),
+            );
             values::to_struct(&fresh)
         }
     };

@@ -89,7 +89,7 @@ fn resource_name(name: &str, urn: &str) -> String {
 /// Outputs with secrets concealed: those the engine marked, plus those always secret.
 fn conceal(mut value: Value, marked: &[crate::core::path::PropertyPath]) -> Value {
     let mut paths = marked.to_vec();
-    paths.extend(inputs::always_secret(&value));
+    paths.extend(crate::core::secrets::secret_paths(&value));
     values::conceal(&mut value, &paths);
     value
 }
@@ -190,24 +190,6 @@ impl EngineObserver {
     }
 }
 
-/// The values that must never appear in logs or errors: direct secrets and credentials.
-fn secret_values(inputs_value: &Value) -> Vec<String> {
-    let mut out: Vec<String> = inputs_value
-        .pointer("/spec/env/secrets")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flat_map(|m| m.values())
-        .filter_map(|v| v.get("value").and_then(Value::as_str).map(str::to_owned))
-        .collect();
-    if let Some(c) = inputs_value
-        .get(inputs::DOCKER_CONFIG_JSON)
-        .and_then(Value::as_str)
-    {
-        out.push(c.to_owned());
-    }
-    out
-}
-
 fn annotations(inputs_value: &Value) -> std::collections::BTreeMap<String, String> {
     crate::wait::annotations_of(inputs_value)
 }
@@ -262,7 +244,7 @@ impl KjobProvider {
             }
             return Err(init_failed(&id, &with_status("Unknown"), vec![reason]));
         }
-        let secrets = secret_values(props);
+        let secrets = crate::core::secrets::secret_values(props);
         let job_id = ObjectRef {
             kind: crate::core::objects::ObjectKind::Job,
             namespace: Some(rendered.namespace.clone()),

@@ -50,7 +50,6 @@ use crate::core::refs::{ResourceKey, Source};
 pub const ENV_VAR: &str = "KJOB_STATE_DIR";
 /// The record format's version.
 pub const FORMAT: u32 = 1;
-const REDACTED_PREFIX: &str = "[redacted sha256:";
 
 /// What a resource's deployment is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -166,7 +165,7 @@ impl Record {
                 if entry
                     .get("value")
                     .and_then(Value::as_str)
-                    .is_some_and(is_redacted)
+                    .is_some_and(crate::core::secrets::is_marker)
                 {
                     entry.remove("value");
                     entry.insert(
@@ -221,51 +220,6 @@ pub fn now() -> String {
     jiff::Timestamp::from_millisecond(ts.as_millisecond())
         .unwrap_or(ts)
         .to_string()
-}
-
-/// The redaction marker of a secret value.
-pub fn redaction(value: &str) -> String {
-    let digest = ring::digest::digest(&ring::digest::SHA256, value.as_bytes());
-    let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
-    format!("{REDACTED_PREFIX}{hex}]")
-}
-
-/// Whether a string is a redaction marker.
-pub fn is_redacted(value: &str) -> bool {
-    value.starts_with(REDACTED_PREFIX) && value.ends_with(']')
-}
-
-/// A manifest with every direct secret value (`spec.env.secrets.*.value`) replaced by its
-/// redaction marker.
-pub fn redact(manifest: &Value) -> Value {
-    let mut out = manifest.clone();
-    if let Some(secrets) = out
-        .pointer_mut("/spec/env/secrets")
-        .and_then(Value::as_object_mut)
-    {
-        for entry in secrets.values_mut() {
-            if let Some(value) = entry.get_mut("value")
-                && let Some(text) = value.as_str()
-                && !is_redacted(text)
-            {
-                *value = Value::String(redaction(text));
-            }
-        }
-    }
-    out
-}
-
-/// The direct secret values of a manifest (to keep them out of messages).
-pub fn secret_values(manifest: &Value) -> Vec<String> {
-    manifest
-        .pointer("/spec/env/secrets")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flat_map(|m| m.values())
-        .filter_map(|v| v.get("value").and_then(Value::as_str))
-        .filter(|v| !is_redacted(v))
-        .map(str::to_owned)
-        .collect()
 }
 
 /// What can go wrong with the store.
@@ -819,25 +773,6 @@ mod tests {
         assert!(store.holder().contains("`kjob down`"));
         drop(second);
         assert!(store.lock("again", Duration::ZERO).is_ok());
-    }
-
-    #[test]
-    fn secrets_are_redacted() {
-        let manifest = json!({"spec": {"env": {"secrets": {"A": {"value": "s3cret"}, "B": {"secretRef": {"name": "x", "key": "k"}}}}}});
-        let redacted = redact(&manifest);
-        let a = redacted["spec"]["env"]["secrets"]["A"]["value"]
-            .as_str()
-            .unwrap();
-        assert!(is_redacted(a));
-        assert!(!redacted.to_string().contains("s3cret"));
-        assert_eq!(a, redaction("s3cret"));
-        assert_eq!(redact(&redacted), redacted, "redaction is idempotent");
-        assert_eq!(
-            redacted["spec"]["env"]["secrets"]["B"],
-            manifest["spec"]["env"]["secrets"]["B"]
-        );
-        assert_eq!(secret_values(&manifest), ["s3cret"]);
-        assert!(secret_values(&redacted).is_empty());
     }
 
     #[test]

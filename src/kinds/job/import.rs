@@ -23,27 +23,6 @@ pub struct LiveObjects {
     pub namespace_owned: bool,
 }
 
-fn decode_base64(text: &str) -> Option<String> {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut bits = 0u32;
-    let mut count = 0;
-    let mut out = Vec::new();
-    for byte in text
-        .bytes()
-        .filter(|b| *b != b'=' && !b.is_ascii_whitespace())
-    {
-        let index = ALPHABET.iter().position(|c| *c == byte)? as u32;
-        bits = (bits << 6) | index;
-        count += 6;
-        if count >= 8 {
-            count -= 8;
-            out.push((bits >> count) as u8);
-            bits &= (1 << count) - 1;
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
 /// Splits `repo:tag` or `repo@digest` into repository and tag (a digest counts as the tag).
 pub fn split_image(image: &str) -> (String, String) {
     if let Some((repo, digest)) = image.split_once('@') {
@@ -64,7 +43,7 @@ fn secret_data(secret: Option<&Value>, key: &str) -> Option<String> {
         .get("data")?
         .get(key)?
         .as_str()
-        .and_then(decode_base64)
+        .and_then(crate::core::secrets::decode_base64)
 }
 
 /// Rebuilds the inputs (`metadata`, `spec`, and `dockerConfigJson` when present).
@@ -329,7 +308,10 @@ mod tests {
 
     #[test]
     fn base64() {
-        assert_eq!(decode_base64("aGVsbG8=").as_deref(), Some("hello"));
+        assert_eq!(
+            crate::core::secrets::decode_base64("aGVsbG8=").as_deref(),
+            Some("hello")
+        );
     }
 
     /// Rendering then importing gives back the checked inputs, so refresh of an unchanged
