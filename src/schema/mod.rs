@@ -17,18 +17,30 @@
 //!   lists only camelCase names, accepts 64-bit integers as numbers or digit strings, allows at
 //!   most one member of each oneof, and restricts `completionMode` and `restartPolicy` to the
 //!   values validation accepts.
+//!
+//! Layout: this file holds the public constants and the descriptor walk both documents share
+//! (the type catalog, proto comments as descriptions, property shells with typed defaults, string
+//! choices, secret fields, [`replace_paths`]); `pulumi` builds the Pulumi package schema, `json`
+//! the JSON Schema, and `files` renders both and writes or checks the committed files.
+
+mod files;
+mod json;
+mod pulumi;
+#[cfg(test)]
+mod tests;
+
+pub use files::{check_fresh, write_all};
+pub use json::json_schema;
+pub use pulumi::pulumi_schema;
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
 use std::sync::LazyLock;
 
 use prost_reflect::{EnumDescriptor, FieldDescriptor, FileDescriptor, Kind, MessageDescriptor};
 use serde_json::{Map, Value, json};
 
 use crate::api;
-use crate::core::codec;
-use crate::core::defaults::{declared_container_resources, declared_default};
-use crate::core::objects::API_VERSION;
+use crate::core::defaults::declared_default;
 use crate::kinds::job::validate::{COMPLETION_MODES, RESTART_POLICIES};
 
 /// The Pulumi package name.
@@ -44,12 +56,11 @@ pub const JSON_SCHEMA_ID: &str = "https://project-planton.org/schemas/kubernetes
 /// The command that regenerates the committed schema files.
 pub const REGENERATE: &str = "cargo run --bin kjob -- schema";
 
+/// Full name of the KubernetesJobSpec message.
 const JOB_SPEC: &str = "org.project_planton.provider.kubernetes.kubernetesjob.v1.KubernetesJobSpec";
+/// Full name of the CloudResourceMetadata message.
 const METADATA: &str = "org.project_planton.shared.CloudResourceMetadata";
-const STACK_INPUT: &str =
-    "org.project_planton.provider.kubernetes.kubernetesjob.v1.KubernetesJobStackInput";
-const STACK_OUTPUTS: &str =
-    "org.project_planton.provider.kubernetes.kubernetesjob.v1.KubernetesJobStackOutputs";
+/// Full name of the KubernetesSensitiveValue message.
 const SENSITIVE_VALUE: &str = "org.project_planton.provider.kubernetes.KubernetesSensitiveValue";
 
 /// Input paths, in [`crate::core::path::PropertyPath::pattern`] syntax, that the schema marks
@@ -75,6 +86,7 @@ fn string_choices(field: &FieldDescriptor) -> Option<&'static [&'static str]> {
     }
 }
 
+/// Whether the field's values are always secret ([`SECRET_FIELDS`]).
 fn is_secret(field: &FieldDescriptor) -> bool {
     SECRET_FIELDS.contains(&(field.parent_message().full_name(), field.name()))
 }
@@ -82,6 +94,7 @@ fn is_secret(field: &FieldDescriptor) -> bool {
 // ------------------------------------------------------------------------------------------
 // Comments
 
+/// The tidied comment of every commented location: (file name, location path) -> text.
 static COMMENTS: LazyLock<HashMap<(String, Vec<i32>), String>> = LazyLock::new(|| {
     let mut out = HashMap::new();
     for file in api::pool().files() {
@@ -125,20 +138,24 @@ fn tidy(raw: &str) -> String {
     paragraphs.join("\n\n")
 }
 
+/// The tidied comment at `path` in `file`, if any.
 fn comment(file: &FileDescriptor, path: &[i32]) -> Option<String> {
     COMMENTS
         .get(&(file.name().to_owned(), path.to_vec()))
         .cloned()
 }
 
+/// A message's comment.
 fn message_doc(desc: &MessageDescriptor) -> Option<String> {
     comment(&desc.parent_file(), desc.path())
 }
 
+/// A field's comment.
 fn field_doc(field: &FieldDescriptor) -> Option<String> {
     comment(&field.parent_file(), field.path())
 }
 
+/// An enum's comment.
 fn enum_doc(desc: &EnumDescriptor) -> Option<String> {
     comment(&desc.parent_file(), desc.path())
 }
@@ -149,11 +166,14 @@ fn enum_doc(desc: &EnumDescriptor) -> Option<String> {
 /// A message or enum reachable from the roots of a document.
 #[derive(Clone)]
 enum Named {
+    /// A message type.
     Message(MessageDescriptor),
+    /// An enum type.
     Enum(EnumDescriptor),
 }
 
 impl Named {
+    /// The full proto name.
     fn full_name(&self) -> &str {
         match self {
             Named::Message(m) => m.full_name(),
@@ -161,6 +181,7 @@ impl Named {
         }
     }
 
+    /// The name inside its parent (message or package).
     fn short_name(&self) -> &str {
         match self {
             Named::Message(m) => m.name(),
@@ -168,6 +189,7 @@ impl Named {
         }
     }
 
+    /// The proto package.
     fn package(&self) -> &str {
         match self {
             Named::Message(m) => m.package_name(),
@@ -200,6 +222,7 @@ fn element_kind(field: &FieldDescriptor) -> Kind {
     }
 }
 
+/// A name segment in PascalCase: each `_`-separated part starts with an upper-case letter.
 fn pascal(segment: &str) -> String {
     segment
         .split('_')
@@ -233,6 +256,7 @@ fn qualified_name(named: &Named) -> String {
         .collect()
 }
 
+/// The types reachable from `roots`, each named by its short name unless that name is shared.
 fn catalog(roots: &[MessageDescriptor]) -> Catalog {
     let mut found: BTreeMap<String, Named> = BTreeMap::new();
     let mut pending: Vec<MessageDescriptor> = roots.to_vec();
@@ -286,6 +310,7 @@ fn catalog(roots: &[MessageDescriptor]) -> Catalog {
 }
 
 impl Catalog {
+    /// The published name of a reachable type; panics for a type not in the catalog.
     fn name(&self, full_name: &str) -> &str {
         self.names
             .get(full_name)
@@ -293,6 +318,9 @@ impl Catalog {
             .unwrap_or_else(|| panic!("{full_name} is in the catalog"))
     }
 }
+
+// ------------------------------------------------------------------------------------------
+// Properties
 
 /// The typed value of a field's declared `default` option.
 fn typed_default(field: &FieldDescriptor) -> Option<Value> {
@@ -319,110 +347,18 @@ fn typed_default(field: &FieldDescriptor) -> Option<Value> {
     Some(value)
 }
 
+/// Sets `description` on a schema object when the text is present and not empty.
 fn insert_description(object: &mut Map<String, Value>, text: Option<String>) {
     if let Some(text) = text.filter(|t| !t.is_empty()) {
         object.insert("description".into(), Value::String(text));
     }
 }
 
+/// The map of a value built as a JSON object.
 fn object(value: Value) -> Map<String, Value> {
     match value {
         Value::Object(map) => map,
         _ => unreachable!("built as an object"),
-    }
-}
-
-// ------------------------------------------------------------------------------------------
-// Pulumi package schema
-
-/// `willReplaceOnChanges` marks: (message full name, field proto name) for every field reached at
-/// a path in [`replace_paths`], walking the resource's inputs from `metadata` and `spec`.
-struct ReplaceMarks {
-    marked: BTreeMap<(String, String), bool>,
-    /// Fields reached both at a replacing path and at one that is not.
-    conflicts: Vec<String>,
-    /// Entries of [`replace_paths`] that the walk never reached.
-    unmatched: Vec<&'static str>,
-}
-
-fn replace_marks() -> ReplaceMarks {
-    fn walk(
-        message: &MessageDescriptor,
-        prefix: &str,
-        stack: &mut Vec<String>,
-        marks: &mut ReplaceMarks,
-        reached: &mut Vec<String>,
-    ) {
-        stack.push(message.full_name().to_owned());
-        for field in message.fields() {
-            let path = format!("{prefix}.{}", field.json_name());
-            let replace = replace_paths().contains(&path.as_str());
-            if replace {
-                reached.push(path.clone());
-            }
-            let key = (message.full_name().to_owned(), field.name().to_owned());
-            match marks.marked.get(&key) {
-                Some(previous) if *previous != replace => {
-                    marks.conflicts.push(format!("{}.{}", key.0, key.1));
-                    marks.marked.insert(key, true);
-                }
-                Some(_) => {}
-                None => {
-                    marks.marked.insert(key, replace);
-                }
-            }
-            if let Kind::Message(child) = element_kind(&field)
-                && !stack.iter().any(|s| s == child.full_name())
-            {
-                let child_prefix = if field.is_list() || field.is_map() {
-                    format!("{path}.*")
-                } else {
-                    path
-                };
-                walk(&child, &child_prefix, stack, marks, reached);
-            }
-        }
-        stack.pop();
-    }
-    let mut marks = ReplaceMarks {
-        marked: BTreeMap::new(),
-        conflicts: Vec::new(),
-        unmatched: Vec::new(),
-    };
-    let mut reached = Vec::new();
-    walk(
-        &api::message(METADATA),
-        "metadata",
-        &mut Vec::new(),
-        &mut marks,
-        &mut reached,
-    );
-    walk(
-        &api::message(JOB_SPEC),
-        "spec",
-        &mut Vec::new(),
-        &mut marks,
-        &mut reached,
-    );
-    marks.unmatched = replace_paths()
-        .into_iter()
-        .filter(|p| !reached.iter().any(|r| r == p))
-        .collect();
-    marks
-}
-
-fn pulumi_ref(name: &str) -> Value {
-    json!({ "$ref": format!("#/types/{PACKAGE}:index:{name}") })
-}
-
-fn pulumi_element(kind: &Kind, catalog: &Catalog) -> Value {
-    match kind {
-        Kind::Message(m) => pulumi_ref(catalog.name(m.full_name())),
-        Kind::Enum(e) => pulumi_ref(catalog.name(e.full_name())),
-        Kind::String | Kind::Bytes => json!({"type": "string"}),
-        Kind::Bool => json!({"type": "boolean"}),
-        Kind::Float | Kind::Double => json!({"type": "number"}),
-        _ => json!({"type": "integer"}),
     }
 }
 
@@ -441,794 +377,4 @@ fn property_shell(field: &FieldDescriptor, element: Value) -> Map<String, Value>
         property.insert("default".into(), default);
     }
     property
-}
-
-fn pulumi_property(field: &FieldDescriptor, catalog: &Catalog, marks: &ReplaceMarks) -> Value {
-    let mut property = property_shell(field, pulumi_element(&element_kind(field), catalog));
-    if is_secret(field) {
-        property.insert("secret".into(), Value::Bool(true));
-    }
-    let key = (
-        field.parent_message().full_name().to_owned(),
-        field.name().to_owned(),
-    );
-    if marks.marked.get(&key).copied().unwrap_or(false) {
-        property.insert("willReplaceOnChanges".into(), Value::Bool(true));
-    }
-    Value::Object(property)
-}
-
-fn pulumi_type(named: &Named, catalog: &Catalog, marks: &ReplaceMarks) -> Value {
-    match named {
-        Named::Message(message) => {
-            let mut spec = Map::new();
-            insert_description(&mut spec, message_doc(message));
-            spec.insert("type".into(), "object".into());
-            let properties: Map<String, Value> = message
-                .fields()
-                .map(|f| {
-                    (
-                        f.json_name().to_owned(),
-                        pulumi_property(&f, catalog, marks),
-                    )
-                })
-                .collect();
-            spec.insert("properties".into(), Value::Object(properties));
-            Value::Object(spec)
-        }
-        Named::Enum(desc) => {
-            let mut spec = Map::new();
-            insert_description(&mut spec, enum_doc(desc));
-            spec.insert("type".into(), "string".into());
-            let values: Vec<Value> = desc
-                .values()
-                .map(|v| {
-                    let mut value = object(json!({"name": v.name(), "value": v.name()}));
-                    insert_description(&mut value, comment(&v.parent_file(), v.path()));
-                    Value::Object(value)
-                })
-                .collect();
-            spec.insert("enum".into(), Value::Array(values));
-            Value::Object(spec)
-        }
-    }
-}
-
-fn described(mut property: Value, text: impl Into<String>) -> Value {
-    property["description"] = Value::String(text.into());
-    property
-}
-
-fn stack_field_doc(message: &str, field: &str) -> String {
-    let desc = api::message(message);
-    let field = desc
-        .get_field_by_name(field)
-        .unwrap_or_else(|| panic!("{message} has field {field}"));
-    field_doc(&field).unwrap_or_default()
-}
-
-/// The provider's configuration: `config.variables` and the explicit provider's inputs.
-fn provider_config() -> Value {
-    json!({
-        "kubeconfig": {
-            "type": "string",
-            "secret": true,
-            "description": "Path to a kubeconfig file, or the kubeconfig's contents. Defaults to kubectl's \
-                resolution: `KUBECONFIG`, `~/.kube/config`, or the in-cluster service account."
-        },
-        "context": {
-            "type": "string",
-            "description": "The kubeconfig context to use instead of the current one."
-        },
-        "stateDir": {
-            "type": "string",
-            "description": "Directory of the kjob CLI's state store, used to resolve `valueFrom` references to \
-                resources the CLI deployed. Defaults to the CLI's default state directory (`$KJOB_STATE_DIR`, \
-                else `$XDG_STATE_HOME/kjob`, else `~/.local/state/kjob`)."
-        },
-        "wait": {
-            "type": "boolean",
-            "default": true,
-            "description": "Whether Create and Update wait for the Job to complete (and fail if it fails). \
-                Defaults to true."
-        }
-    })
-}
-
-/// The Pulumi package schema of the `kjob` provider.
-pub fn pulumi_schema() -> Value {
-    let spec_desc = api::message(JOB_SPEC);
-    let metadata_desc = api::message(METADATA);
-    let catalog = catalog(&[spec_desc.clone(), metadata_desc.clone()]);
-    let marks = replace_marks();
-    let job = api::message(api::KUBERNETES_JOB);
-    let job_field = |name: &str| {
-        let field = job
-            .get_field_by_name(name)
-            .unwrap_or_else(|| panic!("KubernetesJob has field {name}"));
-        field_doc(&field).unwrap_or_default()
-    };
-
-    let metadata = described(
-        pulumi_ref(catalog.name(METADATA)),
-        format!(
-            "{} Optional here: `name` defaults to the Pulumi resource name.",
-            job_field("metadata").trim_end_matches(" Required.")
-        ),
-    );
-    let spec = described(pulumi_ref(catalog.name(JOB_SPEC)), job_field("spec"));
-    let docker_config_json = json!({
-        "type": "string",
-        "secret": true,
-        "description": format!(
-            "{} Changing its contents updates the Secret in place; adding or removing it replaces the Job.",
-            stack_field_doc(STACK_INPUT, "docker_config_json")
-        ),
-    });
-    let inputs = json!({
-        "metadata": metadata,
-        "spec": spec,
-        "dockerConfigJson": docker_config_json,
-    });
-    let mut outputs = object(inputs.clone());
-    outputs.insert(
-        "namespace".into(),
-        json!({"type": "string", "description": stack_field_doc(STACK_OUTPUTS, "namespace")}),
-    );
-    outputs.insert(
-        "jobName".into(),
-        json!({"type": "string", "description": stack_field_doc(STACK_OUTPUTS, "job_name")}),
-    );
-    outputs.insert(
-        "jobStatus".into(),
-        json!({
-            "type": "string",
-            "description": "The Job's outcome as last observed: Complete, Failed, Running, Suspended, or Collected \
-                (deleted by Kubernetes after `ttlSecondsAfterFinished`)."
-        }),
-    );
-
-    let resource_description = format!(
-        "{}\n\nThe resource ID is `<namespace>/<job name>`. Changes Kubernetes does not allow on a live Job \
-         (the pod template, `completionMode`, `completions`, the namespace or the name) replace the Job; \
-         the properties marked as replacing say which.",
-        message_doc(&job).unwrap_or_default()
-    );
-
-    let types: Map<String, Value> = catalog
-        .types
-        .iter()
-        .map(|(name, named)| {
-            (
-                format!("{PACKAGE}:index:{name}"),
-                pulumi_type(named, &catalog, &marks),
-            )
-        })
-        .collect();
-
-    let config = provider_config();
-    json!({
-        "name": PACKAGE,
-        "displayName": "Project Planton KubernetesJob",
-        "version": env!("CARGO_PKG_VERSION"),
-        "description": "Runs Project Planton KubernetesJob manifests (a container image run to completion as a \
-            Kubernetes batch/v1 Job) as Pulumi resources.",
-        "keywords": ["pulumi", "kubernetes", "job", "project-planton", "kind/native", "category/infrastructure"],
-        "license": "Apache-2.0",
-        // Generated Node.js SDKs carry this version instead of a `${VERSION}` placeholder.
-        "language": { "nodejs": { "respectSchemaVersion": true } },
-        "config": { "variables": config.clone() },
-        "provider": {
-            "description": "The kjob provider: how to reach the cluster and where to resolve references.",
-            "inputProperties": config,
-        },
-        "resources": {
-            RESOURCE_TOKEN: {
-                "description": resource_description,
-                "properties": Value::Object(outputs),
-                "required": ["spec", "namespace", "jobName", "metadata"],
-                "inputProperties": inputs,
-                "requiredInputs": ["spec"],
-            }
-        },
-        "types": Value::Object(types),
-    })
-}
-
-// ------------------------------------------------------------------------------------------
-// JSON Schema
-
-fn json_ref(name: &str) -> Value {
-    json!({ "$ref": format!("#/$defs/{name}") })
-}
-
-fn json_element(field: &FieldDescriptor, kind: &Kind, catalog: &Catalog) -> Value {
-    let wide = |min: Value, max: Value, pattern: &str| {
-        json!({"anyOf": [
-            {"type": "integer", "minimum": min, "maximum": max},
-            {"type": "string", "pattern": pattern}
-        ]})
-    };
-    match kind {
-        Kind::Message(m) => json_ref(catalog.name(m.full_name())),
-        Kind::Enum(e) => json_ref(catalog.name(e.full_name())),
-        Kind::String => match string_choices(field) {
-            Some(choices) => json!({"type": "string", "enum": choices}),
-            None => json!({"type": "string"}),
-        },
-        Kind::Bytes => json!({"type": "string"}),
-        Kind::Bool => json!({"type": "boolean"}),
-        Kind::Float | Kind::Double => json!({"type": "number"}),
-        Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => {
-            json!({"type": "integer", "minimum": i32::MIN, "maximum": i32::MAX})
-        }
-        Kind::Uint32 | Kind::Fixed32 => {
-            json!({"type": "integer", "minimum": 0, "maximum": u32::MAX})
-        }
-        Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => {
-            wide(i64::MIN.into(), i64::MAX.into(), "^-?[0-9]+$")
-        }
-        Kind::Uint64 | Kind::Fixed64 => wide(0.into(), u64::MAX.into(), "^[0-9]+$"),
-    }
-}
-
-fn json_property(field: &FieldDescriptor, catalog: &Catalog) -> Value {
-    let mut property = property_shell(field, json_element(field, &element_kind(field), catalog));
-    if !property.contains_key("default")
-        && let Some(resources) = declared_container_resources(field)
-    {
-        property.insert("default".into(), codec::encode(&resources));
-    }
-    Value::Object(property)
-}
-
-/// An object schema for a message: its properties, no others, at most one member per oneof.
-fn json_message(message: &MessageDescriptor, catalog: &Catalog) -> Map<String, Value> {
-    let mut schema = Map::new();
-    insert_description(&mut schema, message_doc(message));
-    schema.insert("type".into(), "object".into());
-    let properties: Map<String, Value> = message
-        .fields()
-        .map(|f| (f.json_name().to_owned(), json_property(&f, catalog)))
-        .collect();
-    schema.insert("properties".into(), Value::Object(properties));
-    schema.insert("additionalProperties".into(), Value::Bool(false));
-    let mut pairs = Vec::new();
-    for oneof in message.oneofs().filter(|o| !o.is_synthetic()) {
-        let members: Vec<String> = oneof.fields().map(|f| f.json_name().to_owned()).collect();
-        for (i, a) in members.iter().enumerate() {
-            for b in &members[i + 1..] {
-                pairs.push(json!({"required": [a, b]}));
-            }
-        }
-    }
-    match pairs.len() {
-        0 => {}
-        1 => {
-            schema.insert("not".into(), pairs.remove(0));
-        }
-        _ => {
-            schema.insert("not".into(), json!({"anyOf": pairs}));
-        }
-    }
-    schema
-}
-
-fn json_enum(desc: &EnumDescriptor) -> Value {
-    let mut schema = Map::new();
-    insert_description(&mut schema, enum_doc(desc));
-    schema.insert("type".into(), "string".into());
-    schema.insert(
-        "enum".into(),
-        desc.values()
-            .map(|v| Value::String(v.name().to_owned()))
-            .collect(),
-    );
-    Value::Object(schema)
-}
-
-/// The JSON Schema (draft 2020-12) of a whole KubernetesJob manifest as written in YAML or JSON.
-pub fn json_schema() -> Value {
-    let job = api::message(api::KUBERNETES_JOB);
-    let catalog = catalog(std::slice::from_ref(&job));
-    let mut root = json_message(&job, &catalog);
-    let properties = root
-        .get_mut("properties")
-        .and_then(Value::as_object_mut)
-        .expect("built with properties");
-    for (key, constant) in [("apiVersion", API_VERSION), ("kind", "KubernetesJob")] {
-        let property = properties
-            .get_mut(key)
-            .unwrap_or_else(|| panic!("KubernetesJob has {key}"));
-        property["const"] = Value::String(constant.to_owned());
-    }
-    let description = format!(
-        "{} Property names are the JSON (camelCase) names; the loader also accepts the proto (snake_case) \
-         names and enum numbers, which this schema does not list.",
-        message_doc(&job).unwrap_or_default()
-    );
-    let defs: Map<String, Value> = catalog
-        .types
-        .iter()
-        .filter(|(_, named)| named.full_name() != job.full_name())
-        .map(|(name, named)| {
-            let schema = match named {
-                Named::Message(m) => Value::Object(json_message(m, &catalog)),
-                Named::Enum(e) => json_enum(e),
-            };
-            (name.clone(), schema)
-        })
-        .collect();
-    let mut schema = Map::new();
-    schema.insert(
-        "$schema".into(),
-        "https://json-schema.org/draft/2020-12/schema".into(),
-    );
-    schema.insert("$id".into(), JSON_SCHEMA_ID.into());
-    schema.insert("title".into(), "KubernetesJob".into());
-    root.insert("description".into(), Value::String(description));
-    schema.extend(root);
-    schema.insert(
-        "required".into(),
-        json!(["apiVersion", "kind", "metadata", "spec"]),
-    );
-    schema.insert("$defs".into(), Value::Object(defs));
-    Value::Object(schema)
-}
-
-// ------------------------------------------------------------------------------------------
-// Files
-
-fn rendered(value: &Value) -> String {
-    let mut text = serde_json::to_string_pretty(value).expect("JSON values serialize");
-    text.push('\n');
-    text
-}
-
-fn generated() -> [(&'static str, String); 2] {
-    [
-        (PULUMI_SCHEMA_FILE, rendered(&pulumi_schema())),
-        (JSON_SCHEMA_FILE, rendered(&json_schema())),
-    ]
-}
-
-/// Writes `schema.json` (the Pulumi package schema) and `kubernetesjob.schema.json` (the
-/// manifest JSON Schema) into `dir`, creating it if needed.
-pub fn write_all(dir: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    for (name, text) in generated() {
-        std::fs::write(dir.join(name), text)?;
-    }
-    Ok(())
-}
-
-/// Compares the schema files in `dir` with freshly generated ones; the error names each missing
-/// or stale file and the command that regenerates them.
-pub fn check_fresh(dir: impl AsRef<Path>) -> Result<(), String> {
-    let dir = dir.as_ref();
-    let mut problems = Vec::new();
-    for (name, text) in generated() {
-        let path = dir.join(name);
-        match std::fs::read_to_string(&path) {
-            Ok(committed) if committed == text => {}
-            Ok(_) => problems.push(format!("{} is stale", path.display())),
-            Err(e) => problems.push(format!("{} cannot be read: {e}", path.display())),
-        }
-    }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{}; regenerate with `{REGENERATE}` (or `KJOB_UPDATE_SCHEMA=1 cargo test --test schema_fresh`), \
-             which writes {}, and commit the result",
-            problems.join("; "),
-            dir.display()
-        ))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::core::diff::{self, ChangeKind};
-    use crate::core::path::PropertyPath;
-
-    fn walk_refs(value: &Value, out: &mut Vec<String>) {
-        match value {
-            Value::Object(map) => {
-                for (k, v) in map {
-                    if k == "$ref" {
-                        out.push(v.as_str().expect("refs are strings").to_owned());
-                    } else {
-                        walk_refs(v, out);
-                    }
-                }
-            }
-            Value::Array(items) => items.iter().for_each(|v| walk_refs(v, out)),
-            _ => {}
-        }
-    }
-
-    fn refs(value: &Value) -> Vec<String> {
-        let mut out = Vec::new();
-        walk_refs(value, &mut out);
-        out
-    }
-
-    fn pulumi_type_of<'a>(schema: &'a Value, name: &str) -> &'a Value {
-        schema["types"]
-            .get(format!("kjob:index:{name}"))
-            .unwrap_or_else(|| panic!("type {name} exists"))
-    }
-
-    #[test]
-    fn the_resource_token_exists() {
-        let schema = pulumi_schema();
-        let resource = &schema["resources"][RESOURCE_TOKEN];
-        assert!(resource.is_object());
-        assert_eq!(resource["requiredInputs"], json!(["spec"]));
-        assert_eq!(
-            resource["inputProperties"]["dockerConfigJson"]["secret"],
-            json!(true)
-        );
-        assert_eq!(
-            resource["inputProperties"]["spec"]["$ref"],
-            json!("#/types/kjob:index:KubernetesJobSpec")
-        );
-        assert_eq!(schema["version"], json!(env!("CARGO_PKG_VERSION")));
-    }
-
-    #[test]
-    fn replacing_fields_are_marked_and_others_are_not() {
-        let schema = pulumi_schema();
-        let spec = &pulumi_type_of(&schema, "KubernetesJobSpec")["properties"];
-        assert_eq!(spec["image"]["willReplaceOnChanges"], json!(true));
-        assert!(spec["parallelism"].get("willReplaceOnChanges").is_none());
-        assert_eq!(spec["parallelism"]["default"], json!(1));
-        assert_eq!(spec["suspend"]["default"], json!(false));
-        assert_eq!(spec["restartPolicy"]["default"], json!("Never"));
-        let metadata = &pulumi_type_of(&schema, "CloudResourceMetadata")["properties"];
-        assert_eq!(metadata["name"]["willReplaceOnChanges"], json!(true));
-        assert!(metadata["labels"].get("willReplaceOnChanges").is_none());
-        let env = &pulumi_type_of(&schema, "KubernetesJobContainerAppEnv")["properties"];
-        assert_eq!(env["variables"]["willReplaceOnChanges"], json!(true));
-    }
-
-    #[test]
-    fn replace_table_matches_the_diff_rules_and_the_descriptors() {
-        let never = |_: &Value| false;
-        for pattern in replace_paths() {
-            let path = PropertyPath::parse_dotted(pattern);
-            assert!(
-                diff::forces_replace(&path, ChangeKind::Update, &json!({}), &never),
-                "{pattern}"
-            );
-        }
-        let marks = replace_marks();
-        assert!(
-            marks.conflicts.is_empty(),
-            "types reached at replacing and non-replacing paths: {:?}",
-            marks.conflicts
-        );
-        assert!(
-            marks.unmatched.is_empty(),
-            "replace paths that name no field: {:?}",
-            marks.unmatched
-        );
-        let count = marks.marked.values().filter(|m| **m).count();
-        assert_eq!(count, replace_paths().len());
-    }
-
-    #[test]
-    fn secret_values_are_secret() {
-        let schema = pulumi_schema();
-        let sensitive = &pulumi_type_of(&schema, "KubernetesSensitiveValue")["properties"];
-        assert_eq!(sensitive["value"]["secret"], json!(true));
-        assert!(sensitive["secretRef"].get("secret").is_none());
-        assert_eq!(
-            schema["config"]["variables"]["kubeconfig"]["secret"],
-            json!(true)
-        );
-    }
-
-    #[test]
-    fn provider_config_matches_the_keys_the_provider_parses() {
-        let schema = pulumi_schema();
-        let keys: Vec<&String> = schema["config"]["variables"]
-            .as_object()
-            .unwrap()
-            .keys()
-            .collect();
-        assert_eq!(keys, crate::provider::config::KEYS.to_vec());
-        assert_eq!(
-            schema["config"]["variables"],
-            schema["provider"]["inputProperties"]
-        );
-    }
-
-    #[test]
-    fn short_names_do_not_collide() {
-        let pulumi = catalog(&[api::message(JOB_SPEC), api::message(METADATA)]);
-        assert!(
-            pulumi.collisions.is_empty(),
-            "short names shared by several types: {:?}",
-            pulumi.collisions
-        );
-        let manifest = catalog(&[api::message(api::KUBERNETES_JOB)]);
-        assert!(
-            manifest.collisions.is_empty(),
-            "short names shared by several types: {:?}",
-            manifest.collisions
-        );
-    }
-
-    #[test]
-    fn the_expected_types_are_reachable_and_described() {
-        let schema = pulumi_schema();
-        for name in [
-            "StringValueOrRef",
-            "ValueFromRef",
-            "ContainerImage",
-            "ContainerResources",
-            "CpuMemory",
-            "KubernetesJobContainerAppEnv",
-            "KubernetesSensitiveValue",
-            "KubernetesSecretKeyRef",
-            "VolumeMount",
-            "ConfigMapVolumeSource",
-            "PvcVolumeSource",
-            "KubernetesClusterSelector",
-            "CloudResourceRelationship",
-            "CloudResourceKind",
-            "RelationshipType",
-        ] {
-            let ty = pulumi_type_of(&schema, name);
-            assert!(
-                ty["description"].as_str().is_some_and(|d| !d.is_empty()),
-                "{name} has a description"
-            );
-        }
-        assert!(schema["types"].get("kjob:index:KubernetesJob").is_none());
-        let image = &pulumi_type_of(&schema, "ContainerImage")["properties"]["repo"];
-        assert_eq!(image["type"], json!("string"));
-        assert!(
-            image["description"]
-                .as_str()
-                .unwrap()
-                .starts_with("Image repository")
-        );
-        let kind = &pulumi_type_of(&schema, "CloudResourceKind");
-        assert!(
-            kind["enum"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|v| v["value"] == json!("KubernetesNamespace"))
-        );
-    }
-
-    #[test]
-    fn the_pulumi_schema_follows_the_metaschema_rules() {
-        let schema = pulumi_schema();
-        let token = |t: &str| {
-            let mut parts = t.split(':');
-            let (Some(pkg), Some(module), Some(name), None) =
-                (parts.next(), parts.next(), parts.next(), parts.next())
-            else {
-                return false;
-            };
-            let starts_alpha = |s: &str| s.chars().next().is_some_and(|c| c.is_ascii_alphabetic());
-            let not_digit = |s: &str| s.chars().next().is_some_and(|c| !c.is_ascii_digit());
-            starts_alpha(pkg)
-                && pkg
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-                && (module.is_empty() || not_digit(module))
-                && module
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "._/-".contains(c))
-                && not_digit(name)
-                && name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "._/".contains(c))
-        };
-        for key in schema["types"]
-            .as_object()
-            .unwrap()
-            .keys()
-            .chain(schema["resources"].as_object().unwrap().keys())
-        {
-            assert!(token(key), "{key} is a valid token");
-        }
-        for reserved in ["urn", "id", "version", "pulumi"] {
-            assert!(
-                schema["provider"]["inputProperties"]
-                    .get(reserved)
-                    .is_none()
-            );
-            let resource = &schema["resources"][RESOURCE_TOKEN];
-            assert!(resource["inputProperties"].get(reserved).is_none());
-            assert!(resource["properties"].get(reserved).is_none());
-        }
-    }
-
-    #[test]
-    fn every_pulumi_ref_points_at_a_defined_type() {
-        let schema = pulumi_schema();
-        let refs = refs(&schema);
-        assert!(!refs.is_empty());
-        for r in refs {
-            let token = r
-                .strip_prefix("#/types/")
-                .unwrap_or_else(|| panic!("{r} is a type reference"));
-            assert!(schema["types"].get(token).is_some(), "{r} is defined");
-        }
-    }
-
-    #[test]
-    fn every_json_schema_ref_resolves() {
-        let schema = json_schema();
-        let refs = refs(&schema);
-        assert!(!refs.is_empty());
-        for r in refs {
-            let pointer = r
-                .strip_prefix('#')
-                .unwrap_or_else(|| panic!("{r} is local"));
-            assert!(schema.pointer(pointer).is_some(), "{r} resolves");
-        }
-    }
-
-    #[test]
-    fn json_schema_shape() {
-        let schema = json_schema();
-        assert_eq!(
-            schema["properties"]["apiVersion"]["const"],
-            json!(API_VERSION)
-        );
-        assert_eq!(
-            schema["properties"]["kind"]["const"],
-            json!("KubernetesJob")
-        );
-        assert_eq!(schema["additionalProperties"], json!(false));
-        let spec = &schema["$defs"]["KubernetesJobSpec"]["properties"];
-        assert_eq!(
-            spec["completionMode"]["enum"],
-            json!(["NonIndexed", "Indexed"])
-        );
-        assert_eq!(spec["restartPolicy"]["enum"], json!(["OnFailure", "Never"]));
-        assert_eq!(spec["parallelism"]["default"], json!(1));
-        assert_eq!(
-            spec["activeDeadlineSeconds"]["anyOf"][1]["type"],
-            json!("string")
-        );
-        assert_eq!(
-            spec["resources"]["default"]["limits"]["cpu"],
-            json!("1000m")
-        );
-        assert_eq!(
-            schema["$defs"]["StringValueOrRef"]["not"],
-            json!({"required": ["value", "valueFrom"]})
-        );
-        assert!(
-            schema["$defs"].get("KubernetesJobStackOutputs").is_some(),
-            "status is described"
-        );
-    }
-
-    fn manifest_validator() -> jsonschema::Validator {
-        let schema = json_schema();
-        assert!(
-            jsonschema::meta::is_valid(&schema),
-            "the JSON Schema is a valid draft 2020-12 schema"
-        );
-        jsonschema::validator_for(&schema).expect("the JSON Schema compiles")
-    }
-
-    fn violations(validator: &jsonschema::Validator, doc: &Value) -> Vec<String> {
-        validator
-            .iter_errors(doc)
-            .map(|e| format!("{}: {e}", e.instance_path()))
-            .collect()
-    }
-
-    /// The KubernetesJob documents of `examples/*.yaml`, or an inline sample if there are none.
-    fn sample_manifests() -> Vec<(String, Value)> {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-        let mut files: Vec<_> = std::fs::read_dir(&dir)
-            .map(|entries| entries.filter_map(Result::ok).map(|e| e.path()).collect())
-            .unwrap_or_default();
-        files.retain(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"));
-        files.sort();
-        let mut out = Vec::new();
-        for file in files {
-            let text = std::fs::read_to_string(&file).expect("read example");
-            let docs: Vec<Value> = serde_saphyr::from_multiple(&text).expect("examples are YAML");
-            for (i, doc) in docs.into_iter().enumerate() {
-                if doc["kind"] == json!("KubernetesJob") {
-                    out.push((format!("{}#{i}", file.display()), doc));
-                }
-            }
-        }
-        if out.is_empty() {
-            out.push((
-                "inline sample".to_owned(),
-                json!({
-                    "apiVersion": API_VERSION, "kind": "KubernetesJob",
-                    "metadata": {"name": "migrate", "labels": {"team": "data"}},
-                    "spec": {
-                        "namespace": {"value": "batch"}, "image": {"repo": "busybox", "tag": "1.36"},
-                        "command": ["sh", "-c", "echo hi"], "backoffLimit": 2, "restartPolicy": "Never",
-                        "env": {"secrets": {"PW": {"secretRef": {"name": "db", "key": "password"}}}},
-                        "volumeMounts": [{"name": "c", "mountPath": "/etc/app", "configMap": {"name": "app"}}]
-                    }
-                }),
-            ));
-        }
-        out
-    }
-
-    #[test]
-    fn the_json_schema_accepts_the_sample_manifests() {
-        let validator = manifest_validator();
-        let samples = sample_manifests();
-        assert!(!samples.is_empty());
-        for (name, doc) in samples {
-            assert_eq!(violations(&validator, &doc), Vec::<String>::new(), "{name}");
-        }
-    }
-
-    #[test]
-    fn the_json_schema_accepts_64_bit_integers_as_digit_strings() {
-        let validator = manifest_validator();
-        let mut doc = sample_manifests().remove(0).1;
-        doc["spec"]["activeDeadlineSeconds"] = json!("600");
-        assert!(validator.is_valid(&doc));
-        doc["spec"]["activeDeadlineSeconds"] = json!(600);
-        assert!(validator.is_valid(&doc));
-        doc["spec"]["activeDeadlineSeconds"] = json!("ten minutes");
-        assert!(!validator.is_valid(&doc));
-    }
-
-    #[test]
-    fn the_json_schema_rejects_what_the_loader_rejects() {
-        let validator = manifest_validator();
-        let base = sample_manifests().remove(0).1;
-        type Edit = fn(&mut Value);
-        let edits: [(&str, Edit); 7] = [
-            ("unknown spec field", |d| {
-                d["spec"]["imageName"] = json!("busybox")
-            }),
-            ("unknown top-level field", |d| d["extra"] = json!(1)),
-            ("wrong kind", |d| d["kind"] = json!("KubernetesCronJob")),
-            ("both oneof members", |d| {
-                d["spec"]["namespace"] = json!({"value": "a", "valueFrom": {"name": "b"}})
-            }),
-            ("bad restart policy", |d| {
-                d["spec"]["restartPolicy"] = json!("Always")
-            }),
-            ("bad enum name", |d| {
-                d["spec"]["targetCluster"] = json!({"clusterKind": "NoSuchKind"})
-            }),
-            ("negative unsigned", |d| {
-                d["spec"]["parallelism"] = json!(-1)
-            }),
-        ];
-        for (what, edit) in edits {
-            let mut doc = base.clone();
-            edit(&mut doc);
-            assert!(!validator.is_valid(&doc), "{what} is rejected");
-        }
-        let mut missing = base.clone();
-        missing.as_object_mut().unwrap().remove("spec");
-        assert!(!validator.is_valid(&missing), "spec is required");
-    }
-
-    #[test]
-    fn comments_are_joined_into_paragraphs() {
-        assert_eq!(tidy(" a\n b\n\n c\n"), "a b\n\nc");
-        assert_eq!(
-            qualified_name(&Named::Message(api::message(METADATA))),
-            "SharedCloudResourceMetadata"
-        );
-    }
 }

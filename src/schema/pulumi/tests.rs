@@ -1,0 +1,210 @@
+//! Tests of the Pulumi package schema: the resource, replace marks, secrets, provider config, types
+//! and the metaschema's token rules.
+
+use super::*;
+use crate::core::diff::{self, ChangeKind};
+use crate::core::path::PropertyPath;
+use crate::schema::tests::refs;
+
+/// The package type `name` of a Pulumi schema; panics if it is missing.
+fn pulumi_type_of<'a>(schema: &'a Value, name: &str) -> &'a Value {
+    schema["types"]
+        .get(format!("kjob:index:{name}"))
+        .unwrap_or_else(|| panic!("type {name} exists"))
+}
+
+/// The KubernetesJob resource is defined with its inputs and the package version.
+#[test]
+fn the_resource_token_exists() {
+    let schema = pulumi_schema();
+    let resource = &schema["resources"][RESOURCE_TOKEN];
+    assert!(resource.is_object());
+    assert_eq!(resource["requiredInputs"], json!(["spec"]));
+    assert_eq!(
+        resource["inputProperties"]["dockerConfigJson"]["secret"],
+        json!(true)
+    );
+    assert_eq!(
+        resource["inputProperties"]["spec"]["$ref"],
+        json!("#/types/kjob:index:KubernetesJobSpec")
+    );
+    assert_eq!(schema["version"], json!(env!("CARGO_PKG_VERSION")));
+}
+
+/// Replacing fields carry `willReplaceOnChanges`, others do not; defaults are typed.
+#[test]
+fn replacing_fields_are_marked_and_others_are_not() {
+    let schema = pulumi_schema();
+    let spec = &pulumi_type_of(&schema, "KubernetesJobSpec")["properties"];
+    assert_eq!(spec["image"]["willReplaceOnChanges"], json!(true));
+    assert!(spec["parallelism"].get("willReplaceOnChanges").is_none());
+    assert_eq!(spec["parallelism"]["default"], json!(1));
+    assert_eq!(spec["suspend"]["default"], json!(false));
+    assert_eq!(spec["restartPolicy"]["default"], json!("Never"));
+    let metadata = &pulumi_type_of(&schema, "CloudResourceMetadata")["properties"];
+    assert_eq!(metadata["name"]["willReplaceOnChanges"], json!(true));
+    assert!(metadata["labels"].get("willReplaceOnChanges").is_none());
+    let env = &pulumi_type_of(&schema, "KubernetesJobContainerAppEnv")["properties"];
+    assert_eq!(env["variables"]["willReplaceOnChanges"], json!(true));
+}
+
+/// Every replace path forces a replace and names exactly one field, with no conflicts.
+#[test]
+fn replace_table_matches_the_diff_rules_and_the_descriptors() {
+    let never = |_: &Value| false;
+    for pattern in replace_paths() {
+        let path = PropertyPath::parse_dotted(pattern);
+        assert!(
+            diff::forces_replace(&path, ChangeKind::Update, &json!({}), &never),
+            "{pattern}"
+        );
+    }
+    let marks = replace_marks();
+    assert!(
+        marks.conflicts.is_empty(),
+        "types reached at replacing and non-replacing paths: {:?}",
+        marks.conflicts
+    );
+    assert!(
+        marks.unmatched.is_empty(),
+        "replace paths that name no field: {:?}",
+        marks.unmatched
+    );
+    let count = marks.marked.values().filter(|m| **m).count();
+    assert_eq!(count, replace_paths().len());
+}
+
+/// Sensitive values and the kubeconfig are marked secret.
+#[test]
+fn secret_values_are_secret() {
+    let schema = pulumi_schema();
+    let sensitive = &pulumi_type_of(&schema, "KubernetesSensitiveValue")["properties"];
+    assert_eq!(sensitive["value"]["secret"], json!(true));
+    assert!(sensitive["secretRef"].get("secret").is_none());
+    assert_eq!(
+        schema["config"]["variables"]["kubeconfig"]["secret"],
+        json!(true)
+    );
+}
+
+/// The provider config lists exactly the keys the provider parses.
+#[test]
+fn provider_config_matches_the_keys_the_provider_parses() {
+    let schema = pulumi_schema();
+    let keys: Vec<&String> = schema["config"]["variables"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    assert_eq!(keys, crate::provider::config::KEYS.to_vec());
+    assert_eq!(
+        schema["config"]["variables"],
+        schema["provider"]["inputProperties"]
+    );
+}
+
+/// The expected types are published with descriptions; the KubernetesJob itself is not a type.
+#[test]
+fn the_expected_types_are_reachable_and_described() {
+    let schema = pulumi_schema();
+    for name in [
+        "StringValueOrRef",
+        "ValueFromRef",
+        "ContainerImage",
+        "ContainerResources",
+        "CpuMemory",
+        "KubernetesJobContainerAppEnv",
+        "KubernetesSensitiveValue",
+        "KubernetesSecretKeyRef",
+        "VolumeMount",
+        "ConfigMapVolumeSource",
+        "PvcVolumeSource",
+        "KubernetesClusterSelector",
+        "CloudResourceRelationship",
+        "CloudResourceKind",
+        "RelationshipType",
+    ] {
+        let ty = pulumi_type_of(&schema, name);
+        assert!(
+            ty["description"].as_str().is_some_and(|d| !d.is_empty()),
+            "{name} has a description"
+        );
+    }
+    assert!(schema["types"].get("kjob:index:KubernetesJob").is_none());
+    let image = &pulumi_type_of(&schema, "ContainerImage")["properties"]["repo"];
+    assert_eq!(image["type"], json!("string"));
+    assert!(
+        image["description"]
+            .as_str()
+            .unwrap()
+            .starts_with("Image repository")
+    );
+    let kind = &pulumi_type_of(&schema, "CloudResourceKind");
+    assert!(
+        kind["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v["value"] == json!("KubernetesNamespace"))
+    );
+}
+
+/// Type and resource tokens are valid and no reserved property name is used.
+#[test]
+fn the_pulumi_schema_follows_the_metaschema_rules() {
+    let schema = pulumi_schema();
+    let token = |t: &str| {
+        let mut parts = t.split(':');
+        let (Some(pkg), Some(module), Some(name), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return false;
+        };
+        let starts_alpha = |s: &str| s.chars().next().is_some_and(|c| c.is_ascii_alphabetic());
+        let not_digit = |s: &str| s.chars().next().is_some_and(|c| !c.is_ascii_digit());
+        starts_alpha(pkg)
+            && pkg
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            && (module.is_empty() || not_digit(module))
+            && module
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._/-".contains(c))
+            && not_digit(name)
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._/".contains(c))
+    };
+    for key in schema["types"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .chain(schema["resources"].as_object().unwrap().keys())
+    {
+        assert!(token(key), "{key} is a valid token");
+    }
+    for reserved in ["urn", "id", "version", "pulumi"] {
+        assert!(
+            schema["provider"]["inputProperties"]
+                .get(reserved)
+                .is_none()
+        );
+        let resource = &schema["resources"][RESOURCE_TOKEN];
+        assert!(resource["inputProperties"].get(reserved).is_none());
+        assert!(resource["properties"].get(reserved).is_none());
+    }
+}
+
+/// Every `$ref` of the Pulumi schema names a defined type.
+#[test]
+fn every_pulumi_ref_points_at_a_defined_type() {
+    let schema = pulumi_schema();
+    let refs = refs(&schema);
+    assert!(!refs.is_empty());
+    for r in refs {
+        let token = r
+            .strip_prefix("#/types/")
+            .unwrap_or_else(|| panic!("{r} is a type reference"));
+        assert!(schema["types"].get(token).is_some(), "{r} is defined");
+    }
+}
