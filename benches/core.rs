@@ -88,9 +88,13 @@ fn bench_render(c: &mut Criterion) {
     let checked = inputs::check(&raw, NAME, &[]);
     let options = options();
     c.bench_function("render/full", |b| {
-        b.iter(|| kjob::kinds::job::render(black_box(&checked.checked), &options).expect("renders"))
+        b.iter(|| {
+            kjob::kinds::job::render(black_box(checked.checked.as_job().unwrap()), &options)
+                .expect("renders")
+        })
     });
-    let rendered = kjob::kinds::job::render(&checked.checked, &options).expect("renders");
+    let rendered =
+        kjob::kinds::job::render(checked.checked.as_job().unwrap(), &options).expect("renders");
     assert_eq!(
         rendered.objects().len(),
         6,
@@ -98,7 +102,7 @@ fn bench_render(c: &mut Criterion) {
     );
     c.bench_function("render/full+objects", |b| {
         b.iter(|| {
-            kjob::kinds::job::render(black_box(&checked.checked), &options)
+            kjob::kinds::job::render(black_box(checked.checked.as_job().unwrap()), &options)
                 .expect("renders")
                 .objects()
         })

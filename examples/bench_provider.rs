@@ -261,9 +261,11 @@ fn kjob_inputs(name: &str, ns: &str, parallelism: i64) -> Value {
 fn rendered_objects(name: &str, ns: &str, parallelism: i64) -> Vec<kjob::core::objects::Object> {
     let checked = kjob::provider::inputs::check(&kjob_inputs(name, ns, parallelism), name, &[]);
     assert!(checked.failures.is_empty(), "{:?}", checked.failures);
-    kjob::kinds::job::render(&checked.checked, &RenderOptions::default())
+    checked
+        .checked
+        .render(&RenderOptions::default())
         .expect("renders")
-        .objects()
+        .objects
 }
 
 fn pk8s_type(kind: ObjectKind) -> &'static str {

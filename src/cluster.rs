@@ -44,14 +44,16 @@ pub enum ClusterError {
         #[source]
         source: kube::Error,
     },
-    /// An object with our name exists but is not managed by this KubernetesJob.
+    /// An object with our name exists but is not managed by this resource.
     #[error(
-        "{object} already exists and is not managed by KubernetesJob {owner:?} (it lacks the label {label}={owner}); delete or rename it, or pick another metadata.name"
+        "{object} already exists and is not managed by {kind} {owner:?} (it lacks the label {label}={owner}); delete or rename it, or pick another metadata.name"
     )]
     NotOurs {
         /// The object.
         object: ObjectRef,
-        /// Our KubernetesJob name.
+        /// The kind of the resource that wanted it.
+        kind: &'static str,
+        /// The resource's owner label value.
         owner: String,
         /// The ownership label key.
         label: &'static str,

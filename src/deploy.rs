@@ -1,12 +1,12 @@
-//! Converging a cluster to a rendered KubernetesJob, and removing one: the apply/prune/delete
-//! sequence shared by the Pulumi provider and the CLI. Talks to Kubernetes only through
+//! Converging a cluster to a rendered resource of any kind, and removing one: the
+//! apply/prune/delete sequence shared by the Pulumi provider and the CLI. Talks to Kubernetes only through
 //! [`Cluster`]; decides nothing that the pure modules decide.
 
 use std::time::Duration;
 
 use crate::cluster::{Cluster, ClusterError, is_owned_by};
 use crate::core::objects::{ObjectKind, ObjectRef};
-use crate::kinds::job::render::Rendered;
+use crate::kinds::Rendered;
 
 /// A failure part-way through: what was applied (and is ours) before it happened.
 #[derive(Debug, thiserror::Error)]
@@ -36,30 +36,38 @@ impl Observer for Quiet {}
 /// How long deletes may take before we give up waiting.
 pub const DELETE_TIMEOUT: Duration = Duration::from_secs(300);
 
-/// Applies every rendered object in order, then deletes objects from `previous` that are no
-/// longer rendered. Existing objects that are not ours are never taken over, except that an
-/// existing Namespace not created by us is used as it is. Returns the objects owned afterwards.
+/// Applies a resource's rendered objects in order for their owner, then deletes the objects of
+/// `previous` that are no longer rendered and what an earlier, failed run left behind under the
+/// owner's labels (except those in `keep`). An existing object that is not the owner's is never
+/// taken over: the apply fails naming it, except the Namespace the objects live in
+/// ([`Rendered::home`]), which is used as it is and never pruned. Returns the objects owned
+/// afterwards. The one deploy path of both kinds and both front ends.
 pub async fn apply(
     cluster: &Cluster,
     rendered: &Rendered,
     previous: &[ObjectRef],
+    keep: &[ObjectRef],
     observer: &mut dyn Observer,
 ) -> Result<Vec<ObjectRef>, PartialFailure> {
-    let owner = rendered.job_name.clone();
+    let owner = rendered.owner.clone();
+    let home = rendered.home.as_deref();
     let mut owned: Vec<ObjectRef> = Vec::new();
     let fail = |owned: &Vec<ObjectRef>, source| PartialFailure {
         owned: owned.clone(),
         source,
     };
-    for object in rendered.objects() {
+    for object in &rendered.objects {
         let live = cluster.get(&object.id).await.map_err(|e| fail(&owned, e))?;
         if let Some(live) = &live
             && !is_owned_by(live, &owner)
         {
-            if object.id.kind == ObjectKind::Namespace {
+            if object.id.kind == ObjectKind::Namespace && Some(object.id.name.as_str()) == home {
                 observer.skipped(
                     &object.id,
-                    "the namespace exists and was not created by this KubernetesJob",
+                    &format!(
+                        "the namespace exists and was not created by this {}",
+                        rendered.kind
+                    ),
                 );
                 continue;
             }
@@ -67,6 +75,7 @@ pub async fn apply(
                 &owned,
                 ClusterError::NotOurs {
                     object: object.id.clone(),
+                    kind: rendered.kind.as_str(),
                     owner,
                     label: crate::core::objects::labels::OWNER,
                 },
@@ -77,24 +86,27 @@ pub async fn apply(
             .await
             .map_err(|e| fail(&owned, e))?;
         observer.applied(&object.id);
-        owned.push(object.id);
+        owned.push(object.id.clone());
     }
     // The namespace the objects now live in is never pruned, even when createNamespace turned
     // false: deleting it would delete the Job it holds. It is left in place, no longer managed.
     let mut stale: Vec<ObjectRef> = previous
         .iter()
-        .filter(|p| !owned.contains(p))
-        .filter(|p| !(p.kind == ObjectKind::Namespace && p.name == rendered.namespace))
+        .filter(|p| !owned.contains(p) && !keep.contains(p))
+        .filter(|p| !(p.kind == ObjectKind::Namespace && Some(p.name.as_str()) == home))
         .cloned()
         .collect();
     // Objects an earlier, failed run applied or had yet to prune are not in `previous` when the
     // caller's state only knows that run's inputs: find them by their ownership labels.
-    for id in leftovers(cluster, &rendered.namespace, &owner, &owned)
-        .await
-        .map_err(|e| fail(&owned, e))?
-    {
-        if !stale.contains(&id) {
-            stale.push(id);
+    if let Some(namespace) = home {
+        let known: Vec<ObjectRef> = owned.iter().chain(keep).cloned().collect();
+        for id in leftovers(cluster, namespace, &owner, &known)
+            .await
+            .map_err(|e| fail(&owned, e))?
+        {
+            if !stale.contains(&id) {
+                stale.push(id);
+            }
         }
     }
     if let Err(e) = delete(cluster, &stale, &owner, observer).await {
@@ -167,10 +179,9 @@ pub async fn delete(
         let live = live.map_err(|e| fail(&remaining, &with_id(&issued), e))?;
         match live {
             None => observer.deleted(&id),
-            Some(live) if !is_owned_by(&live, owner) => observer.skipped(
-                &id,
-                "it does not carry this KubernetesJob's ownership labels",
-            ),
+            Some(live) if !is_owned_by(&live, owner) => {
+                observer.skipped(&id, "it does not carry this resource's ownership labels")
+            }
             Some(_) => {
                 if let Err(e) = cluster.delete(&id).await {
                     return Err(fail(&remaining, &with_id(&issued), e));

@@ -1,150 +1,14 @@
-//! A Job is a task with an outcome: reading its state (pure), waiting for it with progress, and
-//! explaining a failure with the failing pods' last log lines and recent warning events.
-//!
-//! Per-resource choices live in `metadata.annotations`, so they work the same from a manifest,
-//! the CLI and Pulumi:
-//! - `kjob.project-planton.org/wait: "false"` — do not wait for completion (default: wait).
-//! - `kjob.project-planton.org/run-policy: every-up` — re-run the Job on every `up` even when
-//!   nothing changed (default `once`: an unchanged, finished Job is left alone).
+//! Waiting for a Job with progress, and explaining a failure with the failing pods' last log
+//! lines and recent warning events. The async shell around [`crate::core::outcome`], which
+//! decides what every result means.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use serde_json::Value;
-
 use crate::cluster::{Cluster, ClusterError};
 use crate::core::objects::{ObjectKind, ObjectRef};
-
-/// Annotation that turns waiting off for one resource.
-pub const WAIT_ANNOTATION: &str = "kjob.project-planton.org/wait";
-/// Annotation that chooses the re-run policy.
-pub const RUN_POLICY_ANNOTATION: &str = "kjob.project-planton.org/run-policy";
-/// Default wait for completion.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
-
-/// What a Job is doing, as far as its status tells.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum JobState {
-    /// Suspended: no pods run until `suspend` is false.
-    Suspended,
-    /// Not finished; pod counts.
-    Running {
-        /// Pods running.
-        active: i32,
-        /// Pods succeeded.
-        succeeded: i32,
-        /// Pods failed.
-        failed: i32,
-    },
-    /// Finished successfully (`Complete=True`).
-    Complete,
-    /// Finished unsuccessfully (`Failed=True` or `FailureTarget=True`).
-    Failed {
-        /// The condition's reason (BackoffLimitExceeded, DeadlineExceeded, ...).
-        reason: String,
-        /// The condition's message.
-        message: String,
-    },
-}
-
-impl JobState {
-    /// The word stored in outputs (`jobStatus`).
-    pub fn word(&self) -> &'static str {
-        match self {
-            JobState::Suspended => "Suspended",
-            JobState::Running { .. } => "Running",
-            JobState::Complete => "Complete",
-            JobState::Failed { .. } => "Failed",
-        }
-    }
-
-    /// Whether the Job has finished (either way).
-    pub fn finished(&self) -> bool {
-        matches!(self, JobState::Complete | JobState::Failed { .. })
-    }
-}
-
-/// The output word for a finished Job that Kubernetes deleted after `ttlSecondsAfterFinished`.
-pub const COLLECTED: &str = "Collected";
-
-/// Reads a Job's state from its JSON (pure).
-pub fn job_state(job: &Value) -> JobState {
-    let conditions = job
-        .pointer("/status/conditions")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let is_true = |c: &Value, ty: &str| c["type"] == ty && c["status"] == "True";
-    if conditions.iter().any(|c| is_true(c, "Complete")) {
-        return JobState::Complete;
-    }
-    if let Some(c) = conditions
-        .iter()
-        .find(|c| is_true(c, "Failed"))
-        .or_else(|| conditions.iter().find(|c| is_true(c, "FailureTarget")))
-    {
-        return JobState::Failed {
-            reason: c["reason"].as_str().unwrap_or("Failed").to_owned(),
-            message: c["message"].as_str().unwrap_or_default().to_owned(),
-        };
-    }
-    if job.pointer("/spec/suspend") == Some(&Value::Bool(true)) {
-        return JobState::Suspended;
-    }
-    let count = |k: &str| {
-        job.pointer(&format!("/status/{k}"))
-            .and_then(Value::as_i64)
-            .unwrap_or(0) as i32
-    };
-    JobState::Running {
-        active: count("active"),
-        succeeded: count("succeeded"),
-        failed: count("failed"),
-    }
-}
-
-/// The string annotations (`metadata.annotations`) of a manifest or inputs document.
-pub fn annotations_of(document: &Value) -> std::collections::BTreeMap<String, String> {
-    document
-        .pointer("/metadata/annotations")
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// Whether a manifest's annotations ask to skip waiting.
-pub fn wait_disabled(annotations: &std::collections::BTreeMap<String, String>) -> bool {
-    annotations
-        .get(WAIT_ANNOTATION)
-        .is_some_and(|v| v.eq_ignore_ascii_case("false"))
-}
-
-/// Whether a manifest's annotations ask to re-run on every up.
-pub fn runs_every_up(annotations: &std::collections::BTreeMap<String, String>) -> bool {
-    annotations
-        .get(RUN_POLICY_ANNOTATION)
-        .is_some_and(|v| v == "every-up")
-}
-
-/// Something that happened while waiting.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Event {
-    /// New pod counts.
-    Progress {
-        /// Pods running.
-        active: i32,
-        /// Pods succeeded.
-        succeeded: i32,
-        /// Pods failed.
-        failed: i32,
-    },
-    /// A warning event (image pull error, scheduling failure, ...), already redacted.
-    Warning(String),
-}
+use crate::core::outcome::{self, Event, JobRef, JobState, JobStatus, is_current, job_state};
+use crate::core::secrets::redact;
 
 /// Why waiting ended without success.
 #[derive(Debug, thiserror::Error)]
@@ -187,31 +51,72 @@ pub enum WaitError {
     Cluster(#[from] ClusterError),
 }
 
-/// Whether a warning event is about this incarnation of the Job: a Job deleted and created
-/// again under the same name (a re-run) leaves the old one's events behind. An event about the
-/// Job itself must carry its UID; an event about a pod must not predate the Job.
-pub fn is_current(event: &k8s_openapi::api::core::v1::Event, job: &Value) -> bool {
-    if event.involved_object.kind.as_deref() == Some("Job") {
-        let uid = job.pointer("/metadata/uid").and_then(Value::as_str);
-        return match (uid, event.involved_object.uid.as_deref()) {
-            (Some(job), Some(event)) => job == event,
-            _ => true,
+/// A wait that did not end in an outcome kjob accepts: the outcome to record, and why.
+#[derive(Debug)]
+pub struct Unfinished {
+    /// What to record as the Job's outcome.
+    pub status: JobStatus,
+    /// What happened.
+    pub error: WaitError,
+}
+
+impl Unfinished {
+    /// The outcome of a wait that returned `error`: `Ok` when the rules accept it (a Job that
+    /// vanished because its TTL let Kubernetes delete it), the status to record otherwise.
+    pub fn from_error(error: WaitError, ttl: bool) -> Result<JobStatus, Unfinished> {
+        let status = match &error {
+            WaitError::Vanished(_) => match outcome::vanished_while_waiting(ttl) {
+                Some(status) => return Ok(status),
+                None => JobStatus::Unknown,
+            },
+            WaitError::Failed { .. } => JobStatus::Failed,
+            WaitError::Timeout { .. } => JobStatus::Running,
+            WaitError::Cluster(_) => JobStatus::Unknown,
         };
+        Err(Unfinished { status, error })
     }
-    let created = job
-        .pointer("/metadata/creationTimestamp")
-        .and_then(Value::as_str)
-        .and_then(|t| t.parse::<jiff::Timestamp>().ok());
-    let when = event
-        .last_timestamp
-        .as_ref()
-        .map(|t| t.0)
-        .or(event.event_time.as_ref().map(|t| t.0))
-        .or(event.metadata.creation_timestamp.as_ref().map(|t| t.0));
-    match (created, when) {
-        (Some(created), Some(when)) => when >= created,
-        _ => true,
+}
+
+/// Note shown when a Job vanished while waited for and its TTL explains it.
+pub const COLLECTED_NOTE: &str = "the Job finished and its ttlSecondsAfterFinished let Kubernetes delete it before its outcome was read";
+
+/// Waits for a Job and returns its outcome, as both front ends record it (see
+/// [`Unfinished::from_error`]); a Job collected while waited for is reported through `on_event`
+/// with [`COLLECTED_NOTE`].
+pub async fn outcome(
+    cluster: &Cluster,
+    job: &JobRef,
+    timeout: Duration,
+    secrets: &[String],
+    on_event: &mut (dyn FnMut(Event) + Send),
+) -> Result<JobStatus, Unfinished> {
+    match wait(
+        cluster,
+        &job.namespace,
+        &job.name,
+        timeout,
+        secrets,
+        on_event,
+    )
+    .await
+    {
+        Ok(state) => Ok(state.status()),
+        Err(error) => {
+            let result = Unfinished::from_error(error, job.ttl);
+            if matches!(result, Ok(JobStatus::Collected)) {
+                on_event(Event::Warning(COLLECTED_NOTE.into()));
+            }
+            result
+        }
     }
+}
+
+/// The Job's outcome now, without waiting: `Unknown` when it does not exist.
+pub async fn current(cluster: &Cluster, job: &JobRef) -> Result<JobStatus, ClusterError> {
+    Ok(cluster
+        .get(&job.object())
+        .await?
+        .map_or(JobStatus::Unknown, |live| job_state(&live).status()))
 }
 
 /// Waits for Job `namespace/name` to finish. Reports progress and new warnings through
@@ -229,7 +134,11 @@ pub async fn wait(
         namespace: Some(namespace.to_owned()),
         name: name.to_owned(),
     };
-    let deadline = tokio::time::Instant::now() + timeout;
+    // A timeout beyond what an Instant can hold waits "forever" (a century) instead of panicking.
+    let now = tokio::time::Instant::now();
+    let deadline = now
+        .checked_add(timeout)
+        .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600));
     let mut seen_warnings = BTreeSet::new();
     let mut last = None;
     let mut pause = Duration::from_millis(100);
@@ -255,7 +164,7 @@ pub async fn wait(
                     event.reason.unwrap_or_default(),
                     event.message.unwrap_or_default()
                 );
-                on_event(Event::Warning(crate::core::secrets::redact(&text, secrets)));
+                on_event(Event::Warning(redact(&text, secrets)));
             }
         }
         match &state {
@@ -265,7 +174,7 @@ pub async fn wait(
                 return Err(WaitError::Failed {
                     job: format!("{namespace}/{name}"),
                     reason: reason.clone(),
-                    message: crate::core::secrets::redact(message, secrets),
+                    message: redact(message, secrets),
                     report,
                 });
             }
@@ -368,16 +277,13 @@ pub async fn diagnose(
             match cluster.pod_log_tail(namespace, &pod_name, 20).await {
                 Ok(log) if !log.trim().is_empty() => {
                     for line in log.lines() {
-                        lines.push(format!(
-                            "    | {}",
-                            crate::core::secrets::redact(line, secrets)
-                        ));
+                        lines.push(format!("    | {}", redact(line, secrets)));
                     }
                 }
                 Ok(_) => lines.push("    (empty log)".to_owned()),
                 Err(e) => lines.push(format!(
                     "    (log unavailable: {})",
-                    crate::core::secrets::redact(&log_unavailable(&e), secrets)
+                    redact(&log_unavailable(&e), secrets)
                 )),
             }
         }
@@ -403,7 +309,7 @@ pub async fn diagnose(
                 "  warning {}: {}: {}",
                 e.involved_object.name.clone().unwrap_or_default(),
                 e.reason.clone().unwrap_or_default(),
-                crate::core::secrets::redact(&e.message.clone().unwrap_or_default(), secrets)
+                redact(&e.message.clone().unwrap_or_default(), secrets)
             ));
         }
     }
@@ -417,63 +323,37 @@ pub async fn diagnose(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
-    fn reads_job_states() {
-        assert_eq!(
-            job_state(&json!({"status": {"conditions": [{"type": "Complete", "status": "True"}]}})),
-            JobState::Complete
-        );
-        assert_eq!(
-            job_state(
-                &json!({"status": {"conditions": [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded", "message": "m"}]}})
-            ),
-            JobState::Failed {
-                reason: "BackoffLimitExceeded".into(),
-                message: "m".into()
-            }
-        );
-        assert_eq!(
-            job_state(&json!({"spec": {"suspend": true}})),
-            JobState::Suspended
-        );
-        assert_eq!(
-            job_state(&json!({"status": {"active": 2}})),
-            JobState::Running {
-                active: 2,
-                succeeded: 0,
-                failed: 0
-            }
-        );
-    }
-
-    #[test]
-    fn events_of_an_earlier_job_of_the_same_name_are_not_current() {
-        let job = json!({"metadata": {"uid": "new", "creationTimestamp": "2026-01-01T00:00:10Z"}});
-        let event = |kind: &str, uid: &str, at: &str| -> k8s_openapi::api::core::v1::Event {
-            serde_json::from_value(json!({"metadata": {"name": "e"}, "involvedObject": {"kind": kind, "uid": uid}, "lastTimestamp": at})).unwrap()
+    fn unfinished_waits_carry_the_outcome_to_record() {
+        let vanished = || WaitError::Vanished("ns/j".into());
+        assert!(matches!(
+            Unfinished::from_error(vanished(), true),
+            Ok(JobStatus::Collected)
+        ));
+        let missing = Unfinished::from_error(vanished(), false).unwrap_err();
+        assert_eq!(missing.status, JobStatus::Unknown);
+        let timeout = WaitError::Timeout {
+            job: "ns/j".into(),
+            seconds: 1,
+            active: 1,
+            succeeded: 0,
+            failed: 0,
+            report: String::new(),
         };
-        assert!(is_current(
-            &event("Job", "new", "2026-01-01T00:00:00Z"),
-            &job
-        ));
-        assert!(!is_current(
-            &event("Job", "old", "2026-01-01T00:00:20Z"),
-            &job
-        ));
-        assert!(is_current(&event("Pod", "p", "2026-01-01T00:00:10Z"), &job));
-        assert!(!is_current(
-            &event("Pod", "p", "2026-01-01T00:00:09Z"),
-            &job
-        ));
-    }
-
-    #[test]
-    fn redacts_secrets() {
         assert_eq!(
-            crate::core::secrets::redact("token=s3cr3t!", &["s3cr3t".into()]),
-            "token=[redacted]!"
+            Unfinished::from_error(timeout, true).unwrap_err().status,
+            JobStatus::Running
+        );
+        let failed = WaitError::Failed {
+            job: "ns/j".into(),
+            reason: "BackoffLimitExceeded".into(),
+            message: String::new(),
+            report: String::new(),
+        };
+        assert_eq!(
+            Unfinished::from_error(failed, true).unwrap_err().status,
+            JobStatus::Failed
         );
     }
 }

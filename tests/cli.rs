@@ -495,7 +495,10 @@ async fn a_run_killed_mid_up_converges_when_run_again() {
     let stored = record(&bed, "KubernetesJob", &job).unwrap();
     assert_eq!(stored.status, Status::Applied);
     assert_eq!(stored.objects.len(), 5, "{:?}", stored.objects);
-    assert_eq!(stored.job_status.as_deref(), Some("Complete"));
+    assert_eq!(
+        stored.job_status.map(kjob::core::outcome::JobStatus::word),
+        Some("Complete")
+    );
     assert_eq!(
         owned(&cluster, &job).await,
         ALL_KINDS.map(|k| (k, 1)),
@@ -677,7 +680,7 @@ async fn the_examples_validate_and_deploy() {
         record(&bed, "KubernetesJob", &job)
             .unwrap()
             .job_status
-            .as_deref(),
+            .map(kjob::core::outcome::JobStatus::word),
         Some("Complete")
     );
     bed.run(&["down", "--name", &job, "--yes"]).ok();
@@ -706,7 +709,10 @@ async fn a_failing_job_exits_1_and_runs_again_once_fixed() {
     );
     let stored = record(&bed, "KubernetesJob", &job).unwrap();
     assert_eq!(
-        (stored.status, stored.job_status.as_deref()),
+        (
+            stored.status,
+            stored.job_status.map(kjob::core::outcome::JobStatus::word)
+        ),
         (Status::Failed, Some("Failed"))
     );
     assert_eq!(stored.objects.len(), 3, "{:?}", stored.objects);
@@ -732,7 +738,10 @@ async fn a_failing_job_exits_1_and_runs_again_once_fixed() {
     );
     let stored = record(&bed, "KubernetesJob", &job).unwrap();
     assert_eq!(
-        (stored.status, stored.job_status.as_deref()),
+        (
+            stored.status,
+            stored.job_status.map(kjob::core::outcome::JobStatus::word)
+        ),
         (Status::Applied, Some("Complete"))
     );
 

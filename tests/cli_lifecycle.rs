@@ -245,14 +245,20 @@ async fn a_job_that_succeeds_shows_progress_and_is_recorded_complete() {
     );
     let record = bed.record();
     assert_eq!(
-        (record.status, record.job_status.as_deref()),
+        (
+            record.status,
+            record.job_status.map(kjob::core::outcome::JobStatus::word)
+        ),
         (Status::Applied, Some("Complete"))
     );
     let list = bed.run(&["list", "-o", "json"]);
     let listed: Value = serde_json::from_str(&list.ok().stdout).unwrap();
     assert_eq!(listed[0]["jobStatus"], "Complete");
     let job = bed.live_job().await.unwrap();
-    assert_eq!(kjob::wait::job_state(&job), kjob::wait::JobState::Complete);
+    assert_eq!(
+        kjob::core::outcome::job_state(&job),
+        kjob::core::outcome::JobState::Complete
+    );
     bed.clean_up(&file).await;
 }
 
@@ -336,7 +342,10 @@ async fn a_job_that_fails_by_backoff_exits_1_with_a_failure_report_and_runs_agai
     );
     let record = bed.record();
     assert_eq!(
-        (record.status, record.job_status.as_deref()),
+        (
+            record.status,
+            record.job_status.map(kjob::core::outcome::JobStatus::word)
+        ),
         (Status::Failed, Some("Failed"))
     );
     assert!(!serde_json::to_string(&record).unwrap().contains(secret));
@@ -396,7 +405,12 @@ async fn a_job_that_hits_its_deadline_exits_1_with_deadline_exceeded() {
         bed.ns, bed.job
     ));
     assert!(up.took < Duration::from_secs(60), "{:?}", up.took);
-    assert_eq!(bed.record().job_status.as_deref(), Some("Failed"));
+    assert_eq!(
+        bed.record()
+            .job_status
+            .map(kjob::core::outcome::JobStatus::word),
+        Some("Failed")
+    );
     bed.clean_up(&file).await;
 }
 
@@ -414,11 +428,14 @@ async fn a_job_that_does_not_finish_in_time_exits_1_and_keeps_running() {
     assert!(up.took < Duration::from_secs(30), "{:?}", up.took);
     let record = bed.record();
     assert_eq!(
-        (record.status, record.job_status.as_deref()),
+        (
+            record.status,
+            record.job_status.map(kjob::core::outcome::JobStatus::word)
+        ),
         (Status::Failed, Some("Running"))
     );
     let job = bed.live_job().await.expect("the Job is left running");
-    assert!(!kjob::wait::job_state(&job).finished());
+    assert!(!kjob::core::outcome::job_state(&job).finished());
 
     // kjob wait gives up the same way, and says so.
     let wait = bed.run(&["wait", "--name", &bed.job, "--timeout", "2"]);
@@ -435,11 +452,11 @@ async fn a_job_collected_by_its_ttl_is_recorded_collected_and_not_run_again() {
     bed.run(&["up", "--manifest", &file, "--yes"]).ok();
     // Usually up sees the Job Complete; on a busy machine Kubernetes may delete it between two
     // polls, and up records it Collected at once.
-    let first = bed.record().job_status;
-    assert!(
-        matches!(first.as_deref(), Some("Complete" | "Collected")),
-        "{first:?}"
-    );
+    let first = bed
+        .record()
+        .job_status
+        .map(kjob::core::outcome::JobStatus::word);
+    assert!(matches!(first, Some("Complete" | "Collected")), "{first:?}");
     let (cluster, ns, job) = (&bed.cluster, bed.ns.clone(), bed.job.clone());
     common::eventually(
         "the TTL controller to delete the Job",
@@ -458,7 +475,7 @@ async fn a_job_collected_by_its_ttl_is_recorded_collected_and_not_run_again() {
 
     // The next up records the Job as Collected and does not create it again.
     let up = bed.run(&["up", "--manifest", &file, "--yes"]);
-    if first.as_deref() == Some("Complete") {
+    if first == Some("Complete") {
         up.says("finished (Complete) and Kubernetes deleted it (ttlSecondsAfterFinished): recorded as Collected");
     }
     up.ok()
@@ -467,7 +484,10 @@ async fn a_job_collected_by_its_ttl_is_recorded_collected_and_not_run_again() {
         .never_says("applied Job");
     let record = bed.record();
     assert_eq!(
-        (record.status, record.job_status.as_deref()),
+        (
+            record.status,
+            record.job_status.map(kjob::core::outcome::JobStatus::word)
+        ),
         (Status::Applied, Some("Collected"))
     );
     // An in-place change does not run it again either; it is recorded.
@@ -481,7 +501,12 @@ async fn a_job_collected_by_its_ttl_is_recorded_collected_and_not_run_again() {
     ]);
     up.ok().says("not run again").never_says("applied Job");
     assert_eq!(bed.record().manifest["spec"]["parallelism"], 2);
-    assert_eq!(bed.record().job_status.as_deref(), Some("Collected"));
+    assert_eq!(
+        bed.record()
+            .job_status
+            .map(kjob::core::outcome::JobStatus::word),
+        Some("Collected")
+    );
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(
         bed.live_job().await.is_none(),
@@ -529,7 +554,13 @@ async fn run_once_leaves_a_completed_job_alone_and_every_up_runs_it_again() {
         .says("deleting the old Job first: kjob.project-planton.org/run-policy: every-up")
         .says("Job: Complete after");
     assert_ne!(every.job_uid().await, uid, "every-up: a new Job");
-    assert_eq!(every.record().job_status.as_deref(), Some("Complete"));
+    assert_eq!(
+        every
+            .record()
+            .job_status
+            .map(kjob::core::outcome::JobStatus::word),
+        Some("Complete")
+    );
     every.clean_up(&file).await;
 }
 
@@ -586,7 +617,12 @@ async fn wait_and_logs_on_a_deployed_job() {
         .ok()
         .says("is Complete (recorded: Running)")
         .says("unchanged");
-    assert_eq!(bed.record().job_status.as_deref(), Some("Complete"));
+    assert_eq!(
+        bed.record()
+            .job_status
+            .map(kjob::core::outcome::JobStatus::word),
+        Some("Complete")
+    );
     bed.clean_up(&file).await;
 }
 

@@ -148,7 +148,10 @@ async fn a_job_that_succeeds_is_complete_when_create_returns() {
     let job = common::get(&common::cluster(), ObjectKind::Job, Some(&r.ns), &r.name)
         .await
         .unwrap();
-    assert_eq!(kjob::wait::job_state(&job), kjob::wait::JobState::Complete);
+    assert_eq!(
+        kjob::core::outcome::job_state(&job),
+        kjob::core::outcome::JobState::Complete
+    );
     let diff = r.diff_same(&outputs).await;
     assert_eq!(
         diff.changes,

@@ -30,12 +30,14 @@ use serde_json::Value;
 use super::plan::{self, Planned, Selector};
 use super::{CliError, Context, Exit, cluster_exit};
 use crate::core::objects::{ObjectKind, ObjectRef};
+use crate::core::outcome::JobRef;
+use crate::core::outcome::{self, Event, Gone, JobStatus};
 use crate::core::refs::ResourceKey;
 use crate::core::secrets;
 use crate::kinds::job::render::{self};
 use crate::manifest::Kind;
 use crate::state::Record;
-use crate::wait::{Event, JobState, WaitError};
+use crate::wait::{Unfinished, WaitError};
 
 /// Seconds with one decimal, as printed in progress lines.
 pub fn seconds(elapsed: Duration) -> String {
@@ -135,14 +137,6 @@ impl Drop for Progress {
     }
 }
 
-/// Whether a stored manifest lets Kubernetes delete its finished Job.
-fn has_ttl(manifest: &Value) -> bool {
-    manifest
-        .pointer("/spec/ttlSecondsAfterFinished")
-        .and_then(Value::as_i64)
-        .is_some_and(|t| t > 0)
-}
-
 /// The Job a record lists, if any.
 fn recorded_job(record: &Record) -> Option<ObjectRef> {
     record
@@ -151,24 +145,11 @@ fn recorded_job(record: &Record) -> Option<ObjectRef> {
         .find(|o| o.kind == ObjectKind::Job)
 }
 
-/// The outcome to record for a Job, from its recorded outcome and its live object (pure):
-/// a live Job's state; for a Job that is gone and whose TTL lets Kubernetes delete it once
-/// finished, `Collected` when it had completed; otherwise the recorded outcome.
-pub fn refreshed(recorded: Option<&str>, live: Option<&Value>, ttl: bool) -> Option<String> {
-    match live {
-        Some(job) => Some(crate::wait::job_state(job).word().to_owned()),
-        None if ttl && matches!(recorded, Some("Complete") | Some(crate::wait::COLLECTED)) => {
-            Some(crate::wait::COLLECTED.to_owned())
-        }
-        None => recorded.map(str::to_owned),
-    }
-}
-
 /// Brings the recorded outcome of the planned KubernetesJobs' Jobs up to date (see the module
 /// doc); runs under the store's lock, before `up` plans. A cluster that cannot be read leaves
 /// the recorded outcomes as they are (the apply then reports it).
 pub async fn refresh(context: &Context, planned: &[Planned]) -> Result<(), CliError> {
-    for p in planned.iter().filter(|p| p.rendered.is_some()) {
+    for p in planned.iter().filter(|p| p.rendered.job.is_some()) {
         let Some(mut record) = context.store.get(&p.key)? else {
             continue;
         };
@@ -182,20 +163,27 @@ pub async fn refresh(context: &Context, planned: &[Planned]) -> Result<(), CliEr
                 continue;
             }
         };
-        let before = record.job_status.clone();
-        let after = refreshed(before.as_deref(), live.as_ref(), has_ttl(&record.manifest));
+        let before = record.job_status;
+        let ttl = outcome::has_ttl(&record.manifest);
+        let after = outcome::refreshed(before, live.as_ref(), ttl);
         if after == before {
             continue;
         }
-        let was = before.as_deref().unwrap_or("unknown");
-        match after.as_deref() {
-            Some(crate::wait::COLLECTED) => eprintln!(
-                "{}: {job} finished ({was}) and Kubernetes deleted it (ttlSecondsAfterFinished): recorded as {}",
-                p.key,
-                crate::wait::COLLECTED
+        let was = before.map_or("unknown", JobStatus::word);
+        match after {
+            Some(now) if live.is_none() => eprintln!(
+                "{}: {job} finished ({was}) and Kubernetes deleted it (ttlSecondsAfterFinished): recorded as {now}",
+                p.key
             ),
             Some(now) => eprintln!("{}: {job} is {now} (recorded: {was})", p.key),
-            None => {}
+            None => {
+                // Deleted by someone else: the next up creates it again.
+                eprintln!(
+                    "{}: {job} is gone (recorded: {was}); it was deleted outside kjob and is created again",
+                    p.key
+                );
+                record.remove_object(&job);
+            }
         }
         record.job_status = after;
         context.store.save(&mut record)?;
@@ -364,8 +352,8 @@ pub async fn wait(
 async fn wait_one(context: &Context, job: &Deployed, timeout: Duration) -> Result<(), CliError> {
     let key = &job.key;
     let label = job.label();
-    let recorded = job.record.job_status.clone();
-    let ttl = has_ttl(&job.record.manifest);
+    let recorded = job.record.job_status;
+    let ttl = outcome::has_ttl(&job.record.manifest);
     let fail = |code: Exit, message: String| CliError::new(code, format!("{key}: {message}"));
     let live = context
         .cluster
@@ -373,65 +361,69 @@ async fn wait_one(context: &Context, job: &Deployed, timeout: Duration) -> Resul
         .await
         .map_err(|e| fail(cluster_exit(&e), e.to_string()))?;
     if live.is_none() {
-        // Gone before we looked: its recorded outcome is all there is.
-        let outcome = recorded.as_deref().unwrap_or("unknown");
-        return match outcome {
-            "Complete" | crate::wait::COLLECTED => {
-                let why = if ttl {
-                    "Kubernetes deleted it after ttlSecondsAfterFinished"
-                } else {
-                    "it has since been deleted"
-                };
-                println!("{key}: Job {label} Complete ({why}; recorded as {outcome})");
-                Ok(())
-            }
-            "Failed" => Err(fail(
+        // Gone before we looked: the recorded outcome and the TTL rule are all there is.
+        let was = recorded.map_or("unknown", JobStatus::word);
+        return match outcome::when_gone(recorded, ttl) {
+            Gone::Finished(JobStatus::Failed) => Err(fail(
                 Exit::Failed,
                 format!(
-                    "Job {label} failed (as recorded) and has since been deleted; the next up runs it again"
+                    "Job {label} failed (as recorded) and Kubernetes has since deleted it (ttlSecondsAfterFinished); the next up runs it again"
                 ),
             )),
-            other => Err(fail(
+            Gone::Finished(status) => {
+                println!(
+                    "{key}: Job {label} finished (recorded as {was}) and Kubernetes deleted it after ttlSecondsAfterFinished: {status}"
+                );
+                Ok(())
+            }
+            Gone::Missing => Err(fail(
                 Exit::Failed,
-                format!("Job {label} does not exist (last recorded as {other}): it was deleted"),
+                format!(
+                    "Job {label} does not exist (last recorded as {was}): it was deleted; the next up creates it again"
+                ),
             )),
         };
     }
     let (secrets, hashes) = job.redaction(context).await;
     let progress = Progress::start(&label).redacting(hashes.clone());
     let mut on_event = |event: Event| progress.event(event);
-    let waited = crate::wait::wait(
-        &context.cluster,
-        &job.namespace,
-        &job.name,
-        timeout,
-        &secrets,
-        &mut on_event,
-    )
-    .await;
+    let target = JobRef {
+        namespace: job.namespace.clone(),
+        name: job.name.clone(),
+        ttl,
+    };
+    let waited =
+        crate::wait::outcome(&context.cluster, &target, timeout, &secrets, &mut on_event).await;
     progress.finish();
     let elapsed = seconds(progress.elapsed());
     let clean = |text: String| secrets::redact_marked(&text, &hashes);
     match waited {
-        Ok(JobState::Complete) => {
+        Ok(JobStatus::Complete) => {
             println!("{key}: Job {label} Complete after {elapsed}");
             Ok(())
         }
-        Ok(JobState::Suspended) => Err(fail(
+        Ok(JobStatus::Collected) => {
+            println!(
+                "{key}: Job {label} finished and Kubernetes deleted it (ttlSecondsAfterFinished) before its outcome was read: {}",
+                JobStatus::Collected
+            );
+            Ok(())
+        }
+        Ok(JobStatus::Suspended) => Err(fail(
             Exit::Failed,
             format!("Job {label} is suspended: it runs when spec.suspend is false"),
         )),
-        Ok(other) => Err(fail(
-            Exit::Failed,
-            format!("Job {label} is {}", other.word()),
-        )),
-        Err(e @ WaitError::Failed { .. }) => Err(fail(Exit::Failed, clean(e.to_string()))),
-        Err(WaitError::Timeout {
-            seconds,
-            active,
-            succeeded,
-            failed,
-            report,
+        Ok(other) => Err(fail(Exit::Failed, format!("Job {label} is {other}"))),
+        Err(Unfinished {
+            error:
+                WaitError::Timeout {
+                    seconds,
+                    active,
+                    succeeded,
+                    failed,
+                    report,
+                    ..
+                },
             ..
         }) => Err(fail(
             Exit::Failed,
@@ -439,15 +431,11 @@ async fn wait_one(context: &Context, job: &Deployed, timeout: Duration) -> Resul
                 "Job {label} did not finish within {seconds}s (active {active}, succeeded {succeeded}, failed {failed}); it keeps running: wait again with kjob wait, read its pods' logs with kjob logs, stop it with kjob down{report}"
             )),
         )),
-        Err(WaitError::Vanished(_)) if ttl => {
-            println!(
-                "{key}: Job {label} finished and Kubernetes deleted it (ttlSecondsAfterFinished) before its outcome was read: {}",
-                crate::wait::COLLECTED
-            );
-            Ok(())
-        }
-        Err(e @ WaitError::Vanished(_)) => Err(fail(Exit::Failed, e.to_string())),
-        Err(WaitError::Cluster(e)) => Err(fail(cluster_exit(&e), e.to_string())),
+        Err(Unfinished {
+            error: WaitError::Cluster(e),
+            ..
+        }) => Err(fail(cluster_exit(&e), e.to_string())),
+        Err(unfinished) => Err(fail(Exit::Failed, clean(unfinished.error.to_string()))),
     }
 }
 
@@ -502,10 +490,10 @@ async fn logs_one(context: &Context, job: &Deployed, tail: i64) -> Result<(), Cl
             .get(&job.job)
             .await
             .map_err(|e| fail(cluster_exit(&e), e.to_string()))?;
-        let why = match (live, job.record.job_status.as_deref()) {
+        let why = match (live, job.record.job_status) {
             (None, Some(outcome)) => format!(
                 "the Job no longer exists (last recorded as {outcome}{}), and its pods went with it",
-                if has_ttl(&job.record.manifest) {
+                if outcome::has_ttl(&job.record.manifest) {
                     "; ttlSecondsAfterFinished lets Kubernetes delete it once finished"
                 } else {
                     ""
@@ -561,67 +549,6 @@ async fn logs_one(context: &Context, job: &Deployed, tail: i64) -> Result<(), Cl
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn words_matching_stored_hashes_are_redacted() {
-        let hashes: BTreeSet<String> = [secrets::marker("hunter2"), secrets::marker("ab")].into();
-        assert_eq!(
-            secrets::redact_marked(
-                "PASSWORD=hunter2 and \"hunter2\", hunter22: hunter2",
-                &hashes
-            ),
-            "PASSWORD=[redacted] and \"[redacted]\", hunter22: [redacted]"
-        );
-        assert_eq!(
-            secrets::redact_marked("ab ab", &hashes),
-            "ab ab",
-            "too short to redact"
-        );
-        assert_eq!(
-            secrets::redact_marked("x hunter2", &BTreeSet::new()),
-            "x hunter2"
-        );
-        let manifest = json!({"spec": {"env": {"secrets": {"A": {"value": secrets::marker("v")}, "B": {"secretRef": {"name": "s", "key": "k"}}}}}});
-        assert_eq!(secrets::markers(&manifest), [secrets::marker("v")].into());
-    }
-
-    #[test]
-    fn refresh_outcomes() {
-        let complete = json!({"status": {"conditions": [{"type": "Complete", "status": "True"}]}});
-        let failed = json!({"status": {"conditions": [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded"}]}});
-        assert_eq!(
-            refreshed(Some("Running"), Some(&complete), false).as_deref(),
-            Some("Complete")
-        );
-        assert_eq!(
-            refreshed(Some("Running"), Some(&failed), true).as_deref(),
-            Some("Failed")
-        );
-        // Gone with a TTL: a completed Job was collected; a failed one stays failed (run again).
-        assert_eq!(
-            refreshed(Some("Complete"), None, true).as_deref(),
-            Some("Collected")
-        );
-        assert_eq!(
-            refreshed(Some("Collected"), None, true).as_deref(),
-            Some("Collected")
-        );
-        assert_eq!(
-            refreshed(Some("Failed"), None, true).as_deref(),
-            Some("Failed")
-        );
-        assert_eq!(
-            refreshed(Some("Running"), None, true).as_deref(),
-            Some("Running")
-        );
-        // Gone without a TTL: deleted by someone; the record keeps what it knew.
-        assert_eq!(
-            refreshed(Some("Complete"), None, false).as_deref(),
-            Some("Complete")
-        );
-        assert_eq!(refreshed(None, None, false), None);
-    }
 
     #[test]
     fn plain_progress_needs_no_terminal() {

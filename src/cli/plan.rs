@@ -19,13 +19,12 @@ use super::{CliError, Context, Exit};
 use crate::core::codec;
 use crate::core::diff::{self, Diff};
 use crate::core::objects::{Object, ObjectKind, ObjectRef};
+use crate::core::outcome::{self, JobStatus};
 use crate::core::path::PropertyPath;
 use crate::core::refs::{self, Documents, ResourceKey, Source};
-use crate::kinds::job;
-use crate::kinds::job::render::{RenderOptions, Rendered};
-use crate::kinds::namespace;
+use crate::kinds::{RenderOptions, Rendered};
 use crate::manifest::overrides::{self, Override};
-use crate::manifest::{self, Document, Kind};
+use crate::manifest::{self, Document};
 use crate::state::{Record, Status, Store};
 
 /// One document, checked and rendered.
@@ -37,18 +36,22 @@ pub struct Planned {
     pub key: ResourceKey,
     /// The checked manifest: defaults applied, references resolved (secret values in clear).
     pub manifest: Value,
-    /// The objects it renders, in apply order.
-    pub objects: Vec<Object>,
     /// Its outputs (`status.outputs`, JSON names).
     pub outputs: Value,
-    /// For a KubernetesJob: what [`crate::deploy::apply`] applies.
-    pub rendered: Option<Rendered>,
+    /// What [`crate::deploy::apply`] applies: its objects in apply order, their owner, the Job
+    /// it runs.
+    pub rendered: Rendered,
 }
 
 impl Planned {
-    /// The owner label's value of its objects (`metadata.name`).
+    /// The owner label's value of its objects.
     pub fn owner(&self) -> &str {
-        &self.key.name
+        &self.rendered.owner
+    }
+
+    /// The objects it renders, in apply order.
+    pub fn objects(&self) -> &[Object] {
+        &self.rendered.objects
     }
 
     /// `metadata.annotations`.
@@ -58,7 +61,7 @@ impl Planned {
 }
 
 fn annotations(manifest: &Value) -> BTreeMap<String, String> {
-    crate::wait::annotations_of(manifest)
+    outcome::annotations_of(manifest)
 }
 
 fn located(errors: Vec<manifest::Located>) -> Vec<String> {
@@ -279,49 +282,26 @@ fn check_one(doc: &Document, sources: &[&dyn Source]) -> (Result<Planned, Vec<St
         });
         located.iter().map(ToString::to_string).collect::<Vec<_>>()
     };
-    match doc.kind {
-        Kind::KubernetesJob => {
-            let checked = job::check(&doc.value, &root, None, sources);
-            let outputs = json!({"namespace": checked.namespace().unwrap_or_default(), "jobName": checked.job_name()});
-            let source = source_document(&checked.document, &outputs);
-            if !checked.is_ok() {
-                return (Err(fail(&checked.failures)), source);
-            }
-            match job::render(&checked, &RenderOptions::default()) {
-                Ok(rendered) => {
-                    let planned = Planned {
-                        doc: doc.clone(),
-                        key,
-                        manifest: checked.document.clone(),
-                        objects: rendered.objects(),
-                        outputs,
-                        rendered: Some(rendered),
-                    };
-                    (Ok(planned), source)
-                }
-                Err(e) => (
-                    Err(vec![doc.whole(format!("{}: {e}", doc.title())).to_string()]),
-                    source,
-                ),
-            }
-        }
-        Kind::KubernetesNamespace => {
-            let checked = namespace::check(&doc.value, &root, None, sources);
-            let outputs = namespace::outputs(&checked);
-            let source = source_document(&checked.document, &outputs);
-            if !checked.is_ok() {
-                return (Err(fail(&checked.failures)), source);
-            }
+    let checked = doc.kind.check(&doc.value, &root, None, sources);
+    let source = source_document(&checked.document, &checked.outputs);
+    if !checked.is_ok() {
+        return (Err(fail(&checked.failures)), source);
+    }
+    match checked.render(&RenderOptions::default()) {
+        Ok(rendered) => {
             let planned = Planned {
                 doc: doc.clone(),
                 key,
-                manifest: checked.document.clone(),
-                objects: namespace::render(&checked),
-                outputs,
-                rendered: None,
+                manifest: checked.document,
+                outputs: checked.outputs,
+                rendered,
             };
             (Ok(planned), source)
         }
+        Err(e) => (
+            Err(vec![doc.whole(format!("{}: {e}", doc.title())).to_string()]),
+            source,
+        ),
     }
 }
 
@@ -425,7 +405,7 @@ impl Change {
             && self
                 .previous
                 .as_ref()
-                .is_some_and(|r| r.job_status.as_deref() == Some(crate::wait::COLLECTED))
+                .is_some_and(|r| r.job_status == Some(JobStatus::Collected))
     }
 }
 
@@ -439,39 +419,10 @@ fn envelope_paths() -> [PropertyPath; 2] {
 
 /// Renders a stored (redacted) manifest to object bodies, for comparison.
 fn bodies(kind: &str, manifest: &Value) -> BTreeMap<ObjectRef, Value> {
-    let root = PropertyPath::root();
-    let objects = match Kind::parse(kind) {
-        Some(Kind::KubernetesJob) => {
-            let checked = job::check(manifest, &root, None, &[]);
-            job::render(&checked, &RenderOptions::default())
-                .map(|r| r.objects())
-                .unwrap_or_default()
-        }
-        Some(Kind::KubernetesNamespace) => {
-            let checked = namespace::check(manifest, &root, None, &[]);
-            if checked.is_ok() {
-                namespace::render(&checked)
-            } else {
-                Vec::new()
-            }
-        }
-        None => Vec::new(),
-    };
-    objects.into_iter().map(|o| (o.id, o.body)).collect()
-}
-
-/// Why an unchanged Job must run again: its last run failed, or it asks to run on every up
-/// and has finished.
-pub fn rerun_reason(previous: &Record, annotations: &BTreeMap<String, String>) -> Option<String> {
-    let status = previous.job_status.as_deref().unwrap_or_default();
-    if status == "Failed" {
-        return Some("the Job failed last time; running it again".into());
-    }
-    let finished = matches!(status, "Complete" | "Failed" | crate::wait::COLLECTED);
-    if finished && crate::wait::runs_every_up(annotations) {
-        return Some(format!("{}: every-up", crate::wait::RUN_POLICY_ANNOTATION));
-    }
-    None
+    crate::kinds::bodies(kind, manifest)
+        .into_iter()
+        .map(|o| (o.id, o.body))
+        .collect()
 }
 
 /// Compares one planned resource with its state record.
@@ -483,7 +434,7 @@ pub fn change(planned: &Planned, previous: Option<Record>) -> Change {
             key: planned.key.clone(),
             previous: None,
             objects: planned
-                .objects
+                .objects()
                 .iter()
                 .map(|o| (o.id.clone(), Action::Create))
                 .collect(),
@@ -497,7 +448,7 @@ pub fn change(planned: &Planned, previous: Option<Record>) -> Change {
     let old = previous.manifest.clone();
     let old_bodies = bodies(&previous.kind, &old);
     let inputs = diff::diff(&old, &new, &envelope_paths(), &|_| false);
-    let is_job = planned.rendered.is_some();
+    let is_job = planned.rendered.job.is_some();
     let had_job = previous
         .all_objects()
         .iter()
@@ -512,18 +463,17 @@ pub fn change(planned: &Planned, previous: Option<Record>) -> Change {
                 .collect();
             Some(format!("{} cannot change on a live Job", paths.join(", ")))
         } else {
-            rerun_reason(&previous, &planned.annotations())
+            outcome::rerun_reason(previous.job_status, &planned.annotations())
         }
     } else {
         None
     };
     // A Job collected after it finished is not created again (run once), whatever changed in
     // place; a change that replaces it, or a re-run reason, runs it again.
-    let collected = is_job
-        && replace_job.is_none()
-        && previous.job_status.as_deref() == Some(crate::wait::COLLECTED);
+    let collected =
+        is_job && replace_job.is_none() && previous.job_status == Some(JobStatus::Collected);
     let mut objects = Vec::new();
-    for object in &planned.objects {
+    for object in planned.objects() {
         let id = &object.id;
         let action = if previous.foreign.contains(id) && !previous.objects.contains(id) {
             Action::Foreign
@@ -540,7 +490,7 @@ pub fn change(planned: &Planned, previous: Option<Record>) -> Change {
         };
         objects.push((id.clone(), action));
     }
-    let rendered: BTreeSet<&ObjectRef> = planned.objects.iter().map(|o| &o.id).collect();
+    let rendered: BTreeSet<&ObjectRef> = planned.objects().iter().map(|o| &o.id).collect();
     for id in previous
         .all_objects()
         .iter()
@@ -759,7 +709,7 @@ mod tests {
             planned[1].outputs,
             json!({"namespace": "team-ns", "jobName": "migrate"})
         );
-        assert_eq!(planned[0].objects.len(), 1);
+        assert_eq!(planned[0].objects().len(), 1);
     }
 
     #[test]
@@ -819,9 +769,9 @@ mod tests {
         assert!(!c.new.to_string().contains("s3cret"));
         let mut record = Record::new(&planned[0].key);
         record.manifest = crate::core::secrets::mark(&planned[0].manifest);
-        record.objects = planned[0].objects.iter().map(|o| o.id.clone()).collect();
+        record.objects = planned[0].rendered.ids();
         record.status = Status::Applied;
-        record.job_status = Some("Complete".into());
+        record.job_status = Some(JobStatus::Complete);
         let c = change(&planned[0], Some(record.clone()));
         assert!(c.skip, "{:?}", c.objects);
         // A new secret value updates the Secret in place; a new parallelism updates the Job.
@@ -853,7 +803,7 @@ mod tests {
         // A Job collected by its TTL after it completed is not run again (run once), even when
         // an in-place field changed; the changed inputs are still recorded. A replacing change
         // runs it again.
-        record.job_status = Some(crate::wait::COLLECTED.into());
+        record.job_status = Some(JobStatus::Collected);
         let c = change(&planned[0], Some(record.clone()));
         assert!(c.skip && c.keeps_collected_job(), "{:?}", c.objects);
         let c = change(&planned2[0], Some(record.clone()));
@@ -869,7 +819,7 @@ mod tests {
                 .any(|(o, a)| o.kind == ObjectKind::Job && *a == Action::Replace)
         );
         // A failed Job runs again even when nothing changed.
-        record.job_status = Some("Failed".into());
+        record.job_status = Some(JobStatus::Failed);
         let c = change(&planned[0], Some(record));
         assert!(!c.skip);
         assert!(

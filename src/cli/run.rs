@@ -22,11 +22,12 @@ use std::time::Duration;
 use super::jobs::{self, Progress};
 use super::plan::{Change, Planned, Target};
 use super::{CliError, Context, Exit, cluster_exit};
-use crate::cluster::{Cluster, is_owned_by};
-use crate::core::objects::{Object, ObjectKind, ObjectRef};
+use crate::core::objects::{ObjectKind, ObjectRef};
+use crate::core::outcome::{self, Event, JobRef, JobStatus};
+use crate::core::secrets;
 use crate::deploy::{self, Observer};
 use crate::state::{Record, StateError, Status, Store};
-use crate::wait::WaitError;
+use crate::wait::{Unfinished, WaitError};
 
 /// The test hook's environment variable: abort the process right after the N-th object of the
 /// run is applied and recorded (crash-recovery tests only).
@@ -145,70 +146,6 @@ impl From<deploy::PartialFailure> for Partial {
     }
 }
 
-/// Applies the objects of a resource that is not a KubernetesJob (a KubernetesNamespace), or a
-/// KubernetesJob's objects but its collected Job: an existing object without our ownership
-/// labels is an error, except a Namespace when `use_foreign_namespace` (as
-/// [`deploy::apply`] does for a KubernetesJob); objects of `previous` no longer rendered are
-/// deleted.
-async fn apply_objects(
-    cluster: &Cluster,
-    objects: &[Object],
-    owner: &str,
-    kind: &str,
-    previous: &[ObjectRef],
-    use_foreign_namespace: bool,
-    observer: &mut dyn Observer,
-) -> Result<Vec<ObjectRef>, Partial> {
-    let mut owned: Vec<ObjectRef> = Vec::new();
-    for object in objects {
-        let fail = |owned: &Vec<ObjectRef>, e: crate::cluster::ClusterError| Partial {
-            owned: owned.clone(),
-            code: cluster_exit(&e),
-            message: e.to_string(),
-        };
-        let live = cluster.get(&object.id).await.map_err(|e| fail(&owned, e))?;
-        if let Some(live) = &live
-            && !is_owned_by(live, owner)
-        {
-            if use_foreign_namespace && object.id.kind == ObjectKind::Namespace {
-                observer.skipped(
-                    &object.id,
-                    "the namespace exists and was not created by this KubernetesJob",
-                );
-                continue;
-            }
-            return Err(Partial {
-                owned,
-                code: Exit::Failed,
-                message: format!(
-                    "{} already exists and is not managed by {kind} {owner:?} (it lacks the labels {}={} and {}={owner}); delete it, or pick another name",
-                    object.id,
-                    crate::core::objects::labels::MANAGED_BY,
-                    crate::core::objects::labels::MANAGED_BY_VALUE,
-                    crate::core::objects::labels::OWNER
-                ),
-            });
-        }
-        cluster
-            .apply(&object.id, &object.body)
-            .await
-            .map_err(|e| fail(&owned, e))?;
-        observer.applied(&object.id);
-        owned.push(object.id.clone());
-    }
-    let stale: Vec<ObjectRef> = previous
-        .iter()
-        .filter(|p| !owned.contains(p))
-        .cloned()
-        .collect();
-    if let Err(e) = deploy::delete(cluster, &stale, owner, observer).await {
-        let mut partial = Partial::from(e);
-        partial.owned.extend(owned);
-        return Err(partial);
-    }
-    Ok(owned)
-}
-
 /// Records a failure (status `failed`, what exists, why) and returns the error to exit with.
 fn failed(
     store: &Store,
@@ -230,37 +167,29 @@ fn failed(
     error
 }
 
-/// Waits for the Job (or reads its state when waiting is off); returns its outcome word and,
-/// when it waited, how long.
+/// Waits for the Job (or reads its state when waiting is off); returns its outcome and, when
+/// it waited, how long.
 async fn job_outcome(
     context: &Context,
     planned: &Planned,
+    job: &JobRef,
     options: &UpOptions,
-) -> Result<(String, Option<Duration>), (Exit, String, String)> {
-    let rendered = planned.rendered.as_ref().expect("a KubernetesJob");
-    let (namespace, name) = (rendered.namespace.clone(), rendered.job_name.clone());
-    let id = ObjectRef {
-        kind: ObjectKind::Job,
-        namespace: Some(namespace.clone()),
-        name: name.clone(),
-    };
+) -> Result<(JobStatus, Option<Duration>), (Exit, JobStatus, String)> {
     let wait = options
         .wait
-        .unwrap_or_else(|| !crate::wait::wait_disabled(&planned.annotations()));
+        .unwrap_or_else(|| !outcome::wait_disabled(&planned.annotations()));
     if !wait {
-        return match context.cluster.get(&id).await {
-            Ok(Some(job)) => Ok((crate::wait::job_state(&job).word().to_owned(), None)),
-            Ok(None) => Ok(("Unknown".into(), None)),
-            Err(e) => Err((cluster_exit(&e), "Unknown".into(), e.to_string())),
-        };
+        return crate::wait::current(&context.cluster, job)
+            .await
+            .map(|status| (status, None))
+            .map_err(|e| (cluster_exit(&e), JobStatus::Unknown, e.to_string()));
     }
-    let secrets = crate::core::secrets::secret_values(&planned.manifest);
-    let progress = Progress::start(&format!("{namespace}/{name}"));
-    let mut on_event = |event: crate::wait::Event| progress.event(event);
-    let waited = crate::wait::wait(
+    let secrets = secrets::secret_values(&planned.manifest);
+    let progress = Progress::start(&job.label());
+    let mut on_event = |event: Event| progress.event(event);
+    let waited = crate::wait::outcome(
         &context.cluster,
-        &namespace,
-        &name,
+        job,
         options.timeout,
         &secrets,
         &mut on_event,
@@ -269,24 +198,12 @@ async fn job_outcome(
     progress.finish();
     let elapsed = Some(progress.elapsed());
     match waited {
-        Ok(state) => Ok((state.word().to_owned(), elapsed)),
-        Err(WaitError::Vanished(_))
-            if rendered
-                .job
-                .spec
-                .as_ref()
-                .and_then(|s| s.ttl_seconds_after_finished)
-                .is_some() =>
-        {
-            eprintln!(
-                "  the Job finished and ttlSecondsAfterFinished let Kubernetes delete it before its outcome was read"
-            );
-            Ok((crate::wait::COLLECTED.to_owned(), elapsed))
-        }
-        Err(e @ WaitError::Failed { .. }) => Err((Exit::Failed, "Failed".into(), e.to_string())),
-        Err(e @ WaitError::Timeout { .. }) => Err((Exit::Failed, "Running".into(), e.to_string())),
-        Err(WaitError::Cluster(e)) => Err((cluster_exit(&e), "Unknown".into(), e.to_string())),
-        Err(e) => Err((Exit::Failed, "Unknown".into(), e.to_string())),
+        Ok(status) => Ok((status, elapsed)),
+        Err(Unfinished {
+            status,
+            error: WaitError::Cluster(e),
+        }) => Err((cluster_exit(&e), status, e.to_string())),
+        Err(Unfinished { status, error }) => Err((Exit::Failed, status, error.to_string())),
     }
 }
 
@@ -302,7 +219,7 @@ async fn apply_one(
     let mut record = store.get(key)?.unwrap_or_else(|| Record::new(key));
     record.status = Status::Applying;
     record.error = None;
-    let rendered_ids: Vec<ObjectRef> = planned.objects.iter().map(|o| o.id.clone()).collect();
+    let rendered_ids: Vec<ObjectRef> = planned.rendered.ids();
 
     if let Some(why) = &change.replace_job {
         store.save(&mut record)?;
@@ -337,55 +254,26 @@ async fn apply_one(
         .cloned()
         .collect();
     store.save(&mut record)?;
-    let keep_collected = planned.rendered.is_some() && change.keeps_collected_job();
-    let mut recorder = Recorder::new(store, record, Mode::Up, rendered_ids);
-    let result = match &planned.rendered {
-        Some(rendered) if !keep_collected => {
-            deploy::apply(&context.cluster, rendered, &previous, &mut recorder)
-                .await
-                .map_err(Partial::from)
-        }
-        Some(_) => {
-            // Run once: the collected Job is not created again; the rest is applied.
-            let (jobs, others): (Vec<Object>, Vec<Object>) = planned
-                .objects
-                .iter()
-                .cloned()
-                .partition(|o| o.id.kind == ObjectKind::Job);
-            let kept: Vec<ObjectRef> = jobs.into_iter().map(|o| o.id).collect();
-            let previous: Vec<ObjectRef> = previous
-                .iter()
-                .filter(|o| !kept.contains(o))
-                .cloned()
-                .collect();
-            apply_objects(
-                &context.cluster,
-                &others,
-                planned.owner(),
-                &key.kind,
-                &previous,
-                true,
-                &mut recorder,
-            )
-            .await
-            .map(|mut owned| {
-                owned.extend(kept);
-                owned
-            })
-        }
-        None => {
-            apply_objects(
-                &context.cluster,
-                &planned.objects,
-                planned.owner(),
-                &key.kind,
-                &previous,
-                false,
-                &mut recorder,
-            )
-            .await
-        }
+    // Run once: a collected Job is not created again; the rest is applied.
+    let keep_collected = planned.rendered.job.is_some() && change.keeps_collected_job();
+    let (target, keep) = if keep_collected {
+        let kept: Vec<ObjectRef> = rendered_ids
+            .iter()
+            .filter(|o| o.kind == ObjectKind::Job)
+            .cloned()
+            .collect();
+        (planned.rendered.without_job(), kept)
+    } else {
+        (planned.rendered.clone(), Vec::new())
     };
+    let mut recorder = Recorder::new(store, record, Mode::Up, rendered_ids);
+    let result = deploy::apply(&context.cluster, &target, &previous, &keep, &mut recorder)
+        .await
+        .map(|mut owned| {
+            owned.extend(keep);
+            owned
+        })
+        .map_err(Partial::from);
     let mut record = recorder.finish()?;
     match result {
         Ok(owned) => {
@@ -406,19 +294,19 @@ async fn apply_one(
     if keep_collected {
         eprintln!(
             "  Job: {} (it finished and Kubernetes deleted it after ttlSecondsAfterFinished; run once: not run again)",
-            crate::wait::COLLECTED
+            JobStatus::Collected
         );
-    } else if planned.rendered.is_some() {
-        match job_outcome(context, planned, options).await {
-            Ok((word, elapsed)) => {
+    } else if let Some(job) = &planned.rendered.job {
+        match job_outcome(context, planned, job, options).await {
+            Ok((status, elapsed)) => {
                 match elapsed {
-                    Some(elapsed) => eprintln!("  Job: {word} after {}", jobs::seconds(elapsed)),
-                    None => eprintln!("  Job: {word}"),
+                    Some(elapsed) => eprintln!("  Job: {status} after {}", jobs::seconds(elapsed)),
+                    None => eprintln!("  Job: {status}"),
                 }
-                record.job_status = Some(word);
+                record.job_status = Some(status);
             }
-            Err((code, word, message)) => {
-                record.job_status = Some(word);
+            Err((code, status, message)) => {
+                record.job_status = Some(status);
                 return Err(failed(store, record, &[], code, message));
             }
         }
@@ -442,16 +330,12 @@ pub async fn up(
             done.push((
                 p.key.clone(),
                 p.outputs.clone(),
-                change.previous.as_ref().and_then(|r| r.job_status.clone()),
+                change.previous.as_ref().and_then(|r| r.job_status),
             ));
             continue;
         }
         let record = apply_one(context, p, change, options).await?;
-        done.push((
-            p.key.clone(),
-            record.outputs.clone(),
-            record.job_status.clone(),
-        ));
+        done.push((p.key.clone(), record.outputs.clone(), record.job_status));
     }
     println!("Outputs:");
     for (key, outputs, job_status) in done {

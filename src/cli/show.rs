@@ -80,7 +80,7 @@ fn symbol(action: Action) -> &'static str {
 /// Prints what `validate` found (everything valid; failures are errors).
 pub fn validated(planned: &[Planned]) {
     for p in planned {
-        let objects: Vec<String> = p.objects.iter().map(|o| o.id.to_string()).collect();
+        let objects: Vec<String> = p.objects().iter().map(|o| o.id.to_string()).collect();
         println!(
             "valid: {} ({} document {}): {}",
             p.key,
@@ -354,7 +354,8 @@ pub fn list(records: &[Record], format: Format) -> Result<(), CliError> {
                     },
                     r.name.clone(),
                     r.status.as_str().into(),
-                    r.job_status.clone().unwrap_or_else(|| "-".into()),
+                    r.job_status
+                        .map_or_else(|| "-".into(), |s| s.word().to_owned()),
                     r.objects.len().to_string(),
                     r.updated_at.clone(),
                 ]);
@@ -389,7 +390,10 @@ pub fn record(record: &Record, format: Format) -> Result<(), CliError> {
                 vec!["status".into(), record.status.as_str().into()],
                 vec![
                     "job status".into(),
-                    record.job_status.clone().unwrap_or_default(),
+                    record
+                        .job_status
+                        .map(|s| s.word().to_owned())
+                        .unwrap_or_default(),
                 ],
                 vec!["created".into(), record.created_at.clone()],
                 vec!["updated".into(), record.updated_at.clone()],

@@ -7,6 +7,7 @@ pub mod diff;
 pub mod load;
 pub mod names;
 pub mod objects;
+pub mod outcome;
 pub mod path;
 pub mod refs;
 pub mod secrets;

@@ -482,4 +482,24 @@ mod tests {
         );
         assert_eq!(redact_marked("x", &BTreeSet::new()), "x");
     }
+
+    #[test]
+    fn words_matching_stored_hashes_are_redacted() {
+        let hashes: BTreeSet<String> = [marker("hunter2"), marker("ab")].into();
+        assert_eq!(
+            redact_marked(
+                "PASSWORD=hunter2 and \"hunter2\", hunter22: hunter2",
+                &hashes
+            ),
+            "PASSWORD=[redacted] and \"[redacted]\", hunter22: [redacted]"
+        );
+        assert_eq!(
+            redact_marked("ab ab", &hashes),
+            "ab ab",
+            "too short to redact"
+        );
+        assert_eq!(redact_marked("x hunter2", &BTreeSet::new()), "x hunter2");
+        let manifest = json!({"spec": {"env": {"secrets": {"A": {"value": marker("v")}, "B": {"secretRef": {"name": "s", "key": "k"}}}}}});
+        assert_eq!(markers(&manifest), [marker("v")].into());
+    }
 }

@@ -18,67 +18,15 @@ pub mod overrides;
 use std::fmt;
 use std::io::Read;
 
-use prost_reflect::MessageDescriptor;
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 use serde_saphyr::Spanned;
 
-use crate::api;
 use crate::core::objects::API_VERSION;
 use crate::core::path::{Failure, PropertyPath, Segment};
 use crate::core::refs::{ResourceKey, camel_case};
 
-/// The kinds of manifest the CLI deploys.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Kind {
-    /// `KubernetesNamespace`: one Namespace.
-    KubernetesNamespace,
-    /// `KubernetesJob`: a Job and what it needs.
-    KubernetesJob,
-}
-
-impl Kind {
-    /// Every kind, in the order they are listed in messages.
-    pub const ALL: [Kind; 2] = [Kind::KubernetesJob, Kind::KubernetesNamespace];
-
-    /// The canonical kind name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::KubernetesJob => "KubernetesJob",
-            Kind::KubernetesNamespace => "KubernetesNamespace",
-        }
-    }
-
-    /// Matches a kind name ignoring case, dashes and underscores.
-    pub fn parse(text: &str) -> Option<Kind> {
-        let wanted = normalize_kind(text);
-        Kind::ALL
-            .into_iter()
-            .find(|k| normalize_kind(k.as_str()) == wanted)
-    }
-
-    /// The descriptor of the kind's envelope message.
-    pub fn descriptor(self) -> MessageDescriptor {
-        api::message(match self {
-            Kind::KubernetesJob => api::KUBERNETES_JOB,
-            Kind::KubernetesNamespace => api::KUBERNETES_NAMESPACE,
-        })
-    }
-}
-
-impl fmt::Display for Kind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A kind name lower-cased, without dashes and underscores.
-pub fn normalize_kind(text: &str) -> String {
-    text.chars()
-        .filter(|c| *c != '-' && *c != '_')
-        .flat_map(char::to_lowercase)
-        .collect()
-}
+pub use crate::kinds::{Kind, normalize_kind};
 
 /// A 1-based line and column in a manifest file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use crate::core::objects::API_VERSION;
 use crate::core::path::{Failure, PropertyPath};
 use crate::core::refs::Source;
-use crate::kinds::job::{self, Checked};
+use crate::kinds::{Checked, Kind};
 use crate::provider::values::{self, UNKNOWN};
 
 /// Input keys besides the manifest's own.
@@ -123,7 +123,7 @@ pub fn check(inputs: &Value, resource_name: &str, sources: &[&dyn Source]) -> Ch
         &mut document,
         &crate::api::message(crate::api::KUBERNETES_JOB),
     );
-    let checked = job::check(
+    let checked = Kind::KubernetesJob.check(
         &document,
         &PropertyPath::root(),
         Some(&values::is_unknown),

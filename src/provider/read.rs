@@ -7,6 +7,7 @@ use tonic::Status;
 use crate::api::pulumirpc::{ReadRequest, ReadResponse};
 use crate::cluster::{Cluster, is_owned_by};
 use crate::core::objects::{ObjectKind, ObjectRef};
+use crate::core::outcome::{self, Gone, JobStatus};
 use crate::kinds::job::import::{self, LiveObjects};
 use crate::kinds::job::render::{self};
 use crate::provider::{inputs, values};
@@ -27,20 +28,6 @@ fn object(kind: ObjectKind, namespace: &str, name: &str) -> ObjectRef {
         namespace: (kind != ObjectKind::Namespace).then(|| namespace.to_owned()),
         name: name.to_owned(),
     }
-}
-
-/// Whether previous outputs describe a finished Job that its TTL lets Kubernetes delete.
-pub fn collected(previous: &Value) -> bool {
-    let status = previous
-        .get(inputs::OUT_JOB_STATUS)
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let finished = matches!(status, "Complete" | "Failed" | crate::wait::COLLECTED);
-    let ttl = previous
-        .pointer("/spec/ttlSecondsAfterFinished")
-        .and_then(Value::as_u64)
-        .unwrap_or(0);
-    finished && ttl > 0
 }
 
 /// Serves one Read.
@@ -66,11 +53,13 @@ pub async fn read(cluster: &Cluster, request: ReadRequest) -> Result<ReadRespons
         .await
         .map_err(unavailable)?
     else {
-        if collected(&previous) {
+        let recorded = JobStatus::of_outputs(&previous, inputs::OUT_JOB_STATUS);
+        if let Gone::Finished(status) = outcome::when_gone(recorded, outcome::has_ttl(&previous)) {
             // Kubernetes deleted the finished Job after ttlSecondsAfterFinished: it ran, it is not
-            // missing. Keep it, so that refresh does not make the next up run it again.
+            // missing. Keep it with its outcome: a completed Job is not run again, a failed one
+            // still is.
             let mut outputs = previous.clone();
-            outputs[inputs::OUT_JOB_STATUS] = Value::from(crate::wait::COLLECTED);
+            outputs[inputs::OUT_JOB_STATUS] = Value::from(status.word());
             let mut secret_paths = marked;
             secret_paths.extend(crate::core::secrets::secret_paths(&outputs));
             values::conceal(&mut outputs, &secret_paths);
@@ -84,7 +73,7 @@ pub async fn read(cluster: &Cluster, request: ReadRequest) -> Result<ReadRespons
         // Gone: an empty ID tells the engine to drop the resource from state.
         return Ok(ReadResponse::default());
     };
-    let state = crate::wait::job_state(&job);
+    let state = outcome::job_state(&job);
     let config_maps = cluster
         .list_owned(ObjectKind::ConfigMap, Some(namespace), name)
         .await
@@ -153,7 +142,7 @@ pub async fn read(cluster: &Cluster, request: ReadRequest) -> Result<ReadRespons
     let resource_name = name.to_owned();
     let checked = inputs::check(&rebuilt, &resource_name, &[]);
     let mut outputs = inputs::outputs(&checked.inputs, Some(namespace), Some(name));
-    outputs[inputs::OUT_JOB_STATUS] = Value::from(state.word());
+    outputs[inputs::OUT_JOB_STATUS] = Value::from(state.status().word());
     let mut secret_paths = marked;
     secret_paths.extend(crate::core::secrets::secret_paths(&outputs));
     values::conceal(&mut outputs, &secret_paths);

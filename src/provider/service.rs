@@ -21,11 +21,13 @@ use crate::api::pulumirpc::{
 use crate::cluster::Cluster;
 use crate::core::diff::{self, ChangeKind};
 use crate::core::objects::ObjectRef;
+use crate::core::outcome::{self, Event, JobStatus};
 use crate::core::path::Failure;
 use crate::deploy::{self, Observer};
-use crate::kinds::job::render::{self, RenderOptions};
+use crate::kinds::{RenderOptions, Rendered};
 use crate::provider::engine::EngineLog;
 use crate::provider::{config, inputs, values};
+use crate::wait;
 
 /// The type token of the one resource this provider serves.
 pub const RESOURCE_TYPE: &str = "kjob:index:KubernetesJob";
@@ -109,12 +111,8 @@ fn check_type(ty: &str, urn: &str) -> Result<(), Status> {
     }
 }
 
-/// Everything needed to deploy a resource, from its (revealed) checked inputs.
-struct Prepared {
-    rendered: render::Rendered,
-}
-
-fn prepare(inputs_value: &Value, name: &str) -> Result<Prepared, String> {
+/// What a resource deploys, from its (revealed) checked inputs.
+fn prepare(inputs_value: &Value, name: &str) -> Result<Rendered, String> {
     let checked = inputs::check(inputs_value, name, &[]);
     if !checked.failures.is_empty() {
         let list: Vec<String> = checked.failures.iter().map(ToString::to_string).collect();
@@ -126,26 +124,7 @@ fn prepare(inputs_value: &Value, name: &str) -> Result<Prepared, String> {
             .and_then(Value::as_str)
             .map(str::to_owned),
     };
-    let rendered =
-        crate::kinds::job::render(&checked.checked, &options).map_err(|e| e.to_string())?;
-    Ok(Prepared { rendered })
-}
-
-/// Why an unchanged resource must be replaced (its Job re-run), if it must: the last run
-/// failed, or the resource asks to run on every up and its Job has finished.
-fn rerun_reason(old_outputs: &Value, news: &Value) -> Option<&'static str> {
-    let status = old_outputs
-        .get(inputs::OUT_JOB_STATUS)
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    if status == "Failed" {
-        return Some("the Job failed; running it again");
-    }
-    let finished = matches!(status, "Complete" | "Failed" | crate::wait::COLLECTED);
-    if finished && crate::wait::runs_every_up(&annotations(news)) {
-        return Some("run-policy every-up");
-    }
-    None
+    checked.checked.render(&options)
 }
 
 /// Encodes a partial failure as Pulumi's ErrorResourceInitFailed status detail.
@@ -190,17 +169,13 @@ impl EngineObserver {
     }
 }
 
-fn annotations(inputs_value: &Value) -> std::collections::BTreeMap<String, String> {
-    crate::wait::annotations_of(inputs_value)
-}
-
 /// One Create or Update, for [`KjobProvider::converge`].
 struct Converge<'a> {
     verb: &'a str,
     urn: &'a str,
     props: &'a Value,
     marked: &'a [crate::core::path::PropertyPath],
-    rendered: &'a render::Rendered,
+    rendered: &'a Rendered,
     previous: &'a [ObjectRef],
     timeout_seconds: f64,
 }
@@ -219,11 +194,15 @@ impl KjobProvider {
             previous,
             timeout_seconds,
         } = request;
-        let id = inputs::resource_id(&rendered.namespace, &rendered.job_name);
-        let base = inputs::outputs(props, Some(&rendered.namespace), Some(&rendered.job_name));
-        let with_status = |word: &str| {
+        let job = rendered
+            .job
+            .clone()
+            .ok_or_else(|| Status::internal("a KubernetesJob renders a Job"))?;
+        let id = inputs::resource_id(&job.namespace, &job.name);
+        let base = inputs::outputs(props, Some(&job.namespace), Some(&job.name));
+        let with_status = |status: JobStatus| {
             let mut out = base.clone();
-            out[inputs::OUT_JOB_STATUS] = Value::from(word);
+            out[inputs::OUT_JOB_STATUS] = Value::from(status.word());
             conceal(out, marked)
         };
         let (cluster, wait_enabled) = {
@@ -235,89 +214,70 @@ impl KjobProvider {
             urn: urn.to_owned(),
             notes: Vec::new(),
         };
-        let applied = deploy::apply(&cluster, rendered, previous, &mut observer).await;
+        let applied = deploy::apply(&cluster, rendered, previous, &[], &mut observer).await;
         observer.flush().await;
         if let Err(partial) = applied {
             let reason = format!("{verb} KubernetesJob {id}: {}", partial.source);
             if partial.owned.is_empty() && previous.is_empty() {
                 return Err(Status::unknown(reason));
             }
-            return Err(init_failed(&id, &with_status("Unknown"), vec![reason]));
+            return Err(init_failed(
+                &id,
+                &with_status(JobStatus::Unknown),
+                vec![reason],
+            ));
         }
         let secrets = crate::core::secrets::secret_values(props);
-        let job_id = ObjectRef {
-            kind: crate::core::objects::ObjectKind::Job,
-            namespace: Some(rendered.namespace.clone()),
-            name: rendered.job_name.clone(),
-        };
-        if !wait_enabled || crate::wait::wait_disabled(&annotations(props)) {
-            let state = match cluster.get(&job_id).await {
-                Ok(Some(job)) => crate::wait::job_state(&job).word().to_owned(),
-                _ => "Unknown".to_owned(),
-            };
-            return Ok((id, with_status(&state)));
+        if !wait_enabled || outcome::wait_disabled(&outcome::annotations_of(props)) {
+            let status = wait::current(&cluster, &job)
+                .await
+                .unwrap_or(JobStatus::Unknown);
+            return Ok((id, with_status(status)));
         }
-        let timeout = if timeout_seconds > 0.0 {
-            std::time::Duration::from_secs_f64(timeout_seconds)
-        } else {
-            crate::wait::DEFAULT_TIMEOUT
-        };
+        let timeout = timeout_from(timeout_seconds);
         let log = self.log.clone();
         let urn_owned = urn.to_owned();
-        let mut on_event = move |event: crate::wait::Event| {
+        let mut on_event = move |event: Event| {
             let log = log.clone();
             let urn = urn_owned.clone();
             tokio::spawn(async move {
                 match event {
-                    crate::wait::Event::Progress { active, succeeded, failed } => {
+                    Event::Progress { active, succeeded, failed } => {
                         log.status(&urn, format!("Waiting for the Job to finish (active: {active}, succeeded: {succeeded}, failed: {failed})")).await
                     }
-                    crate::wait::Event::Warning(text) => log.warn(&urn, text).await,
+                    Event::Warning(text) => log.warn(&urn, text).await,
                 }
             });
         };
-        let waited = crate::wait::wait(
-            &cluster,
-            &rendered.namespace,
-            &rendered.job_name,
-            timeout,
-            &secrets,
-            &mut on_event,
-        )
-        .await;
+        let waited = wait::outcome(&cluster, &job, timeout, &secrets, &mut on_event).await;
         self.log.status(urn, "").await;
         match waited {
-            Ok(state) => Ok((id, with_status(state.word()))),
-            Err(crate::wait::WaitError::Failed { .. }) => {
-                let e = waited.unwrap_err();
+            Ok(status) => Ok((id, with_status(status))),
+            Err(unfinished) => {
+                let message = match &unfinished.error {
+                    wait::WaitError::Failed { .. } | wait::WaitError::Timeout { .. } => {
+                        unfinished.error.to_string()
+                    }
+                    other => format!("{verb} KubernetesJob {id}: {other}"),
+                };
                 Err(init_failed(
                     &id,
-                    &with_status("Failed"),
-                    vec![e.to_string()],
+                    &with_status(unfinished.status),
+                    vec![message],
                 ))
             }
-            Err(crate::wait::WaitError::Vanished(_))
-                if rendered
-                    .job
-                    .spec
-                    .as_ref()
-                    .and_then(|s| s.ttl_seconds_after_finished)
-                    .is_some() =>
-            {
-                self.log.warn(urn, "the Job finished and its ttlSecondsAfterFinished let Kubernetes delete it before its outcome was read").await;
-                Ok((id, with_status(crate::wait::COLLECTED)))
-            }
-            Err(e @ crate::wait::WaitError::Timeout { .. }) => Err(init_failed(
-                &id,
-                &with_status("Running"),
-                vec![e.to_string()],
-            )),
-            Err(e) => Err(init_failed(
-                &id,
-                &with_status("Unknown"),
-                vec![format!("{verb} KubernetesJob {id}: {e}")],
-            )),
         }
+    }
+}
+
+/// The wait a Create or Update allows: the engine's timeout in seconds (customTimeouts), else
+/// the default; a value that is not a finite positive number of seconds, or is beyond any
+/// sensible wait, saturates instead of panicking.
+fn timeout_from(seconds: f64) -> std::time::Duration {
+    if seconds.is_finite() && seconds > 0.0 {
+        std::time::Duration::try_from_secs_f64(seconds).unwrap_or(std::time::Duration::MAX)
+    } else {
+        outcome::DEFAULT_TIMEOUT
     }
 }
 
@@ -526,7 +486,8 @@ impl ResourceProvider for KjobProvider {
         let mut detailed: std::collections::BTreeMap<String, PropertyDiff> = detailed;
         let mut diffs = result.top_level();
         let mut replaces = result.replace_keys();
-        if let Some(why) = rerun_reason(&olds_outputs, &news) {
+        let recorded = JobStatus::of_outputs(&olds_outputs, inputs::OUT_JOB_STATUS);
+        if let Some(why) = outcome::rerun_reason(recorded, &outcome::annotations_of(&news)) {
             tracing::debug!("replacing {}: {why}", request.urn);
             detailed.insert(
                 inputs::OUT_JOB_STATUS.into(),
@@ -584,7 +545,7 @@ impl ResourceProvider for KjobProvider {
                 urn: &request.urn,
                 props: &props,
                 marked: &marked,
-                rendered: &prepared.rendered,
+                rendered: &prepared,
                 previous: &[],
                 timeout_seconds: request.timeout,
             })
@@ -638,7 +599,7 @@ impl ResourceProvider for KjobProvider {
         }
         let prepared = prepare(&news, &name).map_err(Status::invalid_argument)?;
         let previous: Vec<ObjectRef> = prepare(&inputs::inputs_of_outputs(&olds), &name)
-            .map(|p| p.rendered.objects().into_iter().map(|o| o.id).collect())
+            .map(|p| p.ids())
             .unwrap_or_default();
         let (_, outputs) = self
             .converge(Converge {
@@ -646,7 +607,7 @@ impl ResourceProvider for KjobProvider {
                 urn: &request.urn,
                 props: &news,
                 marked: &marked,
-                rendered: &prepared.rendered,
+                rendered: &prepared,
                 previous: &previous,
                 timeout_seconds: request.timeout,
             })
@@ -668,36 +629,21 @@ impl ResourceProvider for KjobProvider {
                 request.id
             ))
         })?;
-        let mut objects: Vec<ObjectRef> = prepared
-            .rendered
-            .objects()
-            .into_iter()
-            .map(|o| o.id)
-            .collect();
+        let mut objects: Vec<ObjectRef> = prepared.ids();
+        let home = prepared.home.clone().unwrap_or_default();
         let cluster = self.cluster().await;
         // Also what a failed Update left behind (its state holds only the new inputs); deleted
         // first, as the list is worked from its end.
-        let extra = deploy::leftovers(
-            &cluster,
-            &prepared.rendered.namespace,
-            &prepared.rendered.job_name,
-            &objects,
-        )
-        .await
-        .map_err(|e| Status::unknown(format!("deleting KubernetesJob {}: {e}", request.id)))?;
+        let extra = deploy::leftovers(&cluster, &home, &prepared.owner, &objects)
+            .await
+            .map_err(|e| Status::unknown(format!("deleting KubernetesJob {}: {e}", request.id)))?;
         objects.extend(extra);
         let mut observer = EngineObserver {
             log: self.log.clone(),
             urn: request.urn.clone(),
             notes: Vec::new(),
         };
-        let result = deploy::delete(
-            &cluster,
-            &objects,
-            &prepared.rendered.job_name,
-            &mut observer,
-        )
-        .await;
+        let result = deploy::delete(&cluster, &objects, &prepared.owner, &mut observer).await;
         observer.flush().await;
         result.map_err(|e| {
             Status::unknown(format!(

@@ -106,7 +106,7 @@ pub struct Record {
     pub foreign: Vec<ObjectRef>,
     /// The Job's last known outcome (`Complete`, `Failed`, `Running`, `Suspended`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub job_status: Option<String>,
+    pub job_status: Option<crate::core::outcome::JobStatus>,
     /// Why the last run failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,

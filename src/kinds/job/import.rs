@@ -335,7 +335,11 @@ mod tests {
         });
         let checked = inputs::check(&given, "etl", &[]);
         assert!(checked.failures.is_empty(), "{:?}", checked.failures);
-        let rendered = render(&checked.checked.job, &RenderOptions::default()).unwrap();
+        let rendered = render(
+            &checked.checked.as_job().unwrap().job,
+            &RenderOptions::default(),
+        )
+        .unwrap();
         let objects = rendered.objects();
         let body = |kind: crate::core::objects::ObjectKind| {
             objects
