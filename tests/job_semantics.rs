@@ -11,10 +11,10 @@ use kjob::deploy::{self, Quiet};
 use kjob::kinds::job::render::RenderOptions;
 use serde_json::{Value, json};
 
-fn rendered(doc: &Value) -> kjob::kinds::job::render::Rendered {
-    let checked = kjob::kinds::job::check(doc, &PropertyPath::root(), None, &[]);
+fn rendered(doc: &Value) -> kjob::kinds::Rendered {
+    let checked = kjob::kinds::Kind::KubernetesJob.check(doc, &PropertyPath::root(), None, &[]);
     assert!(checked.is_ok(), "{:?}", checked.failures);
-    kjob::kinds::job::render(&checked, &RenderOptions::default()).expect("renders")
+    checked.render(&RenderOptions::default()).expect("renders")
 }
 
 struct Case {
@@ -163,7 +163,7 @@ async fn diff_classification_matches_the_api_server() {
         assert!(!d.is_empty(), "{}: the edit changes nothing", case.name);
 
         let old_r = rendered(&old);
-        deploy::apply(&cluster, &old_r, &[], &mut Quiet)
+        deploy::apply(&cluster, &old_r, &[], &[], &mut Quiet)
             .await
             .unwrap_or_else(|e| panic!("{}: applying the old manifest: {e}", case.name));
         let uid = |job: &Value| {
@@ -177,8 +177,8 @@ async fn diff_classification_matches_the_api_server() {
             .expect("job exists"));
 
         let new_r = rendered(&new);
-        let previous: Vec<_> = old_r.objects().into_iter().map(|o| o.id).collect();
-        let accepted = deploy::apply(&cluster, &new_r, &previous, &mut Quiet).await;
+        let previous = old_r.ids();
+        let accepted = deploy::apply(&cluster, &new_r, &previous, &[], &mut Quiet).await;
         match (&accepted, d.replaces()) {
             (Ok(_), false) => {
                 let after = uid(&common::get(&cluster, ObjectKind::Job, Some(&ns), &name)
@@ -209,12 +209,7 @@ async fn diff_classification_matches_the_api_server() {
                 case.name
             )),
         }
-        let all: Vec<_> = old_r
-            .objects()
-            .into_iter()
-            .chain(new_r.objects())
-            .map(|o| o.id)
-            .collect();
+        let all: Vec<_> = old_r.ids().into_iter().chain(new_r.ids()).collect();
         deploy::delete(&cluster, &all, &name, &mut Quiet)
             .await
             .expect("clean up");
