@@ -761,7 +761,7 @@ async fn a_failing_job_exits_1_and_runs_again_once_fixed() {
         record(&bed, "KubernetesJob", &job)
             .unwrap()
             .job_status
-            .as_deref(),
+            .map(kjob::core::outcome::JobStatus::word),
         Some("Running")
     );
 
