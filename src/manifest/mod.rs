@@ -14,17 +14,19 @@
 //! `KubernetesJob`) and is rewritten to its canonical spelling; `metadata` is required.
 
 pub mod overrides;
+mod yaml;
+
+use yaml::{Node, Tree, convert, position};
 
 use std::fmt;
 use std::io::Read;
 
-use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_json::{Map, Number, Value};
+use serde_json::Value;
 use serde_saphyr::Spanned;
 
 use crate::core::objects::API_VERSION;
-use crate::core::path::{Failure, PropertyPath, Segment};
-use crate::core::refs::{ResourceKey, camel_case};
+use crate::core::path::{Failure, PropertyPath};
+use crate::core::refs::ResourceKey;
 
 pub use crate::kinds::{Kind, normalize_kind};
 
@@ -70,61 +72,6 @@ impl fmt::Display for Located {
             }
             None => write!(f, "{}: {}", self.source, self.message),
         }
-    }
-}
-
-/// Positions of a YAML node and its children.
-#[derive(Debug, Clone, Default)]
-struct Tree {
-    /// The node itself (for a block mapping: its first key).
-    at: Position,
-    /// The key that holds it, when it is a mapping value.
-    key_at: Option<Position>,
-    children: Children,
-}
-
-#[derive(Debug, Clone, Default)]
-enum Children {
-    #[default]
-    Scalar,
-    Map(Vec<(String, Tree)>),
-    Seq(Vec<Tree>),
-}
-
-impl Tree {
-    /// Where to point for this node: a scalar at its value, a collection at its key.
-    fn point(&self) -> Position {
-        match self.children {
-            Children::Scalar => self.at,
-            _ => self.key_at.unwrap_or(self.at),
-        }
-    }
-
-    fn child(&self, segment: &Segment) -> Option<&Tree> {
-        match (&self.children, segment) {
-            (Children::Map(entries), Segment::Field(name)) => entries
-                .iter()
-                .find(|(k, _)| k == name)
-                .or_else(|| entries.iter().find(|(k, _)| camel_case(k) == *name))
-                .map(|(_, t)| t),
-            (Children::Map(entries), Segment::Key(key)) => {
-                entries.iter().find(|(k, _)| k == key).map(|(_, t)| t)
-            }
-            (Children::Seq(items), Segment::Index(i)) => items.get(*i),
-            _ => None,
-        }
-    }
-
-    /// The position of the deepest node on `path` that exists.
-    fn locate(&self, path: &PropertyPath) -> Position {
-        let mut here = self;
-        for segment in &path.0 {
-            match here.child(segment) {
-                Some(next) => here = next,
-                None => break,
-            }
-        }
-        here.point()
     }
 }
 
@@ -212,124 +159,6 @@ impl Document {
     pub fn title(&self) -> String {
         self.key().to_string()
     }
-}
-
-/// A YAML node with the positions of its children.
-#[derive(Debug)]
-enum Node {
-    Null,
-    Bool(bool),
-    Int(i64),
-    Uint(u64),
-    Float(f64),
-    Str(String),
-    Seq(Vec<Spanned<Node>>),
-    Map(Vec<(Spanned<String>, Spanned<Node>)>),
-}
-
-impl<'de> Deserialize<'de> for Node {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct NodeVisitor;
-        impl<'de> Visitor<'de> for NodeVisitor {
-            type Value = Node;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a YAML value")
-            }
-            fn visit_unit<E>(self) -> Result<Node, E> {
-                Ok(Node::Null)
-            }
-            fn visit_none<E>(self) -> Result<Node, E> {
-                Ok(Node::Null)
-            }
-            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Node, D::Error> {
-                Node::deserialize(d)
-            }
-            fn visit_bool<E>(self, v: bool) -> Result<Node, E> {
-                Ok(Node::Bool(v))
-            }
-            fn visit_i64<E>(self, v: i64) -> Result<Node, E> {
-                Ok(Node::Int(v))
-            }
-            fn visit_u64<E>(self, v: u64) -> Result<Node, E> {
-                Ok(Node::Uint(v))
-            }
-            fn visit_f64<E>(self, v: f64) -> Result<Node, E> {
-                Ok(Node::Float(v))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Node, E> {
-                Ok(Node::Str(v.to_owned()))
-            }
-            fn visit_string<E>(self, v: String) -> Result<Node, E> {
-                Ok(Node::Str(v))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
-                let mut items = Vec::new();
-                while let Some(item) = seq.next_element::<Spanned<Node>>()? {
-                    items.push(item);
-                }
-                Ok(Node::Seq(items))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
-                let mut entries = Vec::new();
-                while let Some(key) = map.next_key::<Spanned<String>>()? {
-                    let value = map.next_value::<Spanned<Node>>()?;
-                    entries.push((key, value));
-                }
-                Ok(Node::Map(entries))
-            }
-        }
-        deserializer.deserialize_any(NodeVisitor)
-    }
-}
-
-fn position(location: &serde_saphyr::Location) -> Position {
-    Position {
-        line: location.line(),
-        column: location.column(),
-    }
-}
-
-/// Converts a node to JSON and its position tree.
-fn convert(node: Spanned<Node>, key_at: Option<Position>) -> (Value, Tree) {
-    let at = position(&node.referenced);
-    let mut tree = Tree {
-        at,
-        key_at,
-        children: Children::Scalar,
-    };
-    let value = match node.value {
-        Node::Null => Value::Null,
-        Node::Bool(b) => Value::Bool(b),
-        Node::Int(i) => Value::from(i),
-        Node::Uint(u) => Value::from(u),
-        Node::Float(f) => {
-            Number::from_f64(f).map_or_else(|| Value::String(f.to_string()), Value::Number)
-        }
-        Node::Str(s) => Value::String(s),
-        Node::Seq(items) => {
-            let mut values = Vec::with_capacity(items.len());
-            let mut trees = Vec::with_capacity(items.len());
-            for item in items {
-                let (v, t) = convert(item, None);
-                values.push(v);
-                trees.push(t);
-            }
-            tree.children = Children::Seq(trees);
-            Value::Array(values)
-        }
-        Node::Map(entries) => {
-            let mut map = Map::new();
-            let mut trees = Vec::with_capacity(entries.len());
-            for (key, value) in entries {
-                let (v, t) = convert(value, Some(position(&key.referenced)));
-                map.insert(key.value.clone(), v);
-                trees.push((key.value, t));
-            }
-            tree.children = Children::Map(trees);
-            Value::Object(map)
-        }
-    };
-    (value, tree)
 }
 
 /// Reads a manifest file, `-` meaning standard input; returns its display name and text.
@@ -486,171 +315,4 @@ fn envelope(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const JOB: &str = "\
-apiVersion: kubernetes.project-planton.org/v1
-kind: kubernetes-job
-metadata:
-  name: migrate
-spec:
-  namespace:
-    value: batch
-  image:
-    repo: busybox
-  restart_policy: Always
-  env:
-    variables:
-      FOO:
-        value: x
-  command:
-    - sh
-    - -c
-";
-
-    #[test]
-    fn kinds_match_ignoring_case_dashes_and_underscores() {
-        for text in [
-            "KubernetesJob",
-            "kubernetes-job",
-            "KUBERNETES_JOB",
-            "kubernetesjob",
-            "Kubernetes_Job",
-        ] {
-            assert_eq!(Kind::parse(text), Some(Kind::KubernetesJob), "{text}");
-        }
-        assert_eq!(
-            Kind::parse("kubernetes-namespace"),
-            Some(Kind::KubernetesNamespace)
-        );
-        assert_eq!(Kind::parse("KubernetesJobs"), None);
-        assert_eq!(Kind::parse("CronJob"), None);
-    }
-
-    #[test]
-    fn parses_documents_and_canonicalises_the_kind() {
-        let text = format!(
-            "{JOB}---\n---\napiVersion: {API_VERSION}\nkind: KUBERNETES_NAMESPACE\nmetadata: {{name: team}}\nspec: {{name: team}}\n"
-        );
-        let docs = parse("f.yaml", &text).unwrap();
-        assert_eq!(docs.len(), 2);
-        assert_eq!(docs[0].kind, Kind::KubernetesJob);
-        assert_eq!(docs[0].value["kind"], "KubernetesJob");
-        assert_eq!(docs[0].name(), "migrate");
-        assert_eq!(docs[1].kind, Kind::KubernetesNamespace);
-        assert_eq!(docs[1].index, 1);
-        assert_eq!(docs[1].key().to_string(), "KubernetesNamespace \"team\"");
-    }
-
-    #[test]
-    fn locates_paths_in_either_case() {
-        let docs = parse("job.yaml", JOB).unwrap();
-        let at = |p: PropertyPath| match docs[0].origin(&p) {
-            Origin::File(p) => (p.line, p.column),
-            Origin::Set(_) => panic!(),
-        };
-        let spec = PropertyPath::root().field("spec");
-        assert_eq!(at(spec.field("restartPolicy")), (10, 19));
-        assert_eq!(at(spec.field("env").field("variables").key("FOO")), (13, 7));
-        assert_eq!(
-            at(spec
-                .field("env")
-                .field("variables")
-                .key("FOO")
-                .field("value")),
-            (14, 16)
-        );
-        assert_eq!(at(spec.field("command").index(1)), (17, 7));
-        // A missing leaf points at its nearest parent.
-        assert_eq!(at(spec.field("image").field("tag")), (8, 3));
-        let failure = Failure::new(
-            spec.field("restartPolicy"),
-            "must be one of: OnFailure, Never; got \"Always\"",
-        );
-        assert_eq!(
-            docs[0].locate(&failure).to_string(),
-            "job.yaml:10:19: spec.restartPolicy: must be one of: OnFailure, Never; got \"Always\""
-        );
-    }
-
-    #[test]
-    fn overridden_paths_point_at_the_override() {
-        let mut docs = parse("job.yaml", JOB).unwrap();
-        let path = PropertyPath::root().field("spec").field("parallelism");
-        docs[0].record_override(path.clone(), "spec.parallelism=x");
-        assert_eq!(
-            docs[0].origin(&path),
-            Origin::Set("spec.parallelism=x".into())
-        );
-        let f = docs[0].locate(&Failure::new(path, "bad"));
-        assert_eq!(
-            f.to_string(),
-            "job.yaml: --set spec.parallelism=x: spec.parallelism: bad"
-        );
-    }
-
-    #[test]
-    fn syntax_errors_have_positions() {
-        let err = parse("bad.yaml", "a: 1\nb: [\n").unwrap_err();
-        assert_eq!(err.len(), 1);
-        assert!(
-            matches!(
-                err[0].origin,
-                Some(Origin::File(Position { line: 2 | 3, .. }))
-            ),
-            "{err:?}"
-        );
-        assert!(err[0].to_string().starts_with("bad.yaml:"), "{}", err[0]);
-        let err = parse("dup.yaml", "a: 1\na: 2\n").unwrap_err();
-        assert_eq!(
-            err[0].to_string(),
-            "dup.yaml:2:1: invalid YAML: duplicate mapping key: a, set DuplicateKeyPolicy in Options if acceptable"
-        );
-    }
-
-    #[test]
-    fn envelope_errors() {
-        let err = parse("e.yaml", "apiVersion: v1\nkind: Deployment\nspec: {}\n").unwrap_err();
-        let text: Vec<String> = err.iter().map(ToString::to_string).collect();
-        assert_eq!(text.len(), 3, "{text:#?}");
-        assert!(
-            text[0].starts_with(
-                "e.yaml:1:13: apiVersion: must be \"kubernetes.project-planton.org/v1\""
-            ),
-            "{}",
-            text[0]
-        );
-        assert!(
-            text[1].starts_with("e.yaml:2:7: kind: unknown kind \"Deployment\""),
-            "{}",
-            text[1]
-        );
-        assert!(
-            text[2].starts_with("e.yaml:1:1: metadata: is required"),
-            "{}",
-            text[2]
-        );
-        assert!(
-            parse("empty.yaml", "\n---\n").unwrap_err()[0]
-                .message
-                .contains("no manifest")
-        );
-        assert!(
-            parse("s.yaml", "just a string\n").unwrap_err()[0]
-                .message
-                .contains("must be a mapping")
-        );
-    }
-
-    #[test]
-    fn scalars_keep_their_types() {
-        let docs = parse("t.yaml", &format!("apiVersion: {API_VERSION}\nkind: KubernetesJob\nmetadata: {{name: a}}\nspec: {{parallelism: 3, suspend: true, tag: '3', x: 1.5, n: null}}\n")).unwrap();
-        let spec = &docs[0].value["spec"];
-        assert_eq!(spec["parallelism"], 3);
-        assert_eq!(spec["suspend"], true);
-        assert_eq!(spec["tag"], "3");
-        assert_eq!(spec["x"], 1.5);
-        assert!(spec["n"].is_null());
-    }
-}
+mod tests;
