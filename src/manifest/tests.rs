@@ -8,17 +8,17 @@ metadata:
   name: migrate
 spec:
   namespace:
-value: batch
+    value: batch
   image:
-repo: busybox
+    repo: busybox
   restart_policy: Always
   env:
-variables:
-  FOO:
-    value: x
+    variables:
+      FOO:
+        value: x
   command:
-- sh
-- -c
+    - sh
+    - -c
 ";
 
 #[test]
