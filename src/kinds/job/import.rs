@@ -233,10 +233,7 @@ pub fn inputs_from_live(live: &LiveObjects) -> Value {
     inputs.insert("metadata".into(), Value::Object(metadata));
     inputs.insert("spec".into(), Value::Object(spec));
     if let Some(config) = secret_data(live.image_pull_secret.as_ref(), ".dockerconfigjson") {
-        inputs.insert(
-            crate::provider::inputs::DOCKER_CONFIG_JSON.into(),
-            config.into(),
-        );
+        inputs.insert(super::DOCKER_CONFIG_JSON.into(), config.into());
     }
     Value::Object(inputs)
 }
@@ -293,8 +290,9 @@ fn volume_source(volume: &Value, out: &mut Map<String, Value>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::objects::API_VERSION;
+    use crate::core::path::PropertyPath;
     use crate::kinds::job::render::{RenderOptions, render};
-    use crate::provider::inputs;
 
     #[test]
     fn images_split() {
@@ -319,6 +317,7 @@ mod tests {
     #[test]
     fn render_then_import_round_trips() {
         let given = json!({
+            "apiVersion": API_VERSION, "kind": "KubernetesJob",
             "metadata": {"name": "etl", "env": "dev", "labels": {"team": "data"}},
             "spec": {
                 "namespace": {"value": "batch"}, "createNamespace": true,
@@ -333,13 +332,10 @@ mod tests {
                 "parallelism": 2, "completions": 4, "activeDeadlineSeconds": 600, "suspend": false
             }
         });
-        let checked = inputs::check(&given, "etl", &[]);
+        let check = |doc: &Value| super::super::check(doc, &PropertyPath::root(), None, &[]);
+        let checked = check(&given);
         assert!(checked.failures.is_empty(), "{:?}", checked.failures);
-        let rendered = render(
-            &checked.checked.as_job().unwrap().job,
-            &RenderOptions::default(),
-        )
-        .unwrap();
+        let rendered = render(&checked.job, &RenderOptions::default()).unwrap();
         let objects = rendered.objects();
         let body = |kind: crate::core::objects::ObjectKind| {
             objects
@@ -358,9 +354,12 @@ mod tests {
             image_pull_secret: None,
             namespace_owned: true,
         };
-        let rebuilt = inputs::check(&inputs_from_live(&live), "etl", &[]);
+        let mut imported = inputs_from_live(&live);
+        imported["apiVersion"] = json!(API_VERSION);
+        imported["kind"] = json!("KubernetesJob");
+        let rebuilt = check(&imported);
         assert!(rebuilt.failures.is_empty(), "{:?}", rebuilt.failures);
-        let d = crate::core::diff::diff(&checked.inputs, &rebuilt.inputs, &[], &|_| false);
-        assert!(d.is_empty(), "{d:#?}\n{:#}", rebuilt.inputs);
+        let d = crate::core::diff::diff(&checked.document, &rebuilt.document, &[], &|_| false);
+        assert!(d.is_empty(), "{d:#?}\n{:#}", rebuilt.document);
     }
 }

@@ -14,6 +14,10 @@ pub mod import;
 pub mod render;
 pub mod validate;
 
+/// The provider input beside the manifest that carries registry credentials (a
+/// `.dockerconfigjson`; upstream's stack input `docker_config_json`).
+pub const DOCKER_CONFIG_JSON: &str = "dockerConfigJson";
+
 /// A checked manifest.
 #[derive(Debug, Clone)]
 pub struct Checked {
