@@ -1,4 +1,22 @@
 //! `kjob`: Project Planton's KubernetesJob as a Pulumi resource provider and a manifest CLI.
+//!
+//! Data flows one way, through three layers. The folders show which is which:
+//!
+//! | layer | module | what | IO |
+//! |---|---|---|---|
+//! | generated | [`api`] | types generated from `proto/` and their descriptor pool | no |
+//! | core | [`core`] | paths, codec, defaults, names, references, objects and owner labels, secrets, diff and the replace rules, Job outcome rules | no (a test enforces it) |
+//! | kinds | [`kinds`] | KubernetesJob and KubernetesNamespace behind one interface: check, render, outputs, the Job they run | no |
+//! | generated | [`schema`] | the Pulumi package schema and the JSON Schema, from the descriptors | writes files on request |
+//! | shell | [`manifest`] | manifest files: YAML documents with positions, `--set` overrides | reads files |
+//! | shell | [`cluster`] | the only Kubernetes client: apply, get, list, delete, logs | yes |
+//! | shell | [`deploy`] | the one apply / prune / delete path, for an owner's objects only | yes |
+//! | shell | [`wait`] | waiting for a Job with progress, failure diagnostics | yes |
+//! | shell | [`state`] | the embedded state store: records, atomic writes, lock | yes (files) |
+//! | front end | [`provider`] | `pulumi-resource-kjob`: the gRPC service over typed resource functions | yes |
+//! | front end | [`cli`] | `kjob`: arguments, commands, output | yes |
+//!
+//! A front end never re-implements a rule that [`core`] or [`kinds`] holds.
 
 pub mod api;
 pub mod cli;

@@ -222,6 +222,24 @@ pub struct ReplaceRule {
     pub when: When,
 }
 
+impl When {
+    /// How README's replacement table says it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            When::Always => "always",
+            When::UnlessValueUpdated => {
+                "unless only a direct value changed (that rewrites the Secret in place)"
+            }
+            When::UnlessUpdated => {
+                "when added or removed (new contents rewrite its Secret in place)"
+            }
+            When::UnlessElasticIndexed => {
+                "unless elastic Indexed: Indexed with parallelism equal to completions"
+            }
+        }
+    }
+}
+
 impl ReplaceRule {
     /// Whether the schema marks the field `willReplaceOnChanges`: its changes replace in all
     /// but corner cases the schema cannot express.
@@ -332,6 +350,30 @@ pub fn parse_property_path(text: &str) -> PropertyPath {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_readme_lists_every_replace_rule() {
+        let readme = include_str!("../../README.md");
+        let start = readme
+            .find("<!-- replace-rules")
+            .expect("README marks the table");
+        let end = readme
+            .find("<!-- /replace-rules -->")
+            .expect("README closes the table");
+        let rows: Vec<(String, String)> = readme[start..end]
+            .lines()
+            .filter(|l| l.starts_with("| `"))
+            .map(|l| {
+                let cells: Vec<&str> = l.trim_matches('|').split('|').map(str::trim).collect();
+                (cells[0].trim_matches('`').to_owned(), cells[1].to_owned())
+            })
+            .collect();
+        let rules: Vec<(String, String)> = REPLACE_RULES
+            .iter()
+            .map(|r| (r.path.to_owned(), r.when.describe().to_owned()))
+            .collect();
+        assert_eq!(rows, rules);
+    }
+
     use super::*;
     use serde_json::json;
 

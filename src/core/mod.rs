@@ -1,5 +1,19 @@
 //! The pure core: everything here is a function over plain values. No module under `core`
-//! talks to the cluster, the network, the file system or an async runtime (a test enforces it).
+//! talks to the cluster, the network, the file system or an async runtime, and none knows the
+//! kinds or the front ends (`tests/architecture.rs` enforces both).
+//!
+//! | module | what |
+//! |---|---|
+//! | [`path`] | property paths and failures |
+//! | [`codec`] | protobuf JSON to messages and back, strict, with paths |
+//! | [`defaults`] | proto defaults from field options |
+//! | [`names`] | DNS names, identifiers, quantities |
+//! | [`load`] | decode, defaults and references in one step |
+//! | [`refs`] | foreign-key (`valueFrom`) resolution over lookup sources |
+//! | [`objects`] | Kubernetes object identities and ownership labels |
+//! | [`secrets`] | the secret rule: paths, values, redaction, state markers |
+//! | [`diff`] | input diffs and the one replace-rule table |
+//! | [`outcome`] | Job outcomes, the re-run policy, the rule for collected Jobs |
 
 pub mod codec;
 pub mod defaults;
