@@ -47,6 +47,20 @@ pub fn without_unknown(failures: Vec<Failure>, unknowns: &[PropertyPath]) -> Vec
         .collect()
 }
 
+/// The failures a kind's pipeline reports, settled the same way for every kind: none at or
+/// under an unknown value, in path order, and a reference that cannot be resolved reported
+/// once, at the outermost path that names it.
+pub fn settle(failures: Vec<Failure>, unknowns: &[PropertyPath]) -> Vec<Failure> {
+    let mut failures = without_unknown(failures, unknowns);
+    failures.sort_by(|a, b| a.path.cmp(&b.path));
+    failures.dedup_by(|a, b| {
+        a.path.starts_with(&b.path)
+            && a.reason.starts_with("cannot resolve")
+            && b.reason.starts_with("cannot resolve")
+    });
+    failures
+}
+
 /// A manifest decoded with defaults and its `valueFrom` references resolved, still dynamic.
 #[derive(Debug, Clone)]
 pub struct Resolved {

@@ -95,7 +95,7 @@ impl Kind {
                     document: checked.document.clone(),
                     outputs: namespace::outputs(&checked),
                     failures: checked.failures.clone(),
-                    unknowns: Vec::new(),
+                    unknowns: checked.unknowns.clone(),
                     spec: Spec::Namespace(Box::new(checked)),
                 }
             }

@@ -43,6 +43,8 @@ pub struct Checked {
     pub namespace: KubernetesNamespace,
     /// The same as JSON (camelCase names).
     pub document: Value,
+    /// Paths that were unknown placeholders (Pulumi preview only).
+    pub unknowns: Vec<PropertyPath>,
     /// Every problem, each at its path.
     pub failures: Vec<Failure>,
 }
@@ -85,11 +87,11 @@ pub fn check(
     let message = loaded.message;
     let namespace: KubernetesNamespace = codec::to_typed(&message);
     failures.extend(validate(&namespace, root));
-    let mut failures = load::without_unknown(failures, &loaded.unknowns);
-    failures.sort_by(|a, b| a.path.cmp(&b.path));
+    let failures = load::settle(failures, &loaded.unknowns);
     Checked {
         document: codec::encode(&message),
         namespace,
+        unknowns: loaded.unknowns,
         failures,
     }
 }

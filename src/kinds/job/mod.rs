@@ -84,13 +84,7 @@ pub fn check(
     fill_item_paths(&mut job);
     let message = codec::to_dynamic(&desc, &job);
     failures.extend(validate::validate(&job, root));
-    let mut failures = load::without_unknown(failures, &loaded.unknowns);
-    failures.sort_by(|a, b| a.path.cmp(&b.path));
-    failures.dedup_by(|a, b| {
-        a.path.starts_with(&b.path)
-            && a.reason.starts_with("cannot resolve")
-            && b.reason.starts_with("cannot resolve")
-    });
+    let failures = load::settle(failures, &loaded.unknowns);
     Checked {
         document: codec::encode(&message),
         job,
