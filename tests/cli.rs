@@ -537,13 +537,7 @@ async fn a_second_run_is_refused_while_the_state_is_locked_or_waits_for_it() {
         ),
     );
 
-    let held = bed
-        .store()
-        .lock(
-            "kjob up --manifest other.yaml (held by the test)",
-            Duration::ZERO,
-        )
-        .unwrap();
+    let held = bed.store().lock("up", Duration::ZERO).unwrap();
     let started = std::time::Instant::now();
     let refused = bed.run(&["up", "--manifest", &file, "--yes"]);
     refused.exit(3);
@@ -555,9 +549,7 @@ async fn a_second_run_is_refused_while_the_state_is_locked_or_waits_for_it() {
         refused.stderr.contains(&format!(
             "is locked by another kjob run: pid {} on host ",
             std::process::id()
-        )) && refused
-            .stderr
-            .contains("running `kjob up --manifest other.yaml (held by the test)` since "),
+        )) && refused.stderr.contains("running `kjob up` since "),
         "{}",
         refused.stderr
     );

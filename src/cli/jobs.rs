@@ -1,17 +1,15 @@
-//! Job outcomes on the command line: the progress shown while `up` and `wait` wait for a Job,
-//! the refresh of recorded Job outcomes before `up` plans, and the `wait` and `logs` commands.
-//!
-//! **Progress.** On a terminal (standard error is one) a spinner line shows the Job's active,
-//! succeeded and failed pod counts and the time waited (indicatif); pod warning events are
-//! printed above it as they happen. Otherwise one plain line is printed each time the counts
-//! change, and one per warning.
+//! Job outcomes on the command line: the `wait` and `logs` commands, and the refresh of
+//! recorded Job outcomes before `up` plans. What they print, the progress shown while waiting
+//! included, is [`super::show`]'s.
 //!
 //! **Refresh.** Before `up` compares manifests with the state store it reads each recorded Job:
 //! a Job that finished after `up` stopped waiting gets its outcome recorded (so a Job that
 //! failed meanwhile is run again), and a Job that completed and that Kubernetes then deleted
 //! through `ttlSecondsAfterFinished` is recorded as `Collected`: it ran, so under the default
 //! run-once policy it is not created again. A failed Job stays `Failed` when collected, so the
-//! next `up` still runs it again.
+//! next `up` still runs it again. A Job with no recorded outcome that is not in the cluster
+//! tells nothing (a crashed `up` left it pending and never created it, or died before it saw
+//! the outcome): it is left as it is, and `up` applies it again.
 //!
 //! **Redaction in `wait` and `logs`.** The state store keeps only SHA-256 hashes of direct secret
 //! values. The values redacted are: those of the manifest file (`--manifest`), those of the
@@ -21,121 +19,23 @@
 //! the live Secret can be read or when it appears as a word of its own.
 
 use std::collections::BTreeSet;
-use std::io::IsTerminal;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::Value;
 
-use super::plan::{self, Planned, Selector};
+use super::args::{LogsArgs, WaitArgs};
+use super::plan::{self, Planned};
+use super::select::{self, Selector};
+use super::show::{Progress, steps};
 use super::{CliError, Context, Exit, cluster_exit};
 use crate::core::objects::{ObjectKind, ObjectRef};
-use crate::core::outcome::JobRef;
-use crate::core::outcome::{self, Event, Gone, JobStatus};
+use crate::core::outcome::{self, Event, Gone, JobRef, JobStatus};
 use crate::core::refs::ResourceKey;
 use crate::core::secrets;
-use crate::kinds::job::render::{self};
+use crate::kinds::job::render;
 use crate::manifest::Kind;
 use crate::state::Record;
 use crate::wait::{Unfinished, WaitError};
-
-/// Seconds with one decimal, as printed in progress lines.
-pub fn seconds(elapsed: Duration) -> String {
-    format!("{:.1}s", elapsed.as_secs_f64())
-}
-
-/// What is shown while waiting for one Job: a spinner on a terminal, plain lines otherwise.
-pub struct Progress {
-    bar: Option<ProgressBar>,
-    label: String,
-    started: Instant,
-    hashes: BTreeSet<String>,
-}
-
-impl Progress {
-    /// Starts showing progress for Job `label` (`namespace/name`) on standard error.
-    pub fn start(label: &str) -> Self {
-        Self::new(label, std::io::stderr().is_terminal())
-    }
-
-    /// Progress with a spinner when `terminal`, plain lines otherwise.
-    pub fn new(label: &str, terminal: bool) -> Self {
-        let bar = terminal.then(|| {
-            let style = ProgressStyle::with_template(
-                "  {spinner} waiting for Job {prefix} [{elapsed}]: {wide_msg}",
-            )
-            .expect("the template is valid")
-            .tick_chars("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏ ");
-            // One line that never wraps: the counts are cut to the terminal's width. Configured
-            // while hidden, so that the first frame is complete.
-            let bar = ProgressBar::hidden()
-                .with_style(style)
-                .with_prefix(label.to_owned())
-                .with_message("starting");
-            bar.set_draw_target(ProgressDrawTarget::stderr());
-            bar.enable_steady_tick(Duration::from_millis(100));
-            bar
-        });
-        Self {
-            bar,
-            label: label.to_owned(),
-            started: Instant::now(),
-            hashes: BTreeSet::new(),
-        }
-    }
-
-    /// Also redacts words whose SHA-256 is one of these redaction markers (see the module doc).
-    pub fn redacting(mut self, hashes: BTreeSet<String>) -> Self {
-        self.hashes = hashes;
-        self
-    }
-
-    /// Time since the start.
-    pub fn elapsed(&self) -> Duration {
-        self.started.elapsed()
-    }
-
-    /// Shows one event: new counts (the wait reports only changes) or a warning.
-    pub fn event(&self, event: Event) {
-        match event {
-            Event::Progress {
-                active,
-                succeeded,
-                failed,
-            } => {
-                let counts = format!("active {active}, succeeded {succeeded}, failed {failed}");
-                match &self.bar {
-                    Some(bar) => bar.set_message(counts),
-                    None => eprintln!(
-                        "  waiting for Job {}: {counts} ({})",
-                        self.label,
-                        seconds(self.elapsed())
-                    ),
-                }
-            }
-            Event::Warning(text) => {
-                let line = format!("  warning: {}", secrets::redact_marked(&text, &self.hashes));
-                match &self.bar {
-                    Some(bar) => bar.println(line),
-                    None => eprintln!("{line}"),
-                }
-            }
-        }
-    }
-
-    /// Removes the spinner (plain lines need nothing).
-    pub fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
-    }
-}
-
-impl Drop for Progress {
-    fn drop(&mut self) {
-        self.finish();
-    }
-}
 
 /// The Job a record lists, if any.
 fn recorded_job(record: &Record) -> Option<ObjectRef> {
@@ -164,26 +64,21 @@ pub async fn refresh(context: &Context, planned: &[Planned]) -> Result<(), CliEr
             }
         };
         let before = record.job_status;
+        if before.is_none() && live.is_none() {
+            // No outcome was ever seen and there is no Job: a crashed run left it pending (never
+            // created), or died before it read the outcome. Nothing to record; the next up
+            // applies it again (as before the refresh existed).
+            continue;
+        }
         let ttl = outcome::has_ttl(&record.manifest);
         let after = outcome::refreshed(before, live.as_ref(), ttl);
         if after == before {
             continue;
         }
-        let was = before.map_or("unknown", JobStatus::word);
-        match after {
-            Some(now) if live.is_none() => eprintln!(
-                "{}: {job} finished ({was}) and Kubernetes deleted it (ttlSecondsAfterFinished): recorded as {now}",
-                p.key
-            ),
-            Some(now) => eprintln!("{}: {job} is {now} (recorded: {was})", p.key),
-            None => {
-                // Deleted by someone else: the next up creates it again.
-                eprintln!(
-                    "{}: {job} is gone (recorded: {was}); it was deleted outside kjob and is created again",
-                    p.key
-                );
-                record.remove_object(&job);
-            }
+        steps::refreshed(&p.key, &job, before, after, live.is_some());
+        if after.is_none() {
+            // Deleted by someone else: the next up creates it again.
+            record.remove_object(&job);
         }
         record.job_status = after;
         context.store.save(&mut record)?;
@@ -258,7 +153,7 @@ fn deployed(context: &Context, selector: &Selector) -> Result<Vec<Deployed>, Cli
             }
         }
         Selector::Name { .. } => {
-            for target in plan::targets(context, selector)? {
+            for target in select::targets(context, selector)? {
                 wanted.push((target.key, Vec::new()));
             }
         }
@@ -333,12 +228,9 @@ fn combine(mut errors: Vec<CliError>, total: usize) -> Result<(), CliError> {
 }
 
 /// `kjob wait`: waits for each selected Job to finish (see `kjob wait --help`).
-pub async fn wait(
-    context: &Context,
-    selector: &Selector,
-    timeout: Duration,
-) -> Result<(), CliError> {
-    let jobs = deployed(context, selector)?;
+pub(crate) async fn wait(context: &Context, args: &WaitArgs) -> Result<(), CliError> {
+    let timeout = Duration::from_secs(args.timeout);
+    let jobs = deployed(context, &args.target.selector())?;
     let total = jobs.len();
     let mut errors = Vec::new();
     for job in &jobs {
@@ -371,9 +263,7 @@ async fn wait_one(context: &Context, job: &Deployed, timeout: Duration) -> Resul
                 ),
             )),
             Gone::Finished(status) => {
-                println!(
-                    "{key}: Job {label} finished (recorded as {was}) and Kubernetes deleted it after ttlSecondsAfterFinished: {status}"
-                );
+                steps::wait_gone_finished(key, &label, was, status);
                 Ok(())
             }
             Gone::Missing => Err(fail(
@@ -395,18 +285,15 @@ async fn wait_one(context: &Context, job: &Deployed, timeout: Duration) -> Resul
     let waited =
         crate::wait::outcome(&context.cluster, &target, timeout, &secrets, &mut on_event).await;
     progress.finish();
-    let elapsed = seconds(progress.elapsed());
+    let elapsed = progress.elapsed();
     let clean = |text: String| secrets::redact_marked(&text, &hashes);
     match waited {
         Ok(JobStatus::Complete) => {
-            println!("{key}: Job {label} Complete after {elapsed}");
+            steps::wait_complete(key, &label, elapsed);
             Ok(())
         }
         Ok(JobStatus::Collected) => {
-            println!(
-                "{key}: Job {label} finished and Kubernetes deleted it (ttlSecondsAfterFinished) before its outcome was read: {}",
-                JobStatus::Collected
-            );
+            steps::wait_collected(key, &label);
             Ok(())
         }
         Ok(JobStatus::Suspended) => Err(fail(
@@ -455,10 +342,11 @@ fn pod_summary(pod: &k8s_openapi::api::core::v1::Pod) -> String {
     format!("{phase}{exit}")
 }
 
-/// `kjob logs`: prints the last `tail` lines of each selected Job's pods' logs, each line
+/// `kjob logs`: prints the last `--tail` lines of each selected Job's pods' logs, each line
 /// prefixed with its pod's name (see `kjob logs --help`).
-pub async fn logs(context: &Context, selector: &Selector, tail: i64) -> Result<(), CliError> {
-    let jobs = deployed(context, selector)?;
+pub(crate) async fn logs(context: &Context, args: &LogsArgs) -> Result<(), CliError> {
+    let tail = args.tail;
+    let jobs = deployed(context, &args.target.selector())?;
     let total = jobs.len();
     let mut errors = Vec::new();
     for job in &jobs {
@@ -528,38 +416,18 @@ async fn logs_one(context: &Context, job: &Deployed, tail: i64) -> Result<(), Cl
             .pod_log_tail(&job.namespace, &pod_name, tail)
             .await
         {
-            Ok(text) if text.trim().is_empty() => {
-                eprintln!("{pod_name}: (empty log; pod {})", pod_summary(pod));
-            }
+            Ok(text) if text.trim().is_empty() => steps::log_empty(&pod_name, &pod_summary(pod)),
             Ok(text) => {
                 for line in text.lines() {
-                    println!("{pod_name}: {}", clean(line));
+                    steps::log_line(&pod_name, &clean(line));
                 }
             }
-            Err(e) => eprintln!(
-                "{pod_name}: log unavailable (pod {}): {}",
-                pod_summary(pod),
-                clean(&crate::wait::log_unavailable(&e))
+            Err(e) => steps::log_unavailable(
+                &pod_name,
+                &pod_summary(pod),
+                &clean(&crate::wait::log_unavailable(&e)),
             ),
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn plain_progress_needs_no_terminal() {
-        let progress = Progress::new("ns/job", false);
-        progress.event(Event::Progress {
-            active: 1,
-            succeeded: 0,
-            failed: 0,
-        });
-        progress.finish();
-        assert!(progress.bar.is_none());
-        assert_eq!(seconds(Duration::from_millis(1240)), "1.2s");
-    }
 }

@@ -1,6 +1,7 @@
 //! Loading a manifest file into checked, rendered resources: parse, apply `--set`, order by
 //! references, then check each document with the documents before it and the state store as
-//! reference sources. Also what a run would change against the state store. No cluster IO.
+//! reference sources. Also what a run would change against the state store: the kinds render
+//! both manifests, redacted, and [`crate::core::plan`] decides. No cluster IO.
 //!
 //! Order: a document that another document of the same file refers to (its `valueFrom` names
 //! the other's kind, env and name) comes first; otherwise file order is kept. A cycle is an
@@ -11,21 +12,22 @@
 //! namespace's `namespace`, ...), then the state store. An unresolvable reference is a failure
 //! at the referring field, naming the reference and where it looked.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use super::{CliError, Context, Exit};
+use super::{CliError, Context};
 use crate::core::codec;
-use crate::core::diff::{self, Diff};
-use crate::core::objects::{Object, ObjectKind, ObjectRef};
-use crate::core::outcome::{self, JobStatus};
+use crate::core::objects::Object;
+use crate::core::outcome;
 use crate::core::path::PropertyPath;
+use crate::core::plan::{self as core_plan, Bodies, Change, Desired};
 use crate::core::refs::{self, Documents, ResourceKey, Source};
+use crate::core::secrets;
 use crate::kinds::{RenderOptions, Rendered};
 use crate::manifest::overrides::{self, Override};
 use crate::manifest::{self, Document};
-use crate::state::{Record, Status, Store};
+use crate::state::{Record, Store};
 
 /// One document, checked and rendered.
 #[derive(Debug, Clone)]
@@ -56,12 +58,8 @@ impl Planned {
 
     /// `metadata.annotations`.
     pub fn annotations(&self) -> BTreeMap<String, String> {
-        annotations(&self.manifest)
+        outcome::annotations_of(&self.manifest)
     }
-}
-
-fn annotations(manifest: &Value) -> BTreeMap<String, String> {
-    outcome::annotations_of(manifest)
 }
 
 fn located(errors: Vec<manifest::Located>) -> Vec<String> {
@@ -175,54 +173,6 @@ fn referenced(doc: &Document) -> Vec<ResourceKey> {
     references.into_iter().map(|r| r.target).collect()
 }
 
-/// A topological order of `0..count` where `deps[i]` come before `i`, file order otherwise;
-/// or a cycle, as the indexes along it (first = last).
-pub fn topological(count: usize, deps: &[Vec<usize>]) -> Result<Vec<usize>, Vec<usize>> {
-    #[derive(Clone, Copy, PartialEq)]
-    enum Mark {
-        New,
-        Open,
-        Done,
-    }
-    fn visit(
-        i: usize,
-        deps: &[Vec<usize>],
-        marks: &mut [Mark],
-        stack: &mut Vec<usize>,
-        out: &mut Vec<usize>,
-    ) -> Result<(), Vec<usize>> {
-        match marks[i] {
-            Mark::Done => return Ok(()),
-            Mark::Open => {
-                let start = stack
-                    .iter()
-                    .position(|s| *s == i)
-                    .expect("an open node is on the stack");
-                let mut cycle = stack[start..].to_vec();
-                cycle.push(i);
-                return Err(cycle);
-            }
-            Mark::New => {}
-        }
-        marks[i] = Mark::Open;
-        stack.push(i);
-        for &d in &deps[i] {
-            visit(d, deps, marks, stack, out)?;
-        }
-        stack.pop();
-        marks[i] = Mark::Done;
-        out.push(i);
-        Ok(())
-    }
-    let mut marks = vec![Mark::New; count];
-    let mut out = Vec::with_capacity(count);
-    let mut stack = Vec::new();
-    for i in 0..count {
-        visit(i, deps, &mut marks, &mut stack, &mut out)?;
-    }
-    Ok(out)
-}
-
 /// Orders documents so that those referred to come first; a cycle is an error.
 pub fn order(docs: Vec<Document>) -> Result<Vec<Document>, CliError> {
     let keys: Vec<ResourceKey> = docs.iter().map(Document::key).collect();
@@ -238,7 +188,7 @@ pub fn order(docs: Vec<Document>) -> Result<Vec<Document>, CliError> {
             out
         })
         .collect();
-    match topological(docs.len(), &deps) {
+    match core_plan::topological(docs.len(), &deps) {
         Ok(order) => {
             let mut slots: Vec<Option<Document>> = docs.into_iter().map(Some).collect();
             Ok(order
@@ -344,176 +294,32 @@ pub fn prepare(context: &Context, path: &str) -> Result<Vec<Planned>, CliError> 
     check_all(docs, &context.store)
 }
 
-/// What a run does to one object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    /// It does not exist yet.
-    Create,
-    /// It exists and changes in place.
-    Update,
-    /// It is deleted and created again (a Job whose change the API server would reject).
-    Replace,
-    /// It is no longer rendered and is deleted.
-    Delete,
-    /// It exists and does not change.
-    Unchanged,
-    /// It exists, is not managed by kjob, and is used as it is.
-    Foreign,
-}
-
-impl Action {
-    /// The verb printed.
-    pub fn word(self) -> &'static str {
-        match self {
-            Action::Create => "create",
-            Action::Update => "update",
-            Action::Replace => "replace",
-            Action::Delete => "delete",
-            Action::Unchanged => "unchanged",
-            Action::Foreign => "exists",
-        }
-    }
-}
-
-/// What a run changes for one resource.
-#[derive(Debug, Clone)]
-pub struct Change {
-    /// The resource.
-    pub key: ResourceKey,
-    /// Its state record, if it was deployed before.
-    pub previous: Option<Record>,
-    /// Each object and what happens to it: rendered objects in apply order, then deletions.
-    pub objects: Vec<(ObjectRef, Action)>,
-    /// The diff of the inputs (secret values redacted on both sides).
-    pub inputs: Diff,
-    /// The previous manifest (redacted; null when new).
-    pub old: Value,
-    /// The new manifest (redacted).
-    pub new: Value,
-    /// Why the Job is deleted before it is applied again, when it is.
-    pub replace_job: Option<String>,
-    /// Whether nothing needs doing.
-    pub skip: bool,
-}
-
-impl Change {
-    /// Whether the Job finished and Kubernetes deleted it (`ttlSecondsAfterFinished`; recorded
-    /// as `Collected`) and it is not to run again: no replacement and no re-run reason. Under
-    /// run-once such a Job is not created again; its other objects are still updated.
-    pub fn keeps_collected_job(&self) -> bool {
-        self.replace_job.is_none()
-            && self
-                .previous
-                .as_ref()
-                .is_some_and(|r| r.job_status == Some(JobStatus::Collected))
-    }
-}
-
-/// `apiVersion` and `kind`: fixed per kind, left out of input diffs.
-fn envelope_paths() -> [PropertyPath; 2] {
-    [
-        PropertyPath::root().field("apiVersion"),
-        PropertyPath::root().field("kind"),
-    ]
-}
-
 /// Renders a stored (redacted) manifest to object bodies, for comparison.
-fn bodies(kind: &str, manifest: &Value) -> BTreeMap<ObjectRef, Value> {
+fn bodies(kind: &str, manifest: &Value) -> Bodies {
     crate::kinds::bodies(kind, manifest)
         .into_iter()
         .map(|o| (o.id, o.body))
         .collect()
 }
 
-/// Compares one planned resource with its state record.
+/// Compares one planned resource with its state record ([`crate::core::plan::change`]): the
+/// manifests compared, and the object bodies they render to, are redacted on both sides.
 pub fn change(planned: &Planned, previous: Option<Record>) -> Change {
-    let new = crate::core::secrets::mark(&planned.manifest);
+    let new = secrets::mark(&planned.manifest);
     let new_bodies = bodies(&planned.key.kind, &new);
-    let Some(previous) = previous else {
-        return Change {
-            key: planned.key.clone(),
-            previous: None,
-            objects: planned
-                .objects()
-                .iter()
-                .map(|o| (o.id.clone(), Action::Create))
-                .collect(),
-            inputs: diff::diff(&Value::Null, &new, &envelope_paths(), &|_| false),
-            old: Value::Null,
-            new,
-            replace_job: None,
-            skip: false,
-        };
+    let old_bodies = previous
+        .as_ref()
+        .map(|r| bodies(&r.kind, &r.manifest))
+        .unwrap_or_default();
+    let ids = planned.rendered.ids();
+    let desired = Desired {
+        key: &planned.key,
+        manifest: &new,
+        objects: &ids,
+        bodies: &new_bodies,
+        runs_job: planned.rendered.job.is_some(),
     };
-    let old = previous.manifest.clone();
-    let old_bodies = bodies(&previous.kind, &old);
-    let inputs = diff::diff(&old, &new, &envelope_paths(), &|_| false);
-    let is_job = planned.rendered.job.is_some();
-    let had_job = previous
-        .all_objects()
-        .iter()
-        .any(|o| o.kind == ObjectKind::Job);
-    let replace_job = if is_job && had_job {
-        if inputs.replaces() {
-            let paths: Vec<String> = inputs
-                .changes
-                .iter()
-                .filter(|c| c.replace)
-                .map(|c| c.path.to_string())
-                .collect();
-            Some(format!("{} cannot change on a live Job", paths.join(", ")))
-        } else {
-            outcome::rerun_reason(previous.job_status, &planned.annotations())
-        }
-    } else {
-        None
-    };
-    // A Job collected after it finished is not created again (run once), whatever changed in
-    // place; a change that replaces it, or a re-run reason, runs it again.
-    let collected =
-        is_job && replace_job.is_none() && previous.job_status == Some(JobStatus::Collected);
-    let mut objects = Vec::new();
-    for object in planned.objects() {
-        let id = &object.id;
-        let action = if previous.foreign.contains(id) && !previous.objects.contains(id) {
-            Action::Foreign
-        } else if !previous.objects.contains(id) {
-            Action::Create
-        } else if id.kind == ObjectKind::Job && replace_job.is_some() {
-            Action::Replace
-        } else if (id.kind == ObjectKind::Job && collected)
-            || (old_bodies.get(id) == new_bodies.get(id) && new_bodies.contains_key(id))
-        {
-            Action::Unchanged
-        } else {
-            Action::Update
-        };
-        objects.push((id.clone(), action));
-    }
-    let rendered: BTreeSet<&ObjectRef> = planned.objects().iter().map(|o| &o.id).collect();
-    for id in previous
-        .all_objects()
-        .iter()
-        .filter(|o| !rendered.contains(o))
-    {
-        objects.push((id.clone(), Action::Delete));
-    }
-    // With a collected Job, changed inputs are still recorded (the Job is not touched).
-    let skip = previous.status == Status::Applied
-        && objects
-            .iter()
-            .all(|(_, a)| matches!(a, Action::Unchanged | Action::Foreign))
-        && (!collected || inputs.is_empty());
-    Change {
-        key: planned.key.clone(),
-        previous: Some(previous),
-        objects,
-        inputs,
-        old,
-        new,
-        replace_job,
-        skip,
-    }
+    core_plan::change(&desired, previous, &old_bodies)
 }
 
 /// Compares every planned resource with the state store.
@@ -524,98 +330,10 @@ pub fn changes(store: &Store, planned: &[Planned]) -> Result<Vec<Change>, CliErr
         .collect()
 }
 
-/// How `down`, `outputs` and `get` pick resources.
-#[derive(Debug, Clone)]
-pub enum Selector {
-    /// The documents of a manifest file.
-    Manifest(String),
-    /// One resource by name (kind and env narrow it down).
-    Name {
-        /// metadata.name.
-        name: String,
-        /// Kind, matched ignoring case, dashes and underscores.
-        kind: Option<String>,
-        /// metadata.env.
-        env: Option<String>,
-    },
-}
-
-/// A selected resource and its record (none when it is not deployed).
-#[derive(Debug, Clone)]
-pub struct Target {
-    /// The resource.
-    pub key: ResourceKey,
-    /// Its state record.
-    pub record: Option<Record>,
-}
-
-/// The resources a selector names, in dependency order (referenced first).
-pub fn targets(context: &Context, selector: &Selector) -> Result<Vec<Target>, CliError> {
-    match selector {
-        Selector::Manifest(path) => {
-            let docs = order(load(path, &context.sets)?)?;
-            docs.iter()
-                .map(|d| {
-                    Ok(Target {
-                        key: d.key(),
-                        record: context.store.get(&d.key())?,
-                    })
-                })
-                .collect()
-        }
-        Selector::Name { name, kind, env } => {
-            let records = context.store.list()?;
-            let wanted_kind = kind.as_deref().map(manifest::normalize_kind);
-            let matching: Vec<Record> = records
-                .into_iter()
-                .filter(|r| r.name == *name)
-                .filter(|r| {
-                    wanted_kind
-                        .as_ref()
-                        .is_none_or(|k| manifest::normalize_kind(&r.kind) == *k)
-                })
-                .filter(|r| env.as_ref().is_none_or(|e| r.env == *e))
-                .collect();
-            match matching.len() {
-                0 => Err(CliError::new(
-                    Exit::Invalid,
-                    format!(
-                        "no resource named {name:?}{}{} in the state store at {}",
-                        kind.as_ref()
-                            .map(|k| format!(" of kind {k}"))
-                            .unwrap_or_default(),
-                        env.as_ref()
-                            .map(|e| format!(" in env {e:?}"))
-                            .unwrap_or_default(),
-                        context.store.dir().display()
-                    ),
-                )),
-                1 => Ok(matching
-                    .into_iter()
-                    .map(|r| Target {
-                        key: r.key(),
-                        record: Some(r),
-                    })
-                    .collect()),
-                _ => Err(CliError::new(
-                    Exit::Invalid,
-                    format!(
-                        "several resources are named {name:?}: {}; pass --kind and/or --env",
-                        matching
-                            .iter()
-                            .map(|r| r.key().to_string())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                )),
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::Exit;
 
     const NS: &str = "apiVersion: kubernetes.project-planton.org/v1\nkind: KubernetesNamespace\nmetadata: {name: team}\nspec: {name: team-ns}\n";
 
@@ -627,27 +345,6 @@ mod tests {
 
     fn docs(text: &str) -> Vec<Document> {
         manifest::parse("f.yaml", text).unwrap()
-    }
-
-    #[test]
-    fn topological_order_keeps_file_order_and_finds_cycles() {
-        assert_eq!(
-            topological(3, &[vec![], vec![], vec![]]).unwrap(),
-            [0, 1, 2]
-        );
-        assert_eq!(
-            topological(3, &[vec![2], vec![], vec![]]).unwrap(),
-            [2, 0, 1]
-        );
-        assert_eq!(
-            topological(3, &[vec![1], vec![2], vec![]]).unwrap(),
-            [2, 1, 0]
-        );
-        assert_eq!(
-            topological(3, &[vec![1], vec![2], vec![0]]).unwrap_err(),
-            [0, 1, 2, 0]
-        );
-        assert_eq!(topological(2, &[vec![], vec![1]]).unwrap_err(), [1, 1]);
     }
 
     #[test]
@@ -756,7 +453,11 @@ mod tests {
     }
 
     #[test]
-    fn changes_against_state() {
+    fn changes_compare_redacted_manifests() {
+        use crate::core::objects::ObjectKind;
+        use crate::core::outcome::JobStatus;
+        use crate::core::plan::Action;
+        use crate::state::Status;
         let temp = tempfile::tempdir().unwrap();
         let store = Store::new(temp.path());
         let text = job(
@@ -766,66 +467,29 @@ mod tests {
         let planned = check_all(order(docs(&text)).unwrap(), &store).unwrap();
         let c = change(&planned[0], None);
         assert!(c.objects.iter().all(|(_, a)| *a == Action::Create));
+        assert_eq!(c.objects.len(), planned[0].objects().len());
         assert!(!c.new.to_string().contains("s3cret"));
         let mut record = Record::new(&planned[0].key);
-        record.manifest = crate::core::secrets::mark(&planned[0].manifest);
+        record.manifest = secrets::mark(&planned[0].manifest);
         record.objects = planned[0].rendered.ids();
         record.status = Status::Applied;
         record.job_status = Some(JobStatus::Complete);
-        let c = change(&planned[0], Some(record.clone()));
+        store.save(&mut record).unwrap();
+        // The same secret value renders the same (redacted) Secret: nothing to do.
+        let c = &changes(&store, &planned).unwrap()[0];
         assert!(c.skip, "{:?}", c.objects);
-        // A new secret value updates the Secret in place; a new parallelism updates the Job.
+        // Another value updates the Secret in place, and only the Secret.
         let text2 = job(
             "migrate",
-            "  namespace: {value: ns}\n  parallelism: 2\n  env:\n    secrets:\n      PW: {value: other}\n",
+            "  namespace: {value: ns}\n  env:\n    secrets:\n      PW: {value: other}\n",
         );
         let planned2 = check_all(order(docs(&text2)).unwrap(), &store).unwrap();
-        let c = change(&planned2[0], Some(record.clone()));
+        let c = change(&planned2[0], Some(record));
         let actions: BTreeMap<ObjectKind, Action> =
             c.objects.iter().map(|(o, a)| (o.kind, *a)).collect();
         assert_eq!(actions[&ObjectKind::Secret], Action::Update);
-        assert_eq!(actions[&ObjectKind::Job], Action::Update);
-        assert_eq!(actions[&ObjectKind::ServiceAccount], Action::Unchanged);
-        assert!(!c.skip);
-        // A new image replaces the Job; dropping the secret deletes the Secret.
-        let text3 = job(
-            "migrate",
-            "  namespace: {value: ns}\n  image: {repo: alpine}\n",
-        )
-        .replace("  image: {repo: busybox}\n", "");
-        let planned3 = check_all(order(docs(&text3)).unwrap(), &store).unwrap();
-        let c = change(&planned3[0], Some(record.clone()));
-        let actions: BTreeMap<ObjectKind, Action> =
-            c.objects.iter().map(|(o, a)| (o.kind, *a)).collect();
-        assert_eq!(actions[&ObjectKind::Job], Action::Replace);
-        assert_eq!(actions[&ObjectKind::Secret], Action::Delete);
-        assert!(c.replace_job.is_some());
-        // A Job collected by its TTL after it completed is not run again (run once), even when
-        // an in-place field changed; the changed inputs are still recorded. A replacing change
-        // runs it again.
-        record.job_status = Some(JobStatus::Collected);
-        let c = change(&planned[0], Some(record.clone()));
-        assert!(c.skip && c.keeps_collected_job(), "{:?}", c.objects);
-        let c = change(&planned2[0], Some(record.clone()));
-        let actions: BTreeMap<ObjectKind, Action> =
-            c.objects.iter().map(|(o, a)| (o.kind, *a)).collect();
         assert_eq!(actions[&ObjectKind::Job], Action::Unchanged);
-        assert!(!c.skip && c.keeps_collected_job());
-        let c = change(&planned3[0], Some(record.clone()));
-        assert!(!c.keeps_collected_job());
-        assert!(
-            c.objects
-                .iter()
-                .any(|(o, a)| o.kind == ObjectKind::Job && *a == Action::Replace)
-        );
-        // A failed Job runs again even when nothing changed.
-        record.job_status = Some(JobStatus::Failed);
-        let c = change(&planned[0], Some(record));
-        assert!(!c.skip);
-        assert!(
-            c.objects
-                .iter()
-                .any(|(o, a)| o.kind == ObjectKind::Job && *a == Action::Replace)
-        );
+        assert!(!c.skip && c.replace_job.is_none());
+        assert!(!c.new.to_string().contains("other"));
     }
 }

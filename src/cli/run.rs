@@ -4,26 +4,29 @@
 //!
 //! `up`, per resource in reference order: when the inputs force it (or the Job failed last
 //! time, or its run policy is every-up), delete the old Job first; record the new manifest with
-//! status `applying` and the objects about to be applied as pending; apply every object (each recorded as soon as it is applied) and prune what
-//! is no longer rendered; wait for the Job to finish (unless told not to), showing progress
-//! ([`super::jobs::Progress`]); record the outputs and status `applied`, or what exists and
-//! status `failed`. Resources whose inputs and objects did not change since a successful `up`
+//! status `applying` and the objects about to be applied as pending; apply every object (each
+//! recorded as soon as it is applied) and prune what is no longer rendered; wait for the Job to
+//! finish (unless told not to), showing progress ([`super::show::Progress`]); record the outputs
+//! and status `applied`, or what exists and status `failed`. Resources whose inputs and objects did not change since a successful `up`
 //! are left alone. A Job that finished and that Kubernetes deleted after
 //! `ttlSecondsAfterFinished` (recorded `Collected`) is not created again unless it is replaced
 //! or its run policy is every-up; the resource's other objects are still applied.
 //!
 //! `down`, per resource in reverse order: status `deleting`, delete the recorded objects, applied
-//! or pending (newest first, each only while it carries our ownership labels, each removed from the record
-//! as soon as it is gone), then remove the record.
+//! or pending (newest first, each only while it carries our ownership labels, each removed from
+//! the record as soon as it is gone), then remove the record. What they print is
+//! [`super::show::steps`]'s.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use super::jobs::{self, Progress};
-use super::plan::{Change, Planned, Target};
+use super::plan::Planned;
+use super::select::Target;
+use super::show::{Progress, steps};
 use super::{CliError, Context, Exit, cluster_exit};
 use crate::core::objects::{ObjectKind, ObjectRef};
 use crate::core::outcome::{self, Event, JobRef, JobStatus};
+use crate::core::plan::Change;
 use crate::core::secrets;
 use crate::deploy::{self, Observer};
 use crate::state::{Record, StateError, Status, Store};
@@ -74,7 +77,7 @@ impl<'a> Recorder<'a> {
 
     fn save(&mut self) {
         if let Err(e) = self.store.save(&mut self.record) {
-            eprintln!("  error: {e}");
+            steps::save_failed(&e);
             self.save_error.get_or_insert(e);
         }
     }
@@ -95,7 +98,7 @@ impl<'a> Recorder<'a> {
             .and_then(|v| v.parse::<usize>().ok())
             && count >= limit
         {
-            eprintln!("{CRASH_AFTER_OBJECTS}={limit}: aborting after {count} objects (test hook)");
+            steps::crash_hook(CRASH_AFTER_OBJECTS, limit, count);
             std::process::abort();
         }
     }
@@ -106,18 +109,18 @@ impl Observer for Recorder<'_> {
         self.record.add_object(object);
         self.record.foreign.retain(|o| o != object);
         self.save();
-        eprintln!("  applied {object}");
+        steps::applied(object);
         self.crash_hook();
     }
 
     fn deleted(&mut self, object: &ObjectRef) {
         self.record.remove_object(object);
         self.save();
-        eprintln!("  deleted {object}");
+        steps::deleted(object);
     }
 
     fn skipped(&mut self, object: &ObjectRef, why: &str) {
-        eprintln!("  left {object} alone: {why}");
+        steps::left_alone(object, why);
         self.record.remove_object(object);
         if self.mode == Mode::Up
             && self.rendered.contains(object)
@@ -215,7 +218,7 @@ async fn apply_one(
 ) -> Result<Record, CliError> {
     let store = &context.store;
     let key = &planned.key;
-    eprintln!("{key}:");
+    steps::resource(key);
     let mut record = store.get(key)?.unwrap_or_else(|| Record::new(key));
     record.status = Status::Applying;
     record.error = None;
@@ -228,7 +231,7 @@ async fn apply_one(
             .into_iter()
             .filter(|o| o.kind == ObjectKind::Job)
             .collect();
-        eprintln!("  deleting the old Job first: {why}");
+        steps::replacing_job(why);
         let mut recorder = Recorder::new(store, record, Mode::Up, rendered_ids.clone());
         let result = deploy::delete(&context.cluster, &jobs, planned.owner(), &mut recorder).await;
         record = recorder.finish()?;
@@ -292,17 +295,11 @@ async fn apply_one(
     }
 
     if keep_collected {
-        eprintln!(
-            "  Job: {} (it finished and Kubernetes deleted it after ttlSecondsAfterFinished; run once: not run again)",
-            JobStatus::Collected
-        );
+        steps::job_not_run_again();
     } else if let Some(job) = &planned.rendered.job {
         match job_outcome(context, planned, job, options).await {
             Ok((status, elapsed)) => {
-                match elapsed {
-                    Some(elapsed) => eprintln!("  Job: {status} after {}", jobs::seconds(elapsed)),
-                    None => eprintln!("  Job: {status}"),
-                }
+                steps::job_outcome(status, elapsed);
                 record.job_status = Some(status);
             }
             Err((code, status, message)) => {
@@ -326,7 +323,7 @@ pub async fn up(
     let mut done = Vec::new();
     for (p, change) in planned.iter().zip(changes) {
         if change.skip {
-            eprintln!("{}: unchanged", p.key);
+            steps::unchanged(&p.key);
             done.push((
                 p.key.clone(),
                 p.outputs.clone(),
@@ -337,25 +334,7 @@ pub async fn up(
         let record = apply_one(context, p, change, options).await?;
         done.push((p.key.clone(), record.outputs.clone(), record.job_status));
     }
-    println!("Outputs:");
-    for (key, outputs, job_status) in done {
-        let mut parts: Vec<String> = outputs
-            .as_object()
-            .into_iter()
-            .flatten()
-            .filter(|(_, v)| v.as_str() != Some(""))
-            .map(|(k, v)| {
-                format!(
-                    "{k}={}",
-                    v.as_str().map_or_else(|| v.to_string(), str::to_owned)
-                )
-            })
-            .collect();
-        if let Some(s) = job_status {
-            parts.push(format!("job={s}"));
-        }
-        println!("  {key}: {}", parts.join(" "));
-    }
+    steps::up_outputs(&done);
     Ok(())
 }
 
@@ -367,7 +346,7 @@ pub async fn down(context: &Context, targets: Vec<Target>) -> Result<(), CliErro
             continue;
         };
         let key = record.key();
-        eprintln!("{key}:");
+        steps::resource(&key);
         record.status = Status::Deleting;
         record.error = None;
         store.save(&mut record)?;
@@ -385,7 +364,7 @@ pub async fn down(context: &Context, targets: Vec<Target>) -> Result<(), CliErro
             return Err(error);
         }
         store.remove(&key)?;
-        println!("{key}: deleted");
+        steps::removed(&key);
     }
     Ok(())
 }

@@ -23,5 +23,7 @@ pub mod names;
 pub mod objects;
 pub mod outcome;
 pub mod path;
+pub mod plan;
+pub mod record;
 pub mod refs;
 pub mod secrets;

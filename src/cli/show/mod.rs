@@ -1,14 +1,54 @@
-//! What the CLI prints: validation results, previews with a coloured diff of the inputs, delete
-//! plans, outputs and state records. Secret values never reach the screen: the manifests
-//! compared are redacted ([`crate::core::secrets::mark`]) and secret paths are masked.
+//! What the CLI prints, and nothing else does (the `cli` module denies printing elsewhere):
+//! validation results, previews with a coloured diff of the inputs, delete plans and errors
+//! here; outputs, lists and state records in [`records`]; the spinner shown while waiting for a
+//! Job in [`progress`]; the lines `up`, `down`, `wait` and `logs` print as they go in [`steps`].
+//! Secret values never reach the screen: the manifests compared are redacted
+//! ([`crate::core::secrets::mark`]), secret paths are masked, and what comes from the cluster
+//! is redacted by the callers before it gets here.
 
-use serde_json::{Value, json};
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
-use super::plan::{Action, Change, Planned, Target};
-use super::{CliError, Exit, Format};
+pub mod progress;
+pub mod records;
+pub mod steps;
+
+use std::io::{IsTerminal, Write};
+
+use serde_json::Value;
+
+use super::CliError;
+use super::plan::Planned;
+use super::select::Target;
 use crate::core::diff::ChangeKind;
 use crate::core::path::{PropertyPath, Segment};
-use crate::state::{Record, Store};
+use crate::core::plan::{Action, Change};
+use crate::state::Store;
+
+pub use progress::{Progress, seconds};
+pub use records::{list, outputs, record, schema_written};
+
+/// Whether standard output should be coloured: a terminal, and NO_COLOR unset.
+pub fn use_colour() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+/// Prints the error a command ends with: its lines, then `error: <message>` (standard error).
+pub fn error(e: &CliError) {
+    for line in &e.details {
+        eprintln!("{line}");
+    }
+    eprintln!("error: {}", e.message);
+}
+
+/// Asks `question` on standard output (`[y/N]`) and reads one line of answer from standard
+/// input.
+pub fn ask(question: &str) -> std::io::Result<String> {
+    print!("{question} [y/N] ");
+    let _ = std::io::stdout().flush();
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    Ok(answer)
+}
 
 /// ANSI colours, or none.
 #[derive(Debug, Clone, Copy)]
@@ -256,173 +296,11 @@ pub fn down_plan(targets: &[Target], store: &Store, colour: bool) {
     }
 }
 
-fn yaml(value: &Value) -> Result<String, CliError> {
-    serde_saphyr::to_string(value)
-        .map_err(|e| CliError::new(Exit::Failed, format!("cannot write YAML: {e}")))
-}
-
-fn print_structured(value: &Value, format: Format) -> Result<(), CliError> {
-    match format {
-        Format::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(value).expect("JSON values serialize")
-        ),
-        Format::Yaml | Format::Table => print!("{}", yaml(value)?),
-    }
-    Ok(())
-}
-
-fn text(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-/// Prints the outputs of deployed resources.
-pub fn outputs(targets: &[Target], format: Format) -> Result<(), CliError> {
-    let records: Vec<&Record> = targets.iter().filter_map(|t| t.record.as_ref()).collect();
-    match format {
-        Format::Table => {
-            for (i, record) in records.iter().enumerate() {
-                if records.len() > 1 {
-                    if i > 0 {
-                        println!();
-                    }
-                    println!("{}", record.key());
-                }
-                let entries: Vec<(String, String)> = record
-                    .outputs
-                    .as_object()
-                    .map(|m| m.iter().map(|(k, v)| (k.clone(), text(v))).collect())
-                    .unwrap_or_default();
-                let width = entries.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
-                for (k, v) in entries {
-                    println!("{k:<width$}  {v}");
-                }
-            }
-            Ok(())
-        }
-        _ if records.len() == 1 => print_structured(&records[0].outputs, format),
-        _ => {
-            let all: Vec<Value> = records
-                .iter()
-                .map(
-                    |r| json!({"kind": r.kind, "env": r.env, "name": r.name, "outputs": r.outputs}),
-                )
-                .collect();
-            print_structured(&Value::Array(all), format)
-        }
-    }
-}
-
-fn table(rows: &[Vec<String>]) {
-    let columns = rows.first().map_or(0, Vec::len);
-    let widths: Vec<usize> = (0..columns)
-        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
-        .collect();
-    for row in rows {
-        let cells: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .map(|(cell, w)| format!("{cell:<w$}"))
-            .collect();
-        println!("{}", cells.join("  ").trim_end());
-    }
-}
-
-/// Prints the resources of the state store.
-pub fn list(records: &[Record], format: Format) -> Result<(), CliError> {
-    match format {
-        Format::Table => {
-            if records.is_empty() {
-                println!("The state store holds no resources.");
-                return Ok(());
-            }
-            let mut rows = vec![
-                ["KIND", "ENV", "NAME", "STATUS", "JOB", "OBJECTS", "UPDATED"]
-                    .map(String::from)
-                    .to_vec(),
-            ];
-            for r in records {
-                rows.push(vec![
-                    r.kind.clone(),
-                    if r.env.is_empty() {
-                        "-".into()
-                    } else {
-                        r.env.clone()
-                    },
-                    r.name.clone(),
-                    r.status.as_str().into(),
-                    r.job_status
-                        .map_or_else(|| "-".into(), |s| s.word().to_owned()),
-                    r.objects.len().to_string(),
-                    r.updated_at.clone(),
-                ]);
-            }
-            table(&rows);
-            Ok(())
-        }
-        _ => {
-            let all: Vec<Value> = records
-                .iter()
-                .map(|r| {
-                    json!({
-                        "kind": r.kind, "env": r.env, "name": r.name, "status": r.status.as_str(),
-                        "jobStatus": r.job_status, "objects": r.objects.iter().map(ToString::to_string).collect::<Vec<_>>(),
-                        "createdAt": r.created_at, "updatedAt": r.updated_at,
-                    })
-                })
-                .collect();
-            print_structured(&Value::Array(all), format)
-        }
-    }
-}
-
-/// Prints one state record.
-pub fn record(record: &Record, format: Format) -> Result<(), CliError> {
-    match format {
-        Format::Table => {
-            let mut rows = vec![
-                vec!["kind".to_owned(), record.kind.clone()],
-                vec!["env".into(), record.env.clone()],
-                vec!["name".into(), record.name.clone()],
-                vec!["status".into(), record.status.as_str().into()],
-                vec![
-                    "job status".into(),
-                    record
-                        .job_status
-                        .map(|s| s.word().to_owned())
-                        .unwrap_or_default(),
-                ],
-                vec!["created".into(), record.created_at.clone()],
-                vec!["updated".into(), record.updated_at.clone()],
-            ];
-            if let Some(e) = &record.error {
-                rows.push(vec!["error".into(), e.clone()]);
-            }
-            for id in &record.objects {
-                rows.push(vec!["object".into(), id.to_string()]);
-            }
-            if let Some(m) = record.outputs.as_object() {
-                for (k, v) in m {
-                    rows.push(vec![format!("output {k}"), text(v)]);
-                }
-            }
-            table(&rows);
-            Ok(())
-        }
-        _ => print_structured(
-            &serde_json::to_value(record).expect("records serialize"),
-            format,
-        ),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::core::diff;
+    use serde_json::json;
 
     #[test]
     fn secrets_are_masked_in_diffs() {

@@ -1,0 +1,153 @@
+//! The lines `up`, `down`, `wait` and `logs` print as they go. Progress and diagnostics go to
+//! standard error; results (outputs, a deletion done, a Job's outcome, log lines) to standard
+//! output. Text from the cluster arrives here already redacted.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::progress::seconds;
+use crate::core::objects::ObjectRef;
+use crate::core::outcome::JobStatus;
+use crate::core::refs::ResourceKey;
+use crate::state::StateError;
+
+/// The heading of a resource that `up` or `down` works on.
+pub fn resource(key: &ResourceKey) {
+    eprintln!("{key}:");
+}
+
+/// A resource that `up` leaves alone: nothing changed since its last successful `up`.
+pub fn unchanged(key: &ResourceKey) {
+    eprintln!("{key}: unchanged");
+}
+
+/// An object was applied (and recorded).
+pub fn applied(object: &ObjectRef) {
+    eprintln!("  applied {object}");
+}
+
+/// An object was deleted, or was already gone (and recorded).
+pub fn deleted(object: &ObjectRef) {
+    eprintln!("  deleted {object}");
+}
+
+/// An object was left alone, and why (it is not ours).
+pub fn left_alone(object: &ObjectRef, why: &str) {
+    eprintln!("  left {object} alone: {why}");
+}
+
+/// The state store could not be written after an object (the run goes on, then fails).
+pub fn save_failed(error: &StateError) {
+    eprintln!("  error: {error}");
+}
+
+/// The crash test hook is about to abort the process.
+pub fn crash_hook(variable: &str, limit: usize, count: usize) {
+    eprintln!("{variable}={limit}: aborting after {count} objects (test hook)");
+}
+
+/// The old Job is deleted before the new one is applied, and why.
+pub fn replacing_job(why: &str) {
+    eprintln!("  deleting the old Job first: {why}");
+}
+
+/// The resource's Job finished and was collected, and is not run again (run once).
+pub fn job_not_run_again() {
+    eprintln!(
+        "  Job: {} (it finished and Kubernetes deleted it after ttlSecondsAfterFinished; run once: not run again)",
+        JobStatus::Collected
+    );
+}
+
+/// The Job's outcome after `up` applied it, and how long it waited, when it waited.
+pub fn job_outcome(status: JobStatus, waited: Option<Duration>) {
+    match waited {
+        Some(waited) => eprintln!("  Job: {status} after {}", seconds(waited)),
+        None => eprintln!("  Job: {status}"),
+    }
+}
+
+/// The outputs `up` ends with: per resource, its non-empty outputs and its Job's outcome.
+pub fn up_outputs(done: &[(ResourceKey, Value, Option<JobStatus>)]) {
+    println!("Outputs:");
+    for (key, outputs, job_status) in done {
+        let mut parts: Vec<String> = outputs
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(_, v)| v.as_str() != Some(""))
+            .map(|(k, v)| {
+                format!(
+                    "{k}={}",
+                    v.as_str().map_or_else(|| v.to_string(), str::to_owned)
+                )
+            })
+            .collect();
+        if let Some(s) = job_status {
+            parts.push(format!("job={s}"));
+        }
+        println!("  {key}: {}", parts.join(" "));
+    }
+}
+
+/// `down` deleted a resource (its objects and its record).
+pub fn removed(key: &ResourceKey) {
+    println!("{key}: deleted");
+}
+
+/// What the refresh before `up` found about a recorded Job: its outcome moved from `was` to
+/// `now` (`None`: the Job is gone and was deleted outside kjob); `live`: it still exists.
+pub fn refreshed(
+    key: &ResourceKey,
+    job: &ObjectRef,
+    was: Option<JobStatus>,
+    now: Option<JobStatus>,
+    live: bool,
+) {
+    let was = was.map_or("unknown", JobStatus::word);
+    match now {
+        Some(now) if !live => eprintln!(
+            "{key}: {job} finished ({was}) and Kubernetes deleted it (ttlSecondsAfterFinished): recorded as {now}"
+        ),
+        Some(now) => eprintln!("{key}: {job} is {now} (recorded: {was})"),
+        None => eprintln!(
+            "{key}: {job} is gone (recorded: {was}); it was deleted outside kjob and is created again"
+        ),
+    }
+}
+
+/// `wait` found the Job gone, finished (as recorded) and collected by its TTL: `status`.
+pub fn wait_gone_finished(key: &ResourceKey, label: &str, was: &str, status: JobStatus) {
+    println!(
+        "{key}: Job {label} finished (recorded as {was}) and Kubernetes deleted it after ttlSecondsAfterFinished: {status}"
+    );
+}
+
+/// `wait` saw the Job complete.
+pub fn wait_complete(key: &ResourceKey, label: &str, waited: Duration) {
+    println!("{key}: Job {label} Complete after {}", seconds(waited));
+}
+
+/// `wait` saw the Job vanish, collected by its TTL, before it read the outcome.
+pub fn wait_collected(key: &ResourceKey, label: &str) {
+    println!(
+        "{key}: Job {label} finished and Kubernetes deleted it (ttlSecondsAfterFinished) before its outcome was read: {}",
+        JobStatus::Collected
+    );
+}
+
+/// One line of a pod's log (already redacted), prefixed with the pod's name.
+pub fn log_line(pod: &str, line: &str) {
+    println!("{pod}: {line}");
+}
+
+/// A pod whose log is empty, with its phase and exit code.
+pub fn log_empty(pod: &str, summary: &str) {
+    eprintln!("{pod}: (empty log; pod {summary})");
+}
+
+/// A pod whose log cannot be read, with its phase and exit code, and why (already redacted).
+pub fn log_unavailable(pod: &str, summary: &str, why: &str) {
+    eprintln!("{pod}: log unavailable (pod {summary}): {why}");
+}
