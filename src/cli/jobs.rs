@@ -64,12 +64,6 @@ pub async fn refresh(context: &Context, planned: &[Planned]) -> Result<(), CliEr
             }
         };
         let before = record.job_status;
-        if before.is_none() && live.is_none() {
-            // No outcome was ever seen and there is no Job: a crashed run left it pending (never
-            // created), or died before it read the outcome. Nothing to record; the next up
-            // applies it again (as before the refresh existed).
-            continue;
-        }
         let ttl = outcome::has_ttl(&record.manifest);
         let after = outcome::refreshed(before, live.as_ref(), ttl);
         if after == before {

@@ -10,7 +10,8 @@
 //!   nothing changed (default `once`: an unchanged, finished Job is left alone).
 //!
 //! **A Job that Kubernetes deleted after `ttlSecondsAfterFinished`** ran; it is not missing.
-//! One that had completed is `Collected` and is not run again under run-once. One that had
+//! One that had completed (or was last seen running) is `Collected` and is not run again under
+//! run-once. One that had
 //! failed stays `Failed`: a failure is never silently accepted, so the next `up` runs it again.
 //! A Job that vanishes while kjob waits for it, and whose TTL lets Kubernetes delete it, is
 //! `Collected` (its failure, had there been one, was not seen). Without a TTL a Job that is gone
@@ -208,12 +209,13 @@ pub fn runs_every_up(annotations: &BTreeMap<String, String>) -> bool {
         .is_some_and(|v| v == EVERY_UP)
 }
 
-/// Whether a manifest (JSON names) lets Kubernetes delete its Job once finished.
+/// Whether a manifest (JSON names) lets Kubernetes delete its Job once finished
+/// (`ttlSecondsAfterFinished` above 0: 0 is the proto's "unset", which renders no TTL).
 pub fn has_ttl(manifest: &Value) -> bool {
     manifest
         .pointer("/spec/ttlSecondsAfterFinished")
         .and_then(Value::as_i64)
-        .is_some_and(|t| t >= 0)
+        .is_some_and(|t| t > 0)
 }
 
 /// Why a resource whose inputs did not change must run its Job again, if it must: its last
@@ -242,12 +244,14 @@ pub enum Gone {
 }
 
 /// The one rule for a recorded Job that is gone (see the module doc): with a TTL, a failed Job
-/// stays `Failed` and any other is `Collected`; without one it is missing.
+/// stays `Failed` and one seen running or finished is `Collected`; a Job whose outcome was
+/// never read (none recorded, or `Unknown`: a run that crashed before it looked) or that has no
+/// TTL is missing.
 pub fn when_gone(recorded: Option<JobStatus>, ttl: bool) -> Gone {
     match (ttl, recorded) {
-        (false, _) => Gone::Missing,
+        (false, _) | (true, None | Some(JobStatus::Unknown)) => Gone::Missing,
         (true, Some(JobStatus::Failed)) => Gone::Finished(JobStatus::Failed),
-        (true, _) => Gone::Finished(JobStatus::Collected),
+        (true, Some(_)) => Gone::Finished(JobStatus::Collected),
     }
 }
 
@@ -411,6 +415,11 @@ mod tests {
         assert_eq!(when_gone(Some(Failed), true), Gone::Finished(Failed));
         assert_eq!(when_gone(Some(Complete), false), Gone::Missing);
         assert_eq!(when_gone(Some(Failed), false), Gone::Missing);
+        // Never seen: a crashed run; the Job is created again.
+        assert_eq!(when_gone(None, true), Gone::Missing);
+        assert_eq!(when_gone(Some(Unknown), true), Gone::Missing);
+        assert!(!has_ttl(&json!({"spec": {"ttlSecondsAfterFinished": 0}})));
+        assert!(has_ttl(&json!({"spec": {"ttlSecondsAfterFinished": 5}})));
         assert_eq!(vanished_while_waiting(true), Some(Collected));
         assert_eq!(vanished_while_waiting(false), None);
         let live = json!({"status": {"conditions": [{"type": "Complete", "status": "True"}]}});

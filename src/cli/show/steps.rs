@@ -120,7 +120,7 @@ pub fn refreshed(
 /// `wait` found the Job gone, finished (as recorded) and collected by its TTL: `status`.
 pub fn wait_gone_finished(key: &ResourceKey, label: &str, was: &str, status: JobStatus) {
     println!(
-        "{key}: Job {label} finished (recorded as {was}) and Kubernetes deleted it after ttlSecondsAfterFinished: {status}"
+        "{key}: Job {label} Complete (Kubernetes deleted it after ttlSecondsAfterFinished; recorded as {was}): {status}"
     );
 }
 
