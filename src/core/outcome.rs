@@ -244,14 +244,16 @@ pub enum Gone {
 }
 
 /// The one rule for a recorded Job that is gone (see the module doc): with a TTL, a failed Job
-/// stays `Failed` and one seen running or finished is `Collected`; a Job whose outcome was
-/// never read (none recorded, or `Unknown`: a run that crashed before it looked) or that has no
-/// TTL is missing.
+/// stays `Failed`, and one seen complete or running (the TTL deletes only finished Jobs, and no
+/// failure was seen) is `Collected`. A Job whose outcome was never read (none recorded, or
+/// `Unknown`: a run that crashed before it looked), a suspended one (the TTL cannot have
+/// deleted it) and any Job without a TTL were deleted by someone: missing.
 pub fn when_gone(recorded: Option<JobStatus>, ttl: bool) -> Gone {
+    use JobStatus::{Collected, Complete, Failed, Running};
     match (ttl, recorded) {
-        (false, _) | (true, None | Some(JobStatus::Unknown)) => Gone::Missing,
-        (true, Some(JobStatus::Failed)) => Gone::Finished(JobStatus::Failed),
-        (true, Some(_)) => Gone::Finished(JobStatus::Collected),
+        (true, Some(Failed)) => Gone::Finished(Failed),
+        (true, Some(Complete | Collected | Running)) => Gone::Finished(Collected),
+        _ => Gone::Missing,
     }
 }
 
@@ -418,6 +420,7 @@ mod tests {
         // Never seen: a crashed run; the Job is created again.
         assert_eq!(when_gone(None, true), Gone::Missing);
         assert_eq!(when_gone(Some(Unknown), true), Gone::Missing);
+        assert_eq!(when_gone(Some(Suspended), true), Gone::Missing);
         assert!(!has_ttl(&json!({"spec": {"ttlSecondsAfterFinished": 0}})));
         assert!(has_ttl(&json!({"spec": {"ttlSecondsAfterFinished": 5}})));
         assert_eq!(vanished_while_waiting(true), Some(Collected));
