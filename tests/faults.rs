@@ -24,29 +24,13 @@ mod common;
 
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use kjob::api::google_rpc;
-use kjob::api::pulumirpc::resource_provider_client::ResourceProviderClient;
-use kjob::api::pulumirpc::resource_provider_server::ResourceProviderServer;
-use kjob::api::pulumirpc::{
-    CheckRequest, ConfigureRequest, CreateRequest, DeleteRequest, ErrorResourceInitFailed,
-    UpdateRequest,
-};
+use common::provider::{Failure, Partial, Provider};
 use kjob::cluster::{Cluster, ClusterConfig};
 use kjob::core::objects::ObjectKind;
-use kjob::provider::engine::EngineLog;
-use kjob::provider::service::KjobProvider;
-use kjob::provider::values::{from_struct, to_struct};
-use prost::Message;
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
-use tokio::sync::Notify;
-use tokio_stream::wrappers::TcpListenerStream;
-use tonic::transport::Channel;
 
-const TYPE: &str = "kjob:index:KubernetesJob";
 /// Longest any one RPC may take here (the retry budget is ~20 s; a namespace delete ~10 s).
 const RPC_LIMIT: Duration = Duration::from_secs(150);
 
@@ -82,6 +66,8 @@ impl Bed {
             ("KJOB_ETCD_PORT", free_port(true).to_string()),
             ("KJOB_KCM_PORT", free_port(false).to_string()),
             ("KJOB_SCHED_PORT", free_port(false).to_string()),
+            // kwok's kubelet server (pod logs): not the default 20250 of the first bed.
+            ("KJOB_KWOK_PORT", free_port(false).to_string()),
         ];
         let bed = Bed { dir, env };
         let started = Instant::now();
@@ -190,65 +176,17 @@ impl Drop for Bed {
     }
 }
 
-async fn provider(kubeconfig: &str) -> ResourceProviderClient<Channel> {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let service = ResourceProviderServer::new(KjobProvider::new(
-        EngineLog::default(),
-        Arc::new(Notify::new()),
-    ));
-    tokio::spawn(
-        tonic::transport::Server::builder()
-            .add_service(service)
-            .serve_with_incoming(TcpListenerStream::new(listener)),
-    );
-    let mut client = ResourceProviderClient::connect(format!("http://{addr}"))
+/// The provider in-process, configured for the bed's cluster.
+async fn provider(kubeconfig: &str) -> Provider {
+    Provider::start_on(kubeconfig, json!({}))
         .await
-        .unwrap();
-    client
-        .configure(ConfigureRequest {
-            args: Some(to_struct(&json!({"kubeconfig": kubeconfig}))),
-            accept_secrets: true,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    client
-}
-
-fn urn(name: &str) -> String {
-    format!("urn:pulumi:faults::proj::{TYPE}::{name}")
-}
-
-/// How an RPC failed: a plain error, or a partial failure with the outputs the engine records.
-#[derive(Debug)]
-enum Failed {
-    Plain(String),
-    Partial { message: String, outputs: Value },
-}
-
-fn failed(status: tonic::Status) -> Failed {
-    let partial = google_rpc::Status::decode(status.details())
-        .ok()
-        .and_then(|s| {
-            s.details
-                .into_iter()
-                .find(|d| d.type_url.ends_with("pulumirpc.ErrorResourceInitFailed"))
-        })
-        .and_then(|d| ErrorResourceInitFailed::decode(d.value.as_slice()).ok());
-    match partial {
-        Some(p) => Failed::Partial {
-            message: status.message().to_owned(),
-            outputs: from_struct(&p.properties.unwrap_or_default()),
-        },
-        None => Failed::Plain(status.message().to_owned()),
-    }
+        .with_stack("faults")
 }
 
 /// One KubernetesJob resource as the engine tracks it.
 #[derive(Clone)]
 struct Res {
-    client: ResourceProviderClient<Channel>,
+    p: Provider,
     name: String,
     ns: String,
     /// Checked inputs of the desired state.
@@ -258,11 +196,11 @@ struct Res {
 }
 
 impl Res {
-    async fn new(client: &ResourceProviderClient<Channel>, prefix: &str, extra: Value) -> Res {
+    async fn new(p: &Provider, prefix: &str, extra: Value) -> Res {
         let name = common::unique(prefix);
         let ns = common::unique(&format!("{prefix}-ns"));
         let mut res = Res {
-            client: client.clone(),
+            p: p.clone(),
             name,
             ns,
             inputs: Value::Null,
@@ -283,37 +221,17 @@ impl Res {
         for (k, v) in extra.as_object().unwrap() {
             spec[k] = v.clone();
         }
-        let resp = self
-            .client
-            .check(CheckRequest {
-                urn: urn(&self.name),
-                news: Some(to_struct(&json!({"spec": spec}))),
-                name: self.name.clone(),
-                r#type: TYPE.into(),
-                ..Default::default()
-            })
-            .await
-            .expect("Check")
-            .into_inner();
-        assert!(resp.failures.is_empty(), "{:?}", resp.failures);
-        self.inputs = from_struct(&resp.inputs.unwrap());
+        self.inputs = self.p.check_ok(&self.name, &json!({"spec": spec})).await;
     }
 
     fn id(&self) -> String {
         format!("{}/{}", self.ns, self.name)
     }
 
-    async fn create(&mut self) -> Result<(), Failed> {
-        let request = CreateRequest {
-            urn: urn(&self.name),
-            properties: Some(to_struct(&self.inputs)),
-            name: self.name.clone(),
-            r#type: TYPE.into(),
-            timeout: 120.0,
-            ..Default::default()
-        };
+    async fn create(&mut self) -> Result<(), Failure> {
         let t = Instant::now();
-        let result = tokio::time::timeout(RPC_LIMIT, self.client.create(request))
+        let call = self.p.create(&self.name, &self.inputs, 120.0);
+        let result = tokio::time::timeout(RPC_LIMIT, call)
             .await
             .expect("Create returns in time");
         eprintln!(
@@ -323,15 +241,13 @@ impl Res {
             t.elapsed().as_secs_f64()
         );
         match result {
-            Ok(resp) => {
-                let resp = resp.into_inner();
-                assert_eq!(resp.id, self.id());
-                self.outputs = Some(from_struct(&resp.properties.unwrap()));
+            Ok((id, outputs)) => {
+                assert_eq!(id, self.id());
+                self.outputs = Some(outputs);
                 Ok(())
             }
-            Err(status) => {
-                let f = failed(status);
-                if let Failed::Partial { outputs, .. } = &f {
+            Err(f) => {
+                if let Failure::Partial(Partial { outputs, .. }) = &f {
                     self.outputs = Some(outputs.clone());
                 }
                 Err(f)
@@ -339,23 +255,15 @@ impl Res {
         }
     }
 
-    async fn update(&mut self) -> Result<(), Failed> {
+    async fn update(&mut self) -> Result<(), Failure> {
         let olds = self
             .outputs
             .clone()
             .expect("update needs a resource in state");
-        let request = UpdateRequest {
-            id: self.id(),
-            urn: urn(&self.name),
-            olds: Some(to_struct(&olds)),
-            news: Some(to_struct(&self.inputs)),
-            name: self.name.clone(),
-            r#type: TYPE.into(),
-            timeout: 120.0,
-            ..Default::default()
-        };
         let t = Instant::now();
-        let result = tokio::time::timeout(RPC_LIMIT, self.client.update(request))
+        let id = self.id();
+        let call = self.p.update(&self.name, &id, &olds, &self.inputs, 120.0);
+        let result = tokio::time::timeout(RPC_LIMIT, call)
             .await
             .expect("Update returns in time");
         eprintln!(
@@ -365,13 +273,12 @@ impl Res {
             t.elapsed().as_secs_f64()
         );
         match result {
-            Ok(resp) => {
-                self.outputs = Some(from_struct(&resp.into_inner().properties.unwrap()));
+            Ok(outputs) => {
+                self.outputs = Some(outputs);
                 Ok(())
             }
-            Err(status) => {
-                let f = failed(status);
-                if let Failed::Partial { outputs, .. } = &f {
+            Err(f) => {
+                if let Failure::Partial(Partial { outputs, .. }) = &f {
                     self.outputs = Some(outputs.clone());
                 }
                 Err(f)
@@ -379,21 +286,15 @@ impl Res {
         }
     }
 
-    async fn delete(&mut self) -> Result<(), Failed> {
+    async fn delete(&mut self) -> Result<(), Failure> {
         let olds = self
             .outputs
             .clone()
             .expect("delete needs a resource in state");
-        let request = DeleteRequest {
-            id: self.id(),
-            urn: urn(&self.name),
-            properties: Some(to_struct(&olds)),
-            name: self.name.clone(),
-            r#type: TYPE.into(),
-            ..Default::default()
-        };
         let t = Instant::now();
-        let result = tokio::time::timeout(RPC_LIMIT, self.client.delete(request))
+        let id = self.id();
+        let call = self.p.delete(&self.name, &id, &olds);
+        let result = tokio::time::timeout(RPC_LIMIT, call)
             .await
             .expect("Delete returns in time");
         eprintln!(
@@ -403,11 +304,11 @@ impl Res {
             t.elapsed().as_secs_f64()
         );
         match result {
-            Ok(_) => {
+            Ok(()) => {
                 self.outputs = None;
                 Ok(())
             }
-            Err(status) => Err(failed(status)),
+            Err(f) => Err(f),
         }
     }
 
@@ -505,16 +406,16 @@ async fn apiserver_outages_during_create_update_delete_then_reruns_converge() {
     kjob::logging::init();
     let bed = Bed::up();
     let cluster = bed.cluster();
-    let client = provider(&bed.kubeconfig()).await;
+    let p = provider(&bed.kubeconfig()).await;
     let started = Instant::now();
     // The update every Update case makes: ConfigMap `a` changes, `b` goes, `c` comes, and
     // parallelism changes in place.
     let edit = json!({"configMaps": {"a": "3", "c": "4"}, "parallelism": 2});
 
     // ---- 1. A short outage before the RPCs: the retries carry Create, Update and Delete through.
-    let mut x1 = Res::new(&client, "f1c", json!({})).await;
-    let mut y1 = Res::new(&client, "f1u", json!({})).await;
-    let mut z1 = Res::new(&client, "f1d", json!({})).await;
+    let mut x1 = Res::new(&p, "f1c", json!({})).await;
+    let mut y1 = Res::new(&p, "f1u", json!({})).await;
+    let mut z1 = Res::new(&p, "f1d", json!({})).await;
     let (a, b) = tokio::join!(y1.create(), z1.create());
     a.expect("create y1");
     b.expect("create z1");
@@ -560,11 +461,11 @@ async fn apiserver_outages_during_create_update_delete_then_reruns_converge() {
     assert_none(&owned(&cluster, &z1.name).await, &z1);
 
     // ---- 2. A long outage before the RPCs (graceful stop): every call fails; re-runs converge.
-    let mut x2 = Res::new(&client, "f2c", json!({})).await;
-    let mut y2 = Res::new(&client, "f2u", json!({})).await;
-    let mut z2 = Res::new(&client, "f2d", json!({})).await;
+    let mut x2 = Res::new(&p, "f2c", json!({})).await;
+    let mut y2 = Res::new(&p, "f2u", json!({})).await;
+    let mut z2 = Res::new(&p, "f2d", json!({})).await;
     // v2 is destroyed right after its failed update, without a successful re-run in between.
-    let mut v2 = Res::new(&client, "f2v", json!({})).await;
+    let mut v2 = Res::new(&p, "f2v", json!({})).await;
     let (a, b, c) = tokio::join!(y2.create(), z2.create(), v2.create());
     a.expect("create y2");
     b.expect("create z2");
@@ -579,25 +480,27 @@ async fn apiserver_outages_during_create_update_delete_then_reruns_converge() {
         t.elapsed().as_secs_f64()
     );
     match cx.expect_err("Create cannot succeed without an API server") {
-        Failed::Plain(m) => assert!(m.contains("creating KubernetesJob"), "{m}"),
-        Failed::Partial { message, .. } => {
+        Failure::Plain { message: m, .. } => assert!(m.contains("creating KubernetesJob"), "{m}"),
+        Failure::Partial(Partial { message, .. }) => {
             panic!("nothing was applied, so nothing is in state: {message}")
         }
     }
     assert!(x2.outputs.is_none());
     match uy.expect_err("Update cannot succeed without an API server") {
-        Failed::Partial { message, outputs } => {
+        Failure::Partial(Partial {
+            message, outputs, ..
+        }) => {
             assert!(message.contains("updating KubernetesJob"), "{message}");
             assert_eq!(outputs["jobStatus"], "Unknown", "{outputs}");
         }
-        Failed::Plain(m) => {
+        Failure::Plain { message: m, .. } => {
             panic!("a failed Update keeps the resource in state as a partial failure: {m}")
         }
     }
     assert!(
-        matches!(dz.expect_err("Delete cannot succeed without an API server"), Failed::Plain(m) if m.contains("deleting KubernetesJob"))
+        matches!(dz.expect_err("Delete cannot succeed without an API server"), Failure::Plain { message: m, .. } if m.contains("deleting KubernetesJob"))
     );
-    assert!(matches!(uv, Err(Failed::Partial { .. })), "{uv:?}");
+    assert!(matches!(uv, Err(Failure::Partial(_))), "{uv:?}");
     bed.start_apiserver().await;
     // The engine's re-runs: Create again (nothing in state), Update from the partial outputs it
     // recorded (an update with init errors is retried), Delete again (still in state); and v2's
@@ -615,8 +518,8 @@ async fn apiserver_outages_during_create_update_delete_then_reruns_converge() {
     // ---- 3. A long outage in the middle: a Create waiting for its Job (6 pods, one at a time) and
     // a Delete that has deleted the Job and goes on with the rest.
     let slow = json!({"completions": 6, "parallelism": 1});
-    let mut x3 = Res::new(&client, "f3c", slow.clone()).await;
-    let mut z3 = Res::new(&client, "f3d", json!({})).await;
+    let mut x3 = Res::new(&p, "f3c", slow.clone()).await;
+    let mut z3 = Res::new(&p, "f3d", json!({})).await;
     z3.create().await.expect("create z3");
     let t = Instant::now();
     let outage = async {
@@ -635,11 +538,13 @@ async fn apiserver_outages_during_create_update_delete_then_reruns_converge() {
     );
     x3 = x3c;
     match cx.expect_err("the wait cannot succeed without an API server") {
-        Failed::Partial { message, outputs } => {
+        Failure::Partial(Partial {
+            message, outputs, ..
+        }) => {
             assert!(message.contains("creating KubernetesJob"), "{message}");
             assert_eq!(outputs["jobStatus"], "Unknown");
         }
-        Failed::Plain(m) => panic!(
+        Failure::Plain { message: m, .. } => panic!(
             "the objects were applied: the failure must be partial, to keep them in state: {m}"
         ),
     }
@@ -653,8 +558,8 @@ async fn apiserver_outages_during_create_update_delete_then_reruns_converge() {
     assert_none(&owned(&cluster, &z3.name).await, &z3);
 
     // ---- 4. A short outage in the middle: both calls ride it out.
-    let mut x4 = Res::new(&client, "f4c", slow.clone()).await;
-    let mut z4 = Res::new(&client, "f4d", json!({})).await;
+    let mut x4 = Res::new(&p, "f4c", slow.clone()).await;
+    let mut z4 = Res::new(&p, "f4d", json!({})).await;
     z4.create().await.expect("create z4");
     let t = Instant::now();
     let outage = async {

@@ -1,7 +1,7 @@
-//! Job outcomes through the provider, on the test bed: Create waits for completion, a failure
-//! (backoff, deadline) or a timeout is a partial failure with diagnostics, a failed Job is
-//! replaced on the next up, a Job collected by its TTL stays in state, and the run policy and
-//! wait opt-out annotations work.
+//! Job outcomes through the provider, on the test bed (through the harness in
+//! `tests/common`): Create waits for completion, a failure (backoff, deadline) or a
+//! timeout is a partial failure with diagnostics, a failed Job is replaced on the next up, a Job
+//! collected by its TTL stays in state, and the run policy and wait opt-out annotations work.
 //!
 //! The test bed's fake kubelet (kwok) decides a pod's fate by image: `kjob.test/fail` exits 1,
 //! `kjob.test/hang` runs forever, anything else succeeds in about a second.
@@ -10,30 +10,15 @@ mod common;
 
 use std::time::Duration;
 
-use kjob::api::google_rpc;
-use kjob::api::pulumirpc::resource_provider_client::ResourceProviderClient;
-use kjob::api::pulumirpc::{
-    CheckRequest, CreateRequest, DeleteRequest, DiffRequest, ErrorResourceInitFailed, ReadRequest,
-    diff_response::DiffChanges,
-};
+use common::lifecycle::{ExpectDiff, Lifecycle, State, Step};
+use common::provider::Provider;
+use kjob::api::pulumirpc::diff_response::DiffChanges;
 use kjob::core::objects::ObjectKind;
-use kjob::provider::values::{from_struct, to_struct};
-use prost::Message;
 use serde_json::{Value, json};
-use tonic::transport::Channel;
 
-const TYPE: &str = "kjob:index:KubernetesJob";
-
-async fn provider(wait: bool) -> ResourceProviderClient<Channel> {
-    common::provider(json!({"wait": wait})).await
-}
-
-fn urn(name: &str) -> String {
-    format!("urn:pulumi:test::proj::{TYPE}::{name}")
-}
-
+/// One resource: its provider, name, namespace and raw inputs.
 struct Resource {
-    client: ResourceProviderClient<Channel>,
+    p: Provider,
     name: String,
     ns: String,
     inputs: Value,
@@ -41,97 +26,46 @@ struct Resource {
 
 impl Resource {
     async fn new(wait: bool, prefix: &str, spec: Value, annotations: Value) -> Self {
-        let mut client = provider(wait).await;
+        let p = Provider::start(json!({"wait": wait})).await;
         let name = common::unique(prefix);
         let ns = common::unique(&format!("{prefix}-ns"));
-        let mut news = json!({"metadata": {"annotations": annotations}, "spec": {"namespace": {"value": ns}, "createNamespace": true, "image": {"repo": "busybox"}}});
+        let mut inputs = json!({"metadata": {"annotations": annotations}, "spec": {"namespace": {"value": ns}, "createNamespace": true, "image": {"repo": "busybox"}}});
         for (k, v) in spec.as_object().unwrap() {
-            news["spec"][k] = v.clone();
+            inputs["spec"][k] = v.clone();
         }
-        let resp = client
-            .check(CheckRequest {
-                urn: urn(&name),
-                news: Some(to_struct(&news)),
-                name: name.clone(),
-                r#type: TYPE.into(),
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        assert!(resp.failures.is_empty(), "{:?}", resp.failures);
         Self {
-            client,
+            p,
             name,
             ns,
-            inputs: from_struct(&resp.inputs.unwrap()),
+            inputs,
         }
     }
 
-    async fn create(
-        &mut self,
-        timeout: f64,
-    ) -> Result<(String, Value), (ErrorResourceInitFailed, String)> {
-        let result = self
-            .client
-            .create(CreateRequest {
-                urn: urn(&self.name),
-                properties: Some(to_struct(&self.inputs)),
-                name: self.name.clone(),
-                r#type: TYPE.into(),
-                timeout,
-                ..Default::default()
-            })
-            .await;
-        match result {
-            Ok(resp) => {
-                let resp = resp.into_inner();
-                Ok((resp.id, from_struct(&resp.properties.unwrap())))
-            }
-            Err(status) => {
-                let details =
-                    google_rpc::Status::decode(status.details()).expect("status details decode");
-                assert_eq!(
-                    details.details[0].type_url,
-                    "type.googleapis.com/pulumirpc.ErrorResourceInitFailed",
-                    "{status:?}"
-                );
-                Err((
-                    ErrorResourceInitFailed::decode(details.details[0].value.as_slice()).unwrap(),
-                    status.message().to_owned(),
-                ))
-            }
-        }
+    fn id(&self) -> String {
+        format!("{}/{}", self.ns, self.name)
     }
 
-    async fn diff_same(&mut self, outputs: &Value) -> kjob::api::pulumirpc::DiffResponse {
-        self.client
-            .diff(DiffRequest {
-                id: format!("{}/{}", self.ns, self.name),
-                urn: urn(&self.name),
-                olds: Some(to_struct(outputs)),
-                news: Some(to_struct(&self.inputs)),
-                name: self.name.clone(),
-                r#type: TYPE.into(),
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner()
+    /// Its whole life with `lifecycle`'s steps, then: its namespace is gone too.
+    async fn run(&self, lifecycle: Lifecycle) -> State {
+        let state = lifecycle.run(&self.p).await;
+        self.assert_gone().await;
+        state
     }
 
-    async fn delete(&mut self, outputs: &Value) {
-        self.client
-            .delete(DeleteRequest {
-                id: format!("{}/{}", self.ns, self.name),
-                urn: urn(&self.name),
-                properties: Some(to_struct(outputs)),
-                name: self.name.clone(),
-                r#type: TYPE.into(),
-                ..Default::default()
-            })
+    fn lifecycle(&self) -> Lifecycle {
+        Lifecycle::new(&self.name, self.inputs.clone())
+    }
+
+    /// Deletes it with `outputs` in state; its namespace is gone.
+    async fn delete(&self, outputs: &Value) {
+        self.p
+            .delete(&self.name, &self.id(), outputs)
             .await
-            .unwrap();
+            .expect("Delete");
+        self.assert_gone().await;
+    }
+
+    async fn assert_gone(&self) {
         assert!(
             common::get(&common::cluster(), ObjectKind::Namespace, None, &self.ns)
                 .await
@@ -142,37 +76,51 @@ impl Resource {
 
 #[tokio::test]
 async fn a_job_that_succeeds_is_complete_when_create_returns() {
-    let mut r = Resource::new(true, "ok", json!({"command": ["true"]}), json!({})).await;
-    let (_, outputs) = r.create(120.0).await.expect("the Job completes");
-    assert_eq!(outputs["jobStatus"], json!("Complete"));
-    let job = common::get(&common::cluster(), ObjectKind::Job, Some(&r.ns), &r.name)
-        .await
-        .unwrap();
-    assert_eq!(
-        kjob::core::outcome::job_state(&job),
-        kjob::core::outcome::JobState::Complete
-    );
-    let diff = r.diff_same(&outputs).await;
-    assert_eq!(
-        diff.changes,
-        DiffChanges::DiffNone as i32,
-        "run once: an unchanged finished Job is left alone"
-    );
-    r.delete(&outputs).await;
+    let r = Resource::new(true, "ok", json!({"command": ["true"]}), json!({})).await;
+    let lifecycle = r
+        .lifecycle()
+        .created(|s: State| async move {
+            assert_eq!(s.outputs["jobStatus"], json!("Complete"));
+            let job = common::get(
+                &common::cluster(),
+                ObjectKind::Job,
+                Some(s.namespace()),
+                s.job_name(),
+            )
+            .await
+            .unwrap();
+            assert_eq!(
+                kjob::core::outcome::job_state(&job),
+                kjob::core::outcome::JobState::Complete
+            );
+        })
+        .step(Step::new(r.inputs.clone(), ExpectDiff::None).diff(|diff| {
+            assert_eq!(
+                diff.changes,
+                DiffChanges::DiffNone,
+                "run once: an unchanged finished Job is left alone"
+            )
+        }));
+    r.run(lifecycle).await;
 }
 
 #[tokio::test]
 async fn a_job_that_fails_by_backoff_is_a_partial_failure_and_is_replaced_next_time() {
     let secret = "hunter2-very-secret";
-    let mut r = Resource::new(
+    let r = Resource::new(
         true,
         "backoff",
         json!({"image": {"repo": "kjob.test/fail"}, "backoffLimit": 1, "env": {"secrets": {"PASSWORD": {"value": secret}}}}),
         json!({}),
     )
     .await;
-    let (failure, message) = r.create(120.0).await.expect_err("the Job fails");
-    assert_eq!(failure.id, format!("{}/{}", r.ns, r.name));
+    let checked = r.p.check_ok(&r.name, &r.inputs).await;
+    let failure =
+        r.p.create(&r.name, &checked, 120.0)
+            .await
+            .expect_err("the Job fails")
+            .partial();
+    assert_eq!(failure.id, r.id());
     let reasons = failure.reasons.join("\n");
     assert!(reasons.contains("BackoffLimitExceeded"), "{reasons}");
     assert!(
@@ -180,10 +128,10 @@ async fn a_job_that_fails_by_backoff_is_a_partial_failure_and_is_replaced_next_t
         "the report names the failing pods: {reasons}"
     );
     assert!(
-        !reasons.contains(secret) && !message.contains(secret),
+        !reasons.contains(secret) && !failure.message.contains(secret),
         "no secret in errors"
     );
-    let outputs = from_struct(&failure.properties.unwrap());
+    let outputs = failure.outputs;
     assert_eq!(outputs["jobStatus"], json!("Failed"));
     assert!(
         !outputs.to_string().contains(secret)
@@ -191,7 +139,7 @@ async fn a_job_that_fails_by_backoff_is_a_partial_failure_and_is_replaced_next_t
                 .to_string()
                 .contains("1b47061264138c4ac30d75fd1eb44270")
     );
-    let diff = r.diff_same(&outputs).await;
+    let diff = r.p.diff(&r.name, &r.id(), &outputs, &checked).await;
     assert_eq!(
         diff.replaces,
         ["jobStatus"],
@@ -203,33 +151,43 @@ async fn a_job_that_fails_by_backoff_is_a_partial_failure_and_is_replaced_next_t
 
 #[tokio::test]
 async fn a_job_that_hits_its_deadline_fails_with_deadline_exceeded() {
-    let mut r = Resource::new(
+    let r = Resource::new(
         true,
         "deadline",
         json!({"image": {"repo": "kjob.test/hang"}, "activeDeadlineSeconds": 3}),
         json!({}),
     )
     .await;
-    let (failure, _) = r.create(120.0).await.expect_err("the Job fails");
+    let checked = r.p.check_ok(&r.name, &r.inputs).await;
+    let failure =
+        r.p.create(&r.name, &checked, 120.0)
+            .await
+            .expect_err("the Job fails")
+            .partial();
     assert!(
         failure.reasons.join("\n").contains("DeadlineExceeded"),
         "{:?}",
         failure.reasons
     );
-    r.delete(&from_struct(&failure.properties.unwrap())).await;
+    r.delete(&failure.outputs).await;
 }
 
 #[tokio::test]
 async fn waiting_times_out_with_the_requests_timeout() {
-    let mut r = Resource::new(
+    let r = Resource::new(
         true,
         "timeout",
         json!({"image": {"repo": "kjob.test/hang"}}),
         json!({}),
     )
     .await;
+    let checked = r.p.check_ok(&r.name, &r.inputs).await;
     let started = std::time::Instant::now();
-    let (failure, _) = r.create(3.0).await.expect_err("the wait times out");
+    let failure =
+        r.p.create(&r.name, &checked, 3.0)
+            .await
+            .expect_err("the wait times out")
+            .partial();
     assert!(started.elapsed() < Duration::from_secs(30));
     assert!(
         failure
@@ -239,101 +197,102 @@ async fn waiting_times_out_with_the_requests_timeout() {
         "{:?}",
         failure.reasons
     );
-    let outputs = from_struct(&failure.properties.unwrap());
-    assert_eq!(outputs["jobStatus"], json!("Running"));
-    r.delete(&outputs).await;
+    assert_eq!(failure.outputs["jobStatus"], json!("Running"));
+    r.delete(&failure.outputs).await;
 }
 
 #[tokio::test]
 async fn a_job_collected_by_its_ttl_stays_in_state_after_refresh() {
-    let mut r = Resource::new(
+    let r = Resource::new(
         true,
         "ttl",
         json!({"ttlSecondsAfterFinished": 1}),
         json!({}),
     )
     .await;
-    let (id, outputs) = r.create(120.0).await.expect("the Job completes");
-    let cluster = common::cluster();
-    let (ns, name) = (r.ns.clone(), r.name.clone());
-    common::eventually(
-        "the TTL controller to delete the Job",
-        Duration::from_secs(60),
-        || {
-            let cluster = &cluster;
-            let (ns, name) = (ns.clone(), name.clone());
-            async move {
-                common::get(cluster, ObjectKind::Job, Some(&ns), &name)
-                    .await
-                    .is_none()
-                    .then_some(())
-            }
-        },
-    )
-    .await;
-    let read = r
-        .client
-        .read(ReadRequest {
-            id: id.clone(),
-            urn: urn(&r.name),
-            properties: Some(to_struct(&outputs)),
-            ..Default::default()
+    let lifecycle = r
+        .lifecycle()
+        .created(|s: State| async move {
+            let cluster = common::cluster();
+            common::eventually(
+                "the TTL controller to delete the Job",
+                Duration::from_secs(60),
+                || {
+                    let (cluster, s) = (&cluster, &s);
+                    async move {
+                        common::get(cluster, ObjectKind::Job, Some(s.namespace()), s.job_name())
+                            .await
+                            .is_none()
+                            .then_some(())
+                    }
+                },
+            )
+            .await;
         })
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(read.id, id, "collected, not vanished");
-    let refreshed = from_struct(&read.properties.unwrap());
-    assert_eq!(refreshed["jobStatus"], json!("Collected"));
-    let diff = r.diff_same(&refreshed).await;
-    assert_eq!(
-        diff.changes,
-        DiffChanges::DiffNone as i32,
-        "no re-run under run-once: {diff:?}"
-    );
-    r.delete(&refreshed).await;
+        // Refresh: collected, not vanished (the runner asserts that the ID stays).
+        .step(
+            Step::new(r.inputs.clone(), ExpectDiff::None)
+                .refresh()
+                .diff(|diff| {
+                    assert_eq!(
+                        diff.changes,
+                        DiffChanges::DiffNone,
+                        "no re-run under run-once: {diff:?}"
+                    )
+                })
+                .check(|s: State| async move {
+                    assert_eq!(s.outputs["jobStatus"], json!("Collected"));
+                }),
+        );
+    r.run(lifecycle).await;
 }
 
 #[tokio::test]
 async fn run_policy_every_up_replaces_a_finished_job() {
-    let mut r = Resource::new(
+    let r = Resource::new(
         true,
         "every",
         json!({}),
         json!({"kjob.project-planton.org/run-policy": "every-up"}),
     )
     .await;
-    let (_, outputs) = r.create(120.0).await.expect("the Job completes");
-    let diff = r.diff_same(&outputs).await;
-    assert_eq!(diff.replaces, ["jobStatus"]);
-    r.delete(&outputs).await;
+    let lifecycle = r.lifecycle().step(
+        Step::new(r.inputs.clone(), ExpectDiff::Replace)
+            .diff(|diff| assert_eq!(diff.replaces, ["jobStatus"]))
+            .check(|s: State| async move {
+                assert_eq!(s.outputs["jobStatus"], json!("Complete"), "it ran again");
+            }),
+    );
+    r.run(lifecycle).await;
 }
 
 #[tokio::test]
 async fn waiting_can_be_turned_off_per_resource_and_per_provider() {
-    let mut r = Resource::new(
+    let r = Resource::new(
         true,
         "nowait",
         json!({"image": {"repo": "kjob.test/hang"}}),
         json!({"kjob.project-planton.org/wait": "false"}),
     )
     .await;
-    let (_, outputs) = r.create(600.0).await.expect("returns without waiting");
-    assert!(
-        matches!(outputs["jobStatus"].as_str(), Some("Running")),
-        "{}",
-        outputs["jobStatus"]
-    );
-    r.delete(&outputs).await;
+    let lifecycle = r.lifecycle().timeout(600.0).created(|s: State| async move {
+        assert!(
+            matches!(s.outputs["jobStatus"].as_str(), Some("Running")),
+            "{}",
+            s.outputs["jobStatus"]
+        );
+    });
+    r.run(lifecycle).await;
 
-    let mut r = Resource::new(
+    let r = Resource::new(
         false,
         "nowait-cfg",
         json!({"image": {"repo": "kjob.test/hang"}}),
         json!({}),
     )
     .await;
-    let (_, outputs) = r.create(600.0).await.expect("returns without waiting");
-    assert_eq!(outputs["jobStatus"], json!("Running"));
-    r.delete(&outputs).await;
+    let lifecycle = r.lifecycle().timeout(600.0).created(|s: State| async move {
+        assert_eq!(s.outputs["jobStatus"], json!("Running"));
+    });
+    r.run(lifecycle).await;
 }

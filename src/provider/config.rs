@@ -95,6 +95,19 @@ pub fn parse(args: &Value) -> Result<ProviderConfig, Vec<Failure>> {
     }
 }
 
+/// The problems with a configuration (secrets already revealed); none when it parses.
+pub fn check(args: &Value) -> Vec<Failure> {
+    parse(args).err().unwrap_or_default()
+}
+
+/// The known configuration keys whose values differ between two configurations.
+pub fn changed_keys(olds: &Value, news: &Value) -> Vec<String> {
+    KEYS.iter()
+        .filter(|k| olds.get(**k) != news.get(**k))
+        .map(|k| (*k).to_owned())
+        .collect()
+}
+
 /// Turns the deprecated `variables` map (`kjob:config:<key>` -> text) into arguments.
 pub fn from_variables(variables: &BTreeMap<String, String>) -> Value {
     let mut out = serde_json::Map::new();
@@ -129,6 +142,15 @@ mod tests {
         let errs = parse(&json!({"wait": 3, "nope": 1})).unwrap_err();
         assert_eq!(errs.len(), 2);
         assert!(!format!("{c:?}").contains("/k"), "kubeconfig never printed");
+        assert!(check(&json!({"wait": true})).is_empty());
+        assert_eq!(check(&json!({"wait": 3})).len(), 1);
+    }
+
+    #[test]
+    fn changed_keys_are_the_known_ones_that_differ() {
+        let olds = json!({"context": "a", "wait": true, "other": 1});
+        let news = json!({"context": "b", "wait": true, "kubeconfig": "/k", "other": 2});
+        assert_eq!(changed_keys(&olds, &news), ["kubeconfig", "context"]);
     }
 
     #[test]

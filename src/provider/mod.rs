@@ -8,7 +8,7 @@
 pub mod config;
 pub mod engine;
 pub mod inputs;
-pub mod read;
+pub mod resource;
 pub mod service;
 pub mod values;
 

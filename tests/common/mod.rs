@@ -1,6 +1,11 @@
 //! Shared helpers for the tests that run against the test bed (`scripts/testbed up`).
 //! There is no skipping: without a test bed these tests fail and say how to start one.
+//! The provider's tests drive it through [`provider::Provider`] (one typed call per RPC) and
+//! [`lifecycle::Lifecycle`] (a resource's whole life, step by step).
 #![allow(dead_code)]
+
+pub mod lifecycle;
+pub mod provider;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -114,39 +119,4 @@ pub fn manifest(name: &str, namespace: &str, spec_extra: Value) -> Value {
         }
     }
     serde_json::json!({"apiVersion": "kubernetes.project-planton.org/v1", "kind": "KubernetesJob", "metadata": {"name": name}, "spec": spec})
-}
-
-/// The provider's gRPC service started in this process on a free loopback port, configured
-/// with `config` (the test bed's kubeconfig is added), as the engine would drive it.
-pub async fn provider(
-    mut config: Value,
-) -> kjob::api::pulumirpc::resource_provider_client::ResourceProviderClient<tonic::transport::Channel>
-{
-    use kjob::api::pulumirpc::resource_provider_client::ResourceProviderClient;
-    use kjob::api::pulumirpc::resource_provider_server::ResourceProviderServer;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let service = ResourceProviderServer::new(kjob::provider::service::KjobProvider::new(
-        kjob::provider::engine::EngineLog::default(),
-        std::sync::Arc::new(tokio::sync::Notify::new()),
-    ));
-    tokio::spawn(
-        tonic::transport::Server::builder()
-            .add_service(service)
-            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
-    );
-    let mut client = ResourceProviderClient::connect(format!("http://{addr}"))
-        .await
-        .unwrap();
-    config["kubeconfig"] = Value::from(kubeconfig());
-    client
-        .configure(kjob::api::pulumirpc::ConfigureRequest {
-            args: Some(kjob::provider::values::to_struct(&config)),
-            accept_secrets: true,
-            accept_resources: true,
-            ..Default::default()
-        })
-        .await
-        .expect("Configure succeeds");
-    client
 }

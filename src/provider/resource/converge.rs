@@ -1,0 +1,148 @@
+//! Create's and Update's shared path: apply the rendered objects, then wait for the Job, and
+//! say what the outcome means for the engine (outputs, or a plain or partial failure).
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::{KubernetesJob, Properties, ResourceError};
+use crate::core::objects::ObjectRef;
+use crate::core::outcome::{self, Event, JobStatus};
+use crate::deploy::{self, Observer};
+use crate::kinds::Rendered;
+use crate::provider::engine::EngineLog;
+use crate::provider::inputs;
+use crate::wait;
+
+/// Logs what the deploy sequence does, through the engine.
+pub(super) struct EngineObserver {
+    log: EngineLog,
+    urn: String,
+    notes: Vec<String>,
+}
+
+impl Observer for EngineObserver {
+    fn skipped(&mut self, object: &ObjectRef, why: &str) {
+        self.notes.push(format!("left {object} alone: {why}"));
+    }
+}
+
+impl EngineObserver {
+    /// An observer whose notes go to the engine's log against `urn`.
+    pub(super) fn new(log: &EngineLog, urn: &str) -> Self {
+        Self {
+            log: log.clone(),
+            urn: urn.to_owned(),
+            notes: Vec::new(),
+        }
+    }
+
+    /// Sends the notes gathered so far.
+    pub(super) async fn flush(&mut self) {
+        for note in self.notes.drain(..) {
+            self.log.info(&self.urn, note).await;
+        }
+    }
+}
+
+/// One Create or Update, for [`KubernetesJob::converge`].
+pub(super) struct Converge<'a> {
+    /// `creating` or `updating`, for messages.
+    pub verb: &'a str,
+    /// The resource's URN, for the engine's log.
+    pub urn: &'a str,
+    /// The checked inputs and the paths the engine marked secret.
+    pub props: &'a Properties,
+    /// What the inputs render.
+    pub rendered: &'a Rendered,
+    /// The objects the previous inputs rendered (empty for a Create).
+    pub previous: &'a [ObjectRef],
+    /// The engine's timeout, if it gave one.
+    pub timeout: Option<Duration>,
+}
+
+impl KubernetesJob {
+    /// Applies the rendered objects, then (unless waiting is off) waits for the Job to finish.
+    /// Returns the ID and the outputs with `jobStatus`; a failure after anything was applied is
+    /// a partial failure carrying the outputs so far.
+    pub(super) async fn converge(
+        &self,
+        request: Converge<'_>,
+    ) -> Result<(String, Properties), ResourceError> {
+        let Converge {
+            verb,
+            urn,
+            props,
+            rendered,
+            previous,
+            timeout,
+        } = request;
+        let job = rendered
+            .job
+            .clone()
+            .ok_or_else(|| ResourceError::Internal("a KubernetesJob renders a Job".into()))?;
+        let id = inputs::resource_id(&job.namespace, &job.name);
+        let base = inputs::outputs(&props.value, Some(&job.namespace), Some(&job.name));
+        let with_status = |status: JobStatus| {
+            let mut out = base.clone();
+            out[inputs::OUT_JOB_STATUS] = Value::from(status.word());
+            Properties::with_secret_fields(out, &props.secrets)
+        };
+        let partial = |status: JobStatus, reason: String| ResourceError::Partial {
+            id: id.clone(),
+            outputs: with_status(status),
+            reasons: vec![reason],
+        };
+        let cluster = &self.cluster;
+        let mut observer = EngineObserver::new(&self.log, urn);
+        let applied = deploy::apply(cluster, rendered, previous, &[], &mut observer).await;
+        observer.flush().await;
+        if let Err(failure) = applied {
+            let reason = format!("{verb} KubernetesJob {id}: {}", failure.source);
+            if failure.owned.is_empty() && previous.is_empty() {
+                return Err(ResourceError::Failed(reason));
+            }
+            return Err(partial(JobStatus::Unknown, reason));
+        }
+        let secrets = crate::core::secrets::secret_values(&props.value);
+        if !self.config.wait || outcome::wait_disabled(&outcome::annotations_of(&props.value)) {
+            let status = wait::current(cluster, &job)
+                .await
+                .unwrap_or(JobStatus::Unknown);
+            return Ok((id, with_status(status)));
+        }
+        let timeout = timeout.unwrap_or(outcome::DEFAULT_TIMEOUT);
+        let log = self.log.clone();
+        let urn_owned = urn.to_owned();
+        let mut on_event = move |event: Event| {
+            let log = log.clone();
+            let urn = urn_owned.clone();
+            tokio::spawn(async move {
+                match event {
+                    Event::Progress {
+                        active,
+                        succeeded,
+                        failed,
+                    } => {
+                        log.status(&urn, format!("Waiting for the Job to finish (active: {active}, succeeded: {succeeded}, failed: {failed})")).await
+                    }
+                    Event::Warning(text) => log.warn(&urn, text).await,
+                }
+            });
+        };
+        let waited = wait::outcome(cluster, &job, timeout, &secrets, &mut on_event).await;
+        self.log.status(urn, "").await;
+        match waited {
+            Ok(status) => Ok((id, with_status(status))),
+            Err(unfinished) => {
+                let message = match &unfinished.error {
+                    wait::WaitError::Failed { .. } | wait::WaitError::Timeout { .. } => {
+                        unfinished.error.to_string()
+                    }
+                    other => format!("{verb} KubernetesJob {id}: {other}"),
+                };
+                Err(partial(unfinished.status, message))
+            }
+        }
+    }
+}

@@ -1,0 +1,246 @@
+//! The KubernetesJob resource as a plain type, in the pattern of pulumi-go-provider's `infer`:
+//! check, diff, create, read, update and delete are typed functions of [`KubernetesJob`] over
+//! plain values ([`types`]); nothing here knows the protocol. The pure decisions are the core's
+//! ([`inputs`], [`crate::kinds`], [`crate::core::diff`], [`crate::core::outcome`]); the resource
+//! drives the shells ([`crate::deploy`], [`crate::wait`], [`crate::cluster`]) with them.
+//! [`crate::provider::service`] is the wire front end.
+
+mod converge;
+mod read;
+pub mod types;
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::cluster::Cluster;
+use crate::core::diff::{self, ChangeKind};
+use crate::core::objects::ObjectRef;
+use crate::core::outcome::{self, JobStatus};
+use crate::core::refs::Source;
+use crate::deploy;
+use crate::kinds::{RenderOptions, Rendered};
+use crate::provider::config::ProviderConfig;
+use crate::provider::engine::EngineLog;
+use crate::provider::{inputs, values};
+use crate::state::{self, Store};
+
+pub use types::{
+    CheckRequest, CheckResult, CreateRequest, CreateResult, DeleteRequest, DiffRequest, DiffResult,
+    Properties, PropertyChange, ReadRequest, ReadResult, ResourceError, UpdateRequest,
+    UpdateResult,
+};
+
+use converge::{Converge, EngineObserver};
+
+/// The KubernetesJob resource under one provider configuration: its cluster client, whether
+/// Create and Update wait, the state store references resolve from, and the engine's log.
+pub struct KubernetesJob {
+    config: ProviderConfig,
+    cluster: Cluster,
+    log: EngineLog,
+}
+
+impl KubernetesJob {
+    /// The resource under `config`, logging through `log`. No connection is made until one is
+    /// needed.
+    pub fn new(config: ProviderConfig, log: EngineLog) -> Self {
+        let cluster = Cluster::new(config.cluster.clone());
+        Self {
+            config,
+            cluster,
+            log,
+        }
+    }
+
+    /// The configuration it runs under.
+    pub fn config(&self) -> &ProviderConfig {
+        &self.config
+    }
+
+    /// Checks new inputs: defaults, references (resolved from the CLI's state store too: the
+    /// configured `stateDir`, else the default one when it exists), validation.
+    pub fn check(&self, request: CheckRequest) -> CheckResult {
+        let store = match &self.config.state_dir {
+            Some(dir) => Some(Store::new(dir.clone())),
+            None => state::resolve_dir(None)
+                .ok()
+                .map(Store::new)
+                .filter(Store::exists),
+        };
+        let sources: Vec<&dyn Source> = store.iter().map(|s| s as &dyn Source).collect();
+        let checked = inputs::check(&request.news.value, &request.name, &sources);
+        CheckResult {
+            inputs: Properties::with_secret_fields(checked.inputs, &request.news.secrets),
+            failures: checked.failures,
+        }
+    }
+
+    /// Compares the outputs in state with new inputs: what changes, what replaces, and whether
+    /// the Job runs again although nothing changed ([`outcome::rerun_reason`]).
+    pub fn diff(&self, request: &DiffRequest) -> DiffResult {
+        let olds = inputs::inputs_of_outputs(&request.olds);
+        let ignore: Vec<_> = request
+            .ignore_changes
+            .iter()
+            .map(|p| diff::parse_property_path(p))
+            .collect();
+        let result = diff::diff(&olds, &request.news, &ignore, &values::is_unknown);
+        let mut detailed: BTreeMap<String, PropertyChange> = result
+            .changes
+            .iter()
+            .map(|c| {
+                let change = PropertyChange {
+                    kind: c.kind,
+                    replace: c.replace,
+                    input_diff: true,
+                };
+                (c.path.to_string(), change)
+            })
+            .collect();
+        let mut diffs = result.top_level();
+        let mut replaces = result.replace_keys();
+        let recorded = JobStatus::of_outputs(&request.olds, inputs::OUT_JOB_STATUS);
+        if let Some(why) = outcome::rerun_reason(recorded, &outcome::annotations_of(&request.news))
+        {
+            tracing::debug!("replacing {}: {why}", request.urn);
+            let change = PropertyChange {
+                kind: ChangeKind::Update,
+                replace: true,
+                input_diff: false,
+            };
+            detailed.insert(inputs::OUT_JOB_STATUS.into(), change);
+            diffs.push(inputs::OUT_JOB_STATUS.into());
+            replaces.push(inputs::OUT_JOB_STATUS.into());
+        }
+        DiffResult {
+            delete_before_replace: !replaces.is_empty(),
+            diffs,
+            replaces,
+            detailed,
+        }
+    }
+
+    /// Creates the resource's objects and (unless waiting is off) waits for its Job; a preview
+    /// only says what the outputs will be.
+    pub async fn create(&self, request: CreateRequest) -> Result<CreateResult, ResourceError> {
+        let CreateRequest {
+            urn,
+            name,
+            inputs: props,
+            timeout,
+            preview,
+        } = request;
+        if preview {
+            let namespace = known(props.value.pointer("/spec/namespace/value"));
+            let job_name = known(props.value.pointer("/metadata/name"));
+            let outputs = inputs::outputs(&props.value, namespace, job_name);
+            return Ok(CreateResult {
+                id: String::new(),
+                outputs: Properties::with_secret_fields(outputs, &props.secrets),
+            });
+        }
+        let rendered = prepare(&props.value, &name).map_err(ResourceError::Invalid)?;
+        let (id, outputs) = self
+            .converge(Converge {
+                verb: "creating",
+                urn: &urn,
+                props: &props,
+                rendered: &rendered,
+                previous: &[],
+                timeout,
+            })
+            .await?;
+        Ok(CreateResult { id, outputs })
+    }
+
+    /// Applies the new inputs over the old (pruning what they no longer render) and (unless
+    /// waiting is off) waits for the Job; a preview only says what the outputs will be.
+    pub async fn update(&self, request: UpdateRequest) -> Result<UpdateResult, ResourceError> {
+        let UpdateRequest {
+            urn,
+            name,
+            olds,
+            news,
+            timeout,
+            preview,
+        } = request;
+        if preview {
+            let namespace = known(news.value.pointer("/spec/namespace/value"));
+            let job_name = news.value.pointer("/metadata/name").and_then(Value::as_str);
+            let outputs = inputs::outputs(&news.value, namespace, job_name);
+            return Ok(UpdateResult {
+                outputs: Properties::with_secret_fields(outputs, &news.secrets),
+            });
+        }
+        let rendered = prepare(&news.value, &name).map_err(ResourceError::Invalid)?;
+        let previous: Vec<ObjectRef> = prepare(&inputs::inputs_of_outputs(&olds), &name)
+            .map(|p| p.ids())
+            .unwrap_or_default();
+        let (_, outputs) = self
+            .converge(Converge {
+                verb: "updating",
+                urn: &urn,
+                props: &news,
+                rendered: &rendered,
+                previous: &previous,
+                timeout,
+            })
+            .await?;
+        Ok(UpdateResult { outputs })
+    }
+
+    /// Deletes what the resource owns: the objects its inputs render and what a failed Update
+    /// left behind under its labels; never an object without them.
+    pub async fn delete(&self, request: DeleteRequest) -> Result<(), ResourceError> {
+        let DeleteRequest {
+            urn,
+            name,
+            id,
+            olds,
+        } = request;
+        let prepared = prepare(&inputs::inputs_of_outputs(&olds), &name).map_err(|e| {
+            ResourceError::Invalid(format!("cannot tell what KubernetesJob {id} created: {e}"))
+        })?;
+        let mut objects: Vec<ObjectRef> = prepared.ids();
+        let home = prepared.home.clone().unwrap_or_default();
+        // Also what a failed Update left behind (its state holds only the new inputs); deleted
+        // first, as the list is worked from its end.
+        let extra = deploy::leftovers(&self.cluster, &home, &prepared.owner, &objects)
+            .await
+            .map_err(|e| ResourceError::Failed(format!("deleting KubernetesJob {id}: {e}")))?;
+        objects.extend(extra);
+        let mut observer = EngineObserver::new(&self.log, &urn);
+        let result = deploy::delete(&self.cluster, &objects, &prepared.owner, &mut observer).await;
+        observer.flush().await;
+        result.map_err(|e| {
+            ResourceError::Failed(format!("deleting KubernetesJob {id}: {}", e.source))
+        })
+    }
+}
+
+/// A string value that is known (not an unknown placeholder of a preview).
+fn known(value: Option<&Value>) -> Option<&str> {
+    value
+        .and_then(Value::as_str)
+        .filter(|s| !values::is_unknown(&Value::from(*s)))
+}
+
+/// What a resource deploys, from its (revealed) checked inputs.
+fn prepare(inputs_value: &Value, name: &str) -> Result<Rendered, String> {
+    let checked = inputs::check(inputs_value, name, &[]);
+    if !checked.failures.is_empty() {
+        let list: Vec<String> = checked.failures.iter().map(ToString::to_string).collect();
+        return Err(format!("the inputs do not check: {}", list.join("; ")));
+    }
+    let options = RenderOptions {
+        docker_config_json: inputs_value
+            .get(inputs::DOCKER_CONFIG_JSON)
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+    };
+    checked.checked.render(&options)
+}
+
+#[cfg(test)]
+mod tests;
