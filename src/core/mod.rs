@@ -1,6 +1,6 @@
 //! The pure core: everything here is a function over plain values. No module under `core`
 //! talks to the cluster, the network, the file system or an async runtime, and none knows the
-//! kinds or the front ends (`tests/architecture.rs` enforces both).
+//! kinds or the front ends (`tests/pure/architecture.rs` enforces both).
 //!
 //! | module | what |
 //! |---|---|

@@ -49,7 +49,7 @@ pub fn check_fresh(dir: impl AsRef<Path>) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "{}; regenerate with `{REGENERATE}` (or `KJOB_UPDATE_SCHEMA=1 cargo test --test schema_fresh`), \
+            "{}; regenerate with `{REGENERATE}` (or `KJOB_UPDATE_SCHEMA=1 cargo test --test pure schema_fresh`), \
              which writes {}, and commit the result",
             problems.join("; "),
             dir.display()

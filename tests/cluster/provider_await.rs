@@ -1,12 +1,12 @@
 //! Job outcomes through the provider, on the test bed (through the harness in
-//! `tests/common`): Create waits for completion, a failure (backoff, deadline) or a
+//! `tests/cluster/common`): Create waits for completion, a failure (backoff, deadline) or a
 //! timeout is a partial failure with diagnostics, a failed Job is replaced on the next up, a Job
 //! collected by its TTL stays in state, and the run policy and wait opt-out annotations work.
 //!
 //! The test bed's fake kubelet (kwok) decides a pod's fate by image: `kjob.test/fail` exits 1,
 //! `kjob.test/hang` runs forever, anything else succeeds in about a second.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -4,7 +4,7 @@
 //! (and one that crashes and is torn down), two runs at once, an unreachable cluster, and the
 //! examples. Every test uses its own names and state directory, and cleans up.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

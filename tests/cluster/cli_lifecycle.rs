@@ -8,7 +8,7 @@
 //! `kjob.test/hang` runs forever, anything else succeeds in about a second. It serves no pod
 //! logs. Every test uses its own names, namespace and state directory, and cleans up.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};

@@ -20,7 +20,7 @@
 //! After every re-run the objects carrying our ownership labels are counted cluster-wide: the
 //! rendered set exactly (nothing stale left by a half-done update), and zero after the delete.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::process::Command;

@@ -5,9 +5,8 @@
 //! succeeds; then 110 concurrent Deletes, and nothing with our labels is left in the namespace.
 //! Wall times are printed (`--nocapture`); every phase is bounded by a timeout.
 
-mod common;
-#[path = "support/launch.rs"]
-mod launch;
+use crate::common;
+use crate::launch;
 
 use std::time::{Duration, Instant};
 

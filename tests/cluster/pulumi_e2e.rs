@@ -11,7 +11,7 @@
 //! Every test has its own run directory, stack and namespace, and destroys what it created.
 //! Set `KJOB_KEEP_PULUMI_RUNS=1` to keep the run directories for inspection.
 
-mod common;
+use crate::common;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};

@@ -3,7 +3,7 @@
 //! as in-place must be accepted with the Job's UID unchanged; a change classified as replace
 //! must be rejected by the API server (so an in-place update could never work).
 
-mod common;
+use crate::common;
 
 use kjob::core::objects::ObjectKind;
 use kjob::core::path::PropertyPath;

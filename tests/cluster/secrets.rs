@@ -21,9 +21,8 @@
 //! Each value is also shown to have been deployed (read back from the cluster), so that a test
 //! that never handled the secret cannot pass.
 
-mod common;
-#[path = "support/launch.rs"]
-mod launch;
+use crate::common;
+use crate::launch;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -698,7 +697,7 @@ fn the_cli_never_prints_or_stores_a_secret_in_clear_text() {
 
 // ------------------------------------------------------------------------------------ Pulumi
 
-/// The directory holding `pulumi` (as in tests/pulumi_e2e.rs).
+/// The directory holding `pulumi` (as in tests/cluster/pulumi_e2e.rs).
 fn pulumi_bin() -> PathBuf {
     let dir = match std::env::var_os("KJOB_PULUMI_BIN").filter(|d| !d.is_empty()) {
         Some(d) => PathBuf::from(d),

@@ -1,9 +1,9 @@
 //! The provider's gRPC service in-process, driven like the engine drives it, against the test
-//! bed (through the harness in `tests/common`): Configure, Check, Create (preview,
+//! bed (through the harness in `tests/cluster/common`): Configure, Check, Create (preview,
 //! then real), Diff, Update in place, Diff to a replace and the replacement, Delete, Read after
 //! out-of-band deletion, and import.
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 
