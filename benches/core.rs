@@ -47,7 +47,7 @@ fn checked_inputs(raw: &Value) -> Value {
 fn bench_check(c: &mut Criterion) {
     let raw = full_inputs();
     c.bench_function("check/full", |b| {
-        b.iter(|| inputs::check(black_box(&raw), NAME, &[]))
+        b.iter(|| inputs::check(black_box(&raw), NAME, &[]));
     });
     // What the gRPC Check handler adds around it: Struct -> JSON, reveal, JSON -> Struct.
     let wire = values::to_struct(&raw);
@@ -56,7 +56,7 @@ fn bench_check(c: &mut Criterion) {
             let (news, _) = values::reveal(&values::from_struct(black_box(&wire)));
             let checked = inputs::check(&news, NAME, &[]);
             values::to_struct(&checked.inputs)
-        })
+        });
     });
 }
 
@@ -78,7 +78,7 @@ fn bench_diff(c: &mut Criterion) {
         assert_eq!(expected.is_empty(), label == "none");
         assert_eq!(expected.replaces(), label == "replace");
         c.bench_function(&format!("diff/{label}"), |b| {
-            b.iter(|| kjob::core::diff::diff(black_box(&old), black_box(new), &[], &unknown))
+            b.iter(|| kjob::core::diff::diff(black_box(&old), black_box(new), &[], &unknown));
         });
     }
 }
@@ -91,7 +91,7 @@ fn bench_render(c: &mut Criterion) {
         b.iter(|| {
             kjob::kinds::job::render(black_box(checked.checked.as_job().unwrap()), &options)
                 .expect("renders")
-        })
+        });
     });
     let rendered =
         kjob::kinds::job::render(checked.checked.as_job().unwrap(), &options).expect("renders");
@@ -105,7 +105,7 @@ fn bench_render(c: &mut Criterion) {
             kjob::kinds::job::render(black_box(checked.checked.as_job().unwrap()), &options)
                 .expect("renders")
                 .objects()
-        })
+        });
     });
 }
 

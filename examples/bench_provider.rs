@@ -658,7 +658,7 @@ async fn main() -> Result<(), Error> {
         }
         results.insert(
             "pk8s_schema".into(),
-            json!({"name": schema["name"], "version": schema["version"], "resources": schema["resources"].as_object().map(|m| m.len()), "tokens_used": tokens}),
+            json!({"name": schema["name"], "version": schema["version"], "resources": schema["resources"].as_object().map(serde_json::Map::len), "tokens_used": tokens}),
         );
         configure_pk8s(&mut client, &a.kubeconfig).await?;
         pk8s = Some((plugin, client));

@@ -13,7 +13,7 @@ macro_rules! generated {
     };
 }
 
-#[allow(clippy::all, missing_docs, rustdoc::all)]
+#[allow(clippy::all, missing_docs, unused_qualifications, rustdoc::all)]
 pub mod org {
     pub mod project_planton {
         pub mod provider {
@@ -56,19 +56,19 @@ pub mod org {
 }
 
 /// Pulumi's provider protocol (`pulumirpc`).
-#[allow(clippy::all, missing_docs, rustdoc::all)]
+#[allow(clippy::all, missing_docs, unused_qualifications, rustdoc::all)]
 pub mod pulumirpc {
     generated!("pulumirpc.rs");
 }
 
 /// gRPC's standard health service, which the engine may probe.
-#[allow(clippy::all, missing_docs, rustdoc::all)]
+#[allow(clippy::all, missing_docs, unused_qualifications, rustdoc::all)]
 pub mod grpc_health {
     generated!("grpc.health.v1.rs");
 }
 
 /// gRPC's error model, for status details.
-#[allow(clippy::all, missing_docs, rustdoc::all)]
+#[allow(clippy::all, missing_docs, unused_qualifications, rustdoc::all)]
 pub mod google_rpc {
     generated!("google.rpc.rs");
 }

@@ -31,7 +31,9 @@ pub struct ClusterConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
     /// The kubeconfig could not be loaded.
-    #[error("cannot load the Kubernetes configuration: {0}")]
+    #[error(
+        "cannot load the Kubernetes configuration: {0} (if no cluster is configured, start the project's local one from a kjob checkout: scripts/demo --local, or scripts/testbed up && eval \"$(scripts/testbed env)\" and retry)"
+    )]
     Config(String),
     /// The API server answered with an error, or could not be reached.
     #[error("{action} {object}: {source}")]
@@ -117,7 +119,7 @@ impl Default for RetryPolicy {
 pub async fn with_retry<T, F, Fut>(policy: RetryPolicy, mut op: F) -> Result<T, kube::Error>
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, kube::Error>>,
+    Fut: Future<Output = Result<T, kube::Error>>,
 {
     let mut pause = policy.first_pause;
     let mut attempt = 1;

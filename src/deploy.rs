@@ -180,7 +180,7 @@ pub async fn delete(
         match live {
             None => observer.deleted(&id),
             Some(live) if !is_owned_by(&live, owner) => {
-                observer.skipped(&id, "it does not carry this resource's ownership labels")
+                observer.skipped(&id, "it does not carry this resource's ownership labels");
             }
             Some(_) => {
                 if let Err(e) = cluster.delete(&id).await {

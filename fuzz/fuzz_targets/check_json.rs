@@ -9,9 +9,9 @@ fuzz_target!(|data: &[u8]| {
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) else {
         return;
     };
-    let checked = kjob::kinds::job::check(&value, &PropertyPath::root(), None, &[]);
+    let checked = kjob::kinds::Kind::KubernetesJob.check(&value, &PropertyPath::root(), None, &[]);
     if checked.is_ok() {
-        let _ = kjob::kinds::job::render(&checked, &Default::default()).map(|r| r.objects());
+        let _ = checked.render(&Default::default()).map(|r| r.objects);
         let _ = kjob::core::diff::diff(&checked.document, &value, &[], &|_| false);
     }
     let provider = kjob::provider::inputs::check(&value, "fuzz", &[]);

@@ -3,8 +3,8 @@
 //! failure located back in the file, and rendering when it checks: never a panic, never a hang.
 #![no_main]
 
-use kjob::manifest::{self, Kind};
 use kjob::core::path::PropertyPath;
+use kjob::manifest;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -23,26 +23,12 @@ fuzz_target!(|data: &[u8]| {
     let root = PropertyPath::root();
     for doc in docs {
         let _ = doc.title();
-        match doc.kind {
-            Kind::KubernetesJob => {
-                let checked = kjob::kinds::job::check(&doc.value, &root, None, &[]);
-                for f in &checked.failures {
-                    let _ = doc.locate(f).to_string();
-                }
-                if checked.is_ok() {
-                    let _ = kjob::kinds::job::render(&checked, &Default::default()).map(|r| r.objects());
-                }
-            }
-            Kind::KubernetesNamespace => {
-                let checked = kjob::kinds::namespace::check(&doc.value, &root, None, &[]);
-                for f in &checked.failures {
-                    let _ = doc.locate(f).to_string();
-                }
-                if checked.is_ok() {
-                    let _ = kjob::kinds::namespace::render(&checked);
-                    let _ = kjob::kinds::namespace::outputs(&checked);
-                }
-            }
+        let checked = doc.kind.check(&doc.value, &root, None, &[]);
+        for f in &checked.failures {
+            let _ = doc.locate(f).to_string();
+        }
+        if checked.is_ok() {
+            let _ = checked.render(&Default::default()).map(|r| r.objects);
         }
     }
 });

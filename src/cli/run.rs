@@ -248,7 +248,7 @@ async fn apply_one(
         record.job_status = None;
     }
 
-    record.manifest = crate::core::secrets::mark(&planned.manifest);
+    record.manifest = secrets::mark(&planned.manifest);
     record.outputs = planned.outputs.clone();
     let previous = record.all_objects();
     record.pending = rendered_ids

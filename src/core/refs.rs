@@ -225,9 +225,9 @@ fn visit(
                 for (i, item) in items.iter_mut().enumerate() {
                     if let PValue::Message(sub) = item {
                         if target {
-                            f(&field, sub, &path.index(i))
+                            f(&field, sub, &path.index(i));
                         } else {
-                            visit(sub, &path.index(i), f)
+                            visit(sub, &path.index(i), f);
                         }
                     }
                 }
@@ -242,9 +242,9 @@ fn visit(
                     };
                     if let Some(PValue::Message(sub)) = map.get_mut(&key) {
                         if target {
-                            f(&field, sub, &path.key(&key_text))
+                            f(&field, sub, &path.key(&key_text));
                         } else {
-                            visit(sub, &path.key(&key_text), f)
+                            visit(sub, &path.key(&key_text), f);
                         }
                     }
                 }

@@ -298,7 +298,7 @@ fn envelope(
     match map.get("metadata") {
         Some(Value::Object(_)) => {}
         Some(Value::Null) | None => {
-            errors.push(doc.whole("metadata: is required (at least metadata.name)"))
+            errors.push(doc.whole("metadata: is required (at least metadata.name)"));
         }
         Some(_) => errors.push(Located {
             source: source.to_owned(),

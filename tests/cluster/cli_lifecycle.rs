@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use base64::Engine;
 use kjob::cluster::Cluster;
 use kjob::core::objects::ObjectKind;
 use kjob::state::{Record, Status, Store};
@@ -70,7 +71,7 @@ impl Bed {
     }
 
     fn args(&self, args: &[&str]) -> Vec<String> {
-        let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let mut all: Vec<String> = args.iter().map(ToString::to_string).collect();
         all.extend([
             "--kubeconfig".into(),
             common::kubeconfig(),
@@ -320,17 +321,29 @@ async fn a_job_that_fails_by_backoff_exits_1_with_a_failure_report_and_runs_agai
         "",
         &format!("  backoffLimit: 0\n  env:\n    secrets:\n      PASSWORD: {{value: {secret}}}\n"),
     );
+    // The container prints the secret, plainly and base64-encoded (as a client would send it in
+    // a header); the failure report shows its real log with both redacted.
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("admin:{secret}"));
+    common::pod_log(
+        &bed.ns,
+        &[
+            &format!("connecting with password {secret}"),
+            &format!("Authorization: Basic {encoded}"),
+            "error: connection refused",
+        ],
+    );
     let up = bed.run(&["up", "--manifest", &file, "--yes"]);
     up.exit(1);
     up.says(&format!(
         "Job {}/{} failed: BackoffLimitExceeded",
         bed.ns, bed.job
     ));
-    // The report names the failing pod and its exit code, and says why there is no log.
+    // The report names the failing pod and its exit code, and shows its last log lines.
     up.says(&format!("  pod {}-", bed.job))
         .says("failed (exit code 1, Error)");
-    up.says("(log unavailable: the cluster has no log for this pod")
-        .says("HTTP 404");
+    up.says("    | connecting with password [redacted]")
+        .says("    | error: connection refused")
+        .never_says(&encoded);
     up.says(&format!("warning {}: BackoffLimitExceeded", bed.job));
     up.never_says(secret)
         .never_says("ErrorResponse")
@@ -351,7 +364,7 @@ async fn a_job_that_fails_by_backoff_exits_1_with_a_failure_report_and_runs_agai
     assert!(!serde_json::to_string(&record).unwrap().contains(secret));
     let first = bed.job_uid().await;
 
-    // wait on the failed Job: exit 1 with the same report; logs: the pod, with why there is no log.
+    // wait on the failed Job: exit 1 with the same report; logs: the pod's real log, redacted.
     let wait = bed.run(&["wait", "--manifest", &file]);
     wait.exit(1)
         .says("BackoffLimitExceeded")
@@ -360,8 +373,9 @@ async fn a_job_that_fails_by_backoff_exits_1_with_a_failure_report_and_runs_agai
     let logs = bed.run(&["logs", "--name", &bed.job]);
     logs.ok()
         .says(&format!("{}-", bed.job))
-        .says("log unavailable (pod Failed, exit code 1)")
-        .never_says(secret);
+        .says(": connecting with password [redacted]")
+        .never_says(secret)
+        .never_says(&encoded);
 
     // Nothing changed, but the failed Job is deleted and run again (it fails again, at once).
     let again = bed.run(&["up", "--manifest", &file, "--yes"]);
@@ -573,6 +587,7 @@ async fn wait_and_logs_on_a_deployed_job() {
         "",
         "  env:\n    secrets:\n      TOKEN: {value: t0ps3cret-wait}\n",
     );
+    common::pod_log(&bed.ns, &["starting", "token=t0ps3cret-wait"]);
     // Not deployed yet: exit 2.
     bed.run(&["wait", "--manifest", &file])
         .exit(2)
@@ -593,23 +608,19 @@ async fn wait_and_logs_on_a_deployed_job() {
         "{}",
         wait.stdout
     );
-    // The test bed serves no logs: one line per pod says so, and why; the pods were found.
-    let logs = bed.run(&["logs", "--manifest", &file, "--tail", "5"]);
+    // The pod's real log, each line prefixed by the pod's name, the secret it printed redacted
+    // (read with --name alone, so only the live Secret and the stored hashes know the value).
+    let logs = bed.run(&["logs", "--name", &bed.job, "--tail", "5"]);
     logs.ok().never_says("t0ps3cret-wait");
     let lines: Vec<&str> = logs
-        .stderr
+        .stdout
         .lines()
-        .filter(|l| l.contains("log unavailable"))
+        .filter(|l| l.contains("token="))
         .collect();
-    assert_eq!(lines.len(), 1, "{}", logs.stderr);
+    assert_eq!(lines.len(), 1, "{}\n{}", logs.stdout, logs.stderr);
     assert!(
-        lines[0].starts_with(&format!("{}-", bed.job)),
-        "prefixed with the pod's name: {}",
-        lines[0]
-    );
-    assert!(
-        lines[0].contains("(pod Succeeded, exit code 0)") && lines[0].contains("HTTP 404"),
-        "{}",
+        lines[0].starts_with(&format!("{}-", bed.job)) && lines[0].ends_with("token=[redacted]"),
+        "prefixed with the pod's name, redacted: {}",
         lines[0]
     );
     // The next up records nothing new: the Job was Complete (refreshed from Running).

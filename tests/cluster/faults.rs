@@ -356,7 +356,7 @@ fn assert_deployed(counts: &[(ObjectKind, Vec<String>)], res: &Res, maps: &[&str
         (ObjectKind::Namespace, vec![res.ns.clone()]),
         (
             ObjectKind::ConfigMap,
-            maps.iter().map(|m| m.to_string()).collect(),
+            maps.iter().map(ToString::to_string).collect(),
         ),
         (
             ObjectKind::Secret,
@@ -392,7 +392,7 @@ async fn job_uid(cluster: &Cluster, res: &Res) -> Option<String> {
 async fn until<F, Fut>(what: &str, mut f: F)
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
+    Fut: Future<Output = bool>,
 {
     let deadline = Instant::now() + Duration::from_secs(60);
     while !f().await {

@@ -80,7 +80,7 @@ fn cases() -> Vec<Case> {
             base: indexed.clone(),
             edit: |v| {
                 v["spec"]["completions"] = json!(4);
-                v["spec"]["parallelism"] = json!(4)
+                v["spec"]["parallelism"] = json!(4);
             },
         },
         // Replace.
@@ -119,7 +119,7 @@ fn cases() -> Vec<Case> {
             base: plain.clone(),
             edit: |v| {
                 v["spec"]["volumeMounts"] =
-                    json!([{"name": "s", "mountPath": "/s", "emptyDir": {}}])
+                    json!([{"name": "s", "mountPath": "/s", "emptyDir": {}}]);
             },
         },
         Case {

@@ -11,6 +11,7 @@ mod cli_lifecycle;
 mod faults;
 mod job_semantics;
 mod load;
+mod outcome_parity;
 mod provider_await;
 mod provider_lifecycle;
 mod pulumi_e2e;

@@ -99,7 +99,7 @@ async fn a_job_that_succeeds_is_complete_when_create_returns() {
                 diff.changes,
                 DiffChanges::DiffNone,
                 "run once: an unchanged finished Job is left alone"
-            )
+            );
         }));
     r.run(lifecycle).await;
 }
@@ -238,7 +238,7 @@ async fn a_job_collected_by_its_ttl_stays_in_state_after_refresh() {
                         diff.changes,
                         DiffChanges::DiffNone,
                         "no re-run under run-once: {diff:?}"
-                    )
+                    );
                 })
                 .check(|s: State| async move {
                     assert_eq!(s.outputs["jobStatus"], json!("Collected"));

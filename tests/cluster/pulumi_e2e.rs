@@ -66,7 +66,7 @@ fn provider_dir() -> PathBuf {
 fn kube<T, F, Fut>(f: F) -> T
 where
     F: FnOnce(Cluster) -> Fut,
-    Fut: std::future::Future<Output = T>,
+    Fut: Future<Output = T>,
 {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

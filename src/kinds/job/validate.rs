@@ -13,8 +13,6 @@ use crate::core::names;
 use crate::core::objects::API_VERSION;
 use crate::core::path::{Failure, PropertyPath};
 
-/// The apiVersion every Project Planton Kubernetes manifest carries.
-
 /// Restart policies a Job accepts.
 pub const RESTART_POLICIES: [&str; 2] = ["OnFailure", "Never"];
 /// Completion modes a Job accepts.
@@ -99,7 +97,10 @@ fn validate_spec(report: &mut Report, spec: &KubernetesJobSpec, at: &PropertyPat
             .iter()
             .any(|k| *k as i32 == target.cluster_kind);
         if !ok {
-            let names: Vec<&str> = CLUSTER_KINDS.iter().map(|k| k.as_str_name()).collect();
+            let names: Vec<&str> = CLUSTER_KINDS
+                .iter()
+                .map(CloudResourceKind::as_str_name)
+                .collect();
             report.fail(
                 at.field("targetCluster").field("clusterKind"),
                 format!("must be one of: {}", names.join(", ")),
@@ -115,7 +116,7 @@ fn validate_spec(report: &mut Report, spec: &KubernetesJobSpec, at: &PropertyPat
     {
         None => report.fail(ns_path, "is required: set `value` or `valueFrom`"),
         Some(LiteralOrRef::Value(value)) => {
-            report.check(ns_path.field("value"), names::dns1123_label(value))
+            report.check(ns_path.field("value"), names::dns1123_label(value));
         }
         Some(LiteralOrRef::ValueFrom(reference)) => {
             if reference.name.is_empty() {

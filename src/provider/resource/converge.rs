@@ -124,7 +124,7 @@ impl KubernetesJob {
                         succeeded,
                         failed,
                     } => {
-                        log.status(&urn, format!("Waiting for the Job to finish (active: {active}, succeeded: {succeeded}, failed: {failed})")).await
+                        log.status(&urn, format!("Waiting for the Job to finish (active: {active}, succeeded: {succeeded}, failed: {failed})")).await;
                     }
                     Event::Warning(text) => log.warn(&urn, text).await,
                 }

@@ -144,21 +144,21 @@ fn the_json_schema_rejects_what_the_loader_rejects() {
     type Edit = fn(&mut Value);
     let edits: [(&str, Edit); 7] = [
         ("unknown spec field", |d| {
-            d["spec"]["imageName"] = json!("busybox")
+            d["spec"]["imageName"] = json!("busybox");
         }),
         ("unknown top-level field", |d| d["extra"] = json!(1)),
         ("wrong kind", |d| d["kind"] = json!("KubernetesCronJob")),
         ("both oneof members", |d| {
-            d["spec"]["namespace"] = json!({"value": "a", "valueFrom": {"name": "b"}})
+            d["spec"]["namespace"] = json!({"value": "a", "valueFrom": {"name": "b"}});
         }),
         ("bad restart policy", |d| {
-            d["spec"]["restartPolicy"] = json!("Always")
+            d["spec"]["restartPolicy"] = json!("Always");
         }),
         ("bad enum name", |d| {
-            d["spec"]["targetCluster"] = json!({"clusterKind": "NoSuchKind"})
+            d["spec"]["targetCluster"] = json!({"clusterKind": "NoSuchKind"});
         }),
         ("negative unsigned", |d| {
-            d["spec"]["parallelism"] = json!(-1)
+            d["spec"]["parallelism"] = json!(-1);
         }),
     ];
     for (what, edit) in edits {

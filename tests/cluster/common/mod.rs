@@ -95,7 +95,7 @@ pub async fn namespace(cluster: &Cluster, prefix: &str) -> String {
 pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut f: F) -> T
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
+    Fut: Future<Output = Option<T>>,
 {
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
@@ -119,4 +119,22 @@ pub fn manifest(name: &str, namespace: &str, spec_extra: Value) -> Value {
         }
     }
     serde_json::json!({"apiVersion": "kubernetes.project-planton.org/v1", "kind": "KubernetesJob", "metadata": {"name": name}, "spec": spec})
+}
+
+/// Gives every pod of `namespace` a log holding `lines` (the test bed's kwok serves it through
+/// the API server's `pods/log`, `follow` too): `scripts/testbed pod-log`.
+pub fn pod_log(namespace: &str, lines: &[&str]) {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/testbed");
+    let output = std::process::Command::new(script)
+        .arg("pod-log")
+        .arg(namespace)
+        .args(lines)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("scripts/testbed runs");
+    assert!(
+        output.status.success(),
+        "scripts/testbed pod-log {namespace}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
