@@ -180,8 +180,9 @@ impl Run {
         to
     }
 
+    /// Every child of a run (pulumi, npm, pip, go, kjob) is bounded by [`common::TOOL_LIMIT`].
     fn command(&self, program: impl AsRef<std::ffi::OsStr>, dir: &Path, args: &[&str]) -> Command {
-        let mut cmd = Command::new(program);
+        let mut cmd = common::bounded(program);
         cmd.args(args)
             .current_dir(dir)
             .stdin(std::process::Stdio::null());

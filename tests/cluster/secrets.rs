@@ -781,7 +781,7 @@ outputs:
         path.extend(std::env::split_paths(
             &std::env::var_os("PATH").unwrap_or_default(),
         ));
-        let out = Command::new(bin.join("pulumi"))
+        let out = common::bounded(bin.join("pulumi"))
             .args(args)
             .args(["--non-interactive", "--color", "never"])
             .current_dir(&project)

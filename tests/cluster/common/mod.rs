@@ -138,3 +138,18 @@ pub fn pod_log(namespace: &str, lines: &[&str]) {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// How long one external tool call of a test (`pulumi`, `npm`, `pip`, `go`) may take before it
+/// is killed and the test fails: a hang costs this, not the whole CI budget.
+pub const TOOL_LIMIT: Duration = Duration::from_secs(900);
+
+/// `program` run under coreutils' `timeout` ([`TOOL_LIMIT`], then SIGKILL 15 s later): a child
+/// that hangs exits 124 (137 when killed) and the caller's success assertion fails with its
+/// output.
+pub fn bounded(program: impl AsRef<std::ffi::OsStr>) -> std::process::Command {
+    let mut cmd = std::process::Command::new("timeout");
+    cmd.arg("--kill-after=15s")
+        .arg(TOOL_LIMIT.as_secs().to_string())
+        .arg(program);
+    cmd
+}
