@@ -103,21 +103,18 @@ pub fn is_secret_path(path: &PropertyPath) -> bool {
 }
 
 /// Whether a dotted path as typed on a command line (`spec.env.secrets.PW.value`, snake or
-/// camel case) writes a secret value or a whole entry holding one: messages must not echo what
-/// is written there.
+/// camel case) may write a secret value: anything under a map whose entries hold secrets
+/// (`spec.env.secrets...`, mistyped field names included: `spec.env.secrets.PW.valu`), or a
+/// secret input itself. Messages must not echo what is written there.
 pub fn is_secret_dotted(path: &str) -> bool {
     let segments: Vec<String> = path.split('.').map(camel_case).collect();
     PATTERNS.iter().any(|pattern| {
-        // Down to the entry that holds the secret (past the first wildcard), or below it.
-        let needed = pattern
+        // The pattern down to the map that holds secret entries (before its first wildcard).
+        let prefix = &pattern[..pattern
             .iter()
             .position(|s| s == "*")
-            .map_or(pattern.len(), |i| i + 1);
-        segments.len() >= needed
-            && pattern
-                .iter()
-                .zip(&segments)
-                .all(|(p, s)| p == "*" || p == s)
+            .unwrap_or(pattern.len())];
+        segments.len() >= prefix.len() && prefix.iter().zip(&segments).all(|(p, s)| p == s)
     })
 }
 
@@ -395,7 +392,11 @@ mod tests {
         assert!(is_secret_dotted("spec.env.secrets.PW.value"));
         assert!(is_secret_dotted("spec.env.secrets.PW"));
         assert!(is_secret_dotted("docker_config_json"));
-        assert!(!is_secret_dotted("spec.env.secrets.PW.secretRef.name"));
+        assert!(
+            is_secret_dotted("spec.env.secrets.PW.valu"),
+            "a typo still hides the value"
+        );
+        assert!(is_secret_dotted("spec.env.secrets"));
         assert!(!is_secret_dotted("spec.env.variables.A.value"));
         assert!(!is_secret_dotted("spec.parallelism"));
     }
