@@ -31,6 +31,7 @@ fn full_inputs() -> Value {
 fn options() -> RenderOptions {
     RenderOptions {
         docker_config_json: Some(r#"{"auths":{"registry.acme.example":{"auth":"dTpw"}}}"#.into()),
+        stack: "kjob:bench".into(),
     }
 }
 

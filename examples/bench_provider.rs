@@ -500,8 +500,8 @@ async fn bench_nodelay(n: usize, kubeconfig: &str) -> Result<Value, Error> {
 async fn floor_create(cluster: &Cluster, name: &str, ns: &str, wait: bool) -> Result<(), Error> {
     let mut job_rv = None;
     for object in rendered_objects(name, ns, 1) {
-        let applied = cluster.apply(&object.id, &object.body).await?;
-        if object.id.kind == ObjectKind::Job {
+        let applied = cluster.apply(&object.id, &object.body, None).await?;
+        if let (ObjectKind::Job, Some(applied)) = (object.id.kind, applied) {
             job_rv = applied["metadata"]["resourceVersion"]
                 .as_str()
                 .map(str::to_owned);
@@ -877,11 +877,15 @@ async fn main() -> Result<(), Error> {
     // Clean up: delete every namespace this run made (the namespace controller removes the rest).
     for ns in &namespaces {
         let _ = cluster
-            .delete(&ObjectRef {
-                kind: ObjectKind::Namespace,
-                namespace: None,
-                name: ns.clone(),
-            })
+            .delete(
+                &ObjectRef {
+                    kind: ObjectKind::Namespace,
+                    namespace: None,
+                    name: ns.clone(),
+                },
+                None,
+                None,
+            )
             .await;
     }
 

@@ -13,7 +13,8 @@ use kube::{Client, Config};
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
-use crate::core::objects::{ObjectKind, ObjectRef, labels};
+use crate::core::objects::{ObjectKind, ObjectRef};
+use crate::core::owner::Content;
 
 /// The field manager of every server-side apply.
 pub const FIELD_MANAGER: &str = "kjob";
@@ -46,19 +47,25 @@ pub enum ClusterError {
         #[source]
         source: kube::Error,
     },
-    /// An object with our name exists but is not managed by this resource.
+    /// An object with our name exists and belongs to someone else.
     #[error(
-        "{object} already exists and is not managed by {kind} {owner:?} (it lacks the label {label}={owner}); delete or rename it, or pick another metadata.name"
+        "{object} already exists and belongs to {holder}, not to {owner}: kjob leaves it alone (pick another metadata.name, or take it over explicitly with `kjob up --adopt` or `pulumi import`)"
     )]
     NotOurs {
         /// The object.
         object: ObjectRef,
-        /// The kind of the resource that wanted it.
-        kind: &'static str,
-        /// The resource's owner label value.
+        /// Who wanted it (the owner identity, displayed).
         owner: String,
-        /// The ownership label key.
-        label: &'static str,
+        /// Who holds it, as far as the object says.
+        holder: String,
+    },
+    /// An object changed between reading it and acting on it, again and again.
+    #[error("{object} kept changing while kjob checked who owns it ({attempts} attempts); retry")]
+    Contended {
+        /// The object.
+        object: ObjectRef,
+        /// How often we tried.
+        attempts: u32,
     },
     /// Waiting took longer than allowed.
     #[error("timed out after {seconds}s waiting for {what}")]
@@ -116,7 +123,20 @@ impl Default for RetryPolicy {
 }
 
 /// Runs `op` until it succeeds, fails for good, or the policy runs out.
-pub async fn with_retry<T, F, Fut>(policy: RetryPolicy, mut op: F) -> Result<T, kube::Error>
+pub async fn with_retry<T, F, Fut>(policy: RetryPolicy, op: F) -> Result<T, kube::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, kube::Error>>,
+{
+    with_retry_if(policy, transient, op).await
+}
+
+/// [`with_retry`] with the caller's idea of which errors are worth retrying.
+pub async fn with_retry_if<T, F, Fut>(
+    policy: RetryPolicy,
+    retryable: impl Fn(&kube::Error) -> bool,
+    mut op: F,
+) -> Result<T, kube::Error>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, kube::Error>>,
@@ -125,7 +145,7 @@ where
     let mut attempt = 1;
     loop {
         match op().await {
-            Err(e) if attempt < policy.attempts && transient(&e) => {
+            Err(e) if attempt < policy.attempts && retryable(&e) => {
                 tracing::debug!(
                     attempt,
                     "transient Kubernetes API error, retrying in {pause:?}: {e}"
@@ -176,10 +196,20 @@ pub fn api_resource(kind: ObjectKind) -> ApiResource {
     }
 }
 
-/// Whether a live object carries the ownership labels of KubernetesJob `owner`.
-pub fn is_owned_by(live: &Value, owner: &str) -> bool {
-    let labels_of = &live["metadata"]["labels"];
-    labels_of[labels::MANAGED_BY] == labels::MANAGED_BY_VALUE && labels_of[labels::OWNER] == owner
+/// Whether an error is a failed precondition (uid or resourceVersion): the object changed.
+pub fn is_conflict(error: &kube::Error) -> bool {
+    matches!(error, kube::Error::Api(status) if status.code == 409)
+}
+
+/// What a guarded delete did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deleted {
+    /// The delete was accepted.
+    Issued,
+    /// The object was already gone.
+    Gone,
+    /// The object is not the one that was read (its uid or resourceVersion changed).
+    Changed,
 }
 
 impl Cluster {
@@ -270,22 +300,16 @@ impl Cluster {
         Ok(found.map(|o| serde_json::to_value(o).expect("objects serialize")))
     }
 
-    /// Lists objects of a kind in a namespace that carry the ownership labels of `owner`.
-    pub async fn list_owned(
+    /// Lists objects of a kind in a namespace that match a label selector (e.g.
+    /// [`crate::core::owner::Owner::selector`]).
+    pub async fn list_labelled(
         &self,
         kind: ObjectKind,
         namespace: Option<&str>,
-        owner: &str,
+        selector: &str,
     ) -> Result<Vec<Value>, ClusterError> {
         let api = self.api(kind, namespace).await?;
-        let selector = format!(
-            "{}={},{}={}",
-            labels::MANAGED_BY,
-            labels::MANAGED_BY_VALUE,
-            labels::OWNER,
-            owner
-        );
-        let params = kube::api::ListParams::default().labels(&selector);
+        let params = kube::api::ListParams::default().labels(selector);
         let list = with_retry(self.retry, || api.list(&params))
             .await
             .map_err(|source| ClusterError::Api {
@@ -301,35 +325,112 @@ impl Cluster {
     }
 
     /// Server-side applies an object (field manager `kjob`, conflicts forced) and returns the
-    /// live object.
-    pub async fn apply(&self, id: &ObjectRef, body: &Value) -> Result<Value, ClusterError> {
+    /// live object; `None` when `resource_version` is given and the object no longer has it
+    /// (someone else wrote it since it was read: read it again and decide again).
+    pub async fn apply(
+        &self,
+        id: &ObjectRef,
+        body: &Value,
+        resource_version: Option<&str>,
+    ) -> Result<Option<Value>, ClusterError> {
         let api = self.api(id.kind, id.namespace.as_deref()).await?;
         let params = PatchParams::apply(FIELD_MANAGER).force();
-        let patch = Patch::Apply(body);
-        let live = with_retry(self.retry, || api.patch(&id.name, &params, &patch))
-            .await
-            .map_err(|source| ClusterError::Api {
+        let mut body = body.clone();
+        if let (Some(rv), Some(metadata)) = (resource_version, body["metadata"].as_object_mut()) {
+            metadata.insert("resourceVersion".into(), Value::from(rv));
+        }
+        let patch = Patch::Apply(&body);
+        let retryable = |e: &kube::Error| transient(e) && !is_conflict(e);
+        match with_retry_if(self.retry, retryable, || {
+            api.patch(&id.name, &params, &patch)
+        })
+        .await
+        {
+            Ok(live) => Ok(Some(serde_json::to_value(live).expect("objects serialize"))),
+            Err(e) if resource_version.is_some() && is_conflict(&e) => Ok(None),
+            Err(source) => Err(ClusterError::Api {
                 action: "applying",
                 object: id.to_string(),
                 source,
-            })?;
-        Ok(serde_json::to_value(live).expect("objects serialize"))
+            }),
+        }
     }
 
-    /// Deletes an object (foreground propagation, so a Job's pods go with it). NotFound is
-    /// success. Returns whether a delete was issued.
-    pub async fn delete(&self, id: &ObjectRef) -> Result<bool, ClusterError> {
+    /// Deletes the object that was read (foreground propagation, so a Job's pods go with it),
+    /// with its `uid` and `resourceVersion` as preconditions: an object that someone else
+    /// replaced or changed since is not deleted ([`Deleted::Changed`]).
+    pub async fn delete(
+        &self,
+        id: &ObjectRef,
+        uid: Option<&str>,
+        resource_version: Option<&str>,
+    ) -> Result<Deleted, ClusterError> {
         let api = self.api(id.kind, id.namespace.as_deref()).await?;
-        let params = DeleteParams::foreground();
-        match with_retry(self.retry, || api.delete(&id.name, &params)).await {
-            Ok(_) => Ok(true),
-            Err(kube::Error::Api(status)) if status.code == 404 => Ok(false),
+        let mut params = DeleteParams::foreground();
+        if uid.is_some() || resource_version.is_some() {
+            params.preconditions = Some(kube::api::Preconditions {
+                uid: uid.map(str::to_owned),
+                resource_version: resource_version.map(str::to_owned),
+            });
+        }
+        let retryable = |e: &kube::Error| transient(e) && !is_conflict(e);
+        match with_retry_if(self.retry, retryable, || api.delete(&id.name, &params)).await {
+            Ok(_) => Ok(Deleted::Issued),
+            Err(kube::Error::Api(status)) if status.code == 404 => Ok(Deleted::Gone),
+            Err(e) if params.preconditions.is_some() && is_conflict(&e) => Ok(Deleted::Changed),
             Err(source) => Err(ClusterError::Api {
                 action: "deleting",
                 object: id.to_string(),
                 source,
             }),
         }
+    }
+
+    /// Every object in a namespace, of every namespaced kind the API server lists (found by
+    /// discovery), for deciding whether a namespace may be deleted.
+    pub async fn namespace_contents(&self, namespace: &str) -> Result<Vec<Content>, ClusterError> {
+        let client = self.client().await?;
+        let failed = |action: &'static str, object: String| {
+            move |source| ClusterError::Api {
+                action,
+                object,
+                source,
+            }
+        };
+        let discovery = with_retry(self.retry, || {
+            kube::discovery::Discovery::new(client.clone()).run()
+        })
+        .await
+        .map_err(failed(
+            "discovering the kinds of",
+            format!("namespace {namespace}"),
+        ))?;
+        let mut out = Vec::new();
+        for group in discovery.groups() {
+            for (resource, capabilities) in group.recommended_resources() {
+                if capabilities.scope != kube::discovery::Scope::Namespaced
+                    || !capabilities.supports_operation(kube::discovery::verbs::LIST)
+                {
+                    continue;
+                }
+                let api: Api<DynamicObject> =
+                    Api::namespaced_with(client.clone(), namespace, &resource);
+                let params = kube::api::ListParams::default();
+                let list = with_retry(self.retry, || api.list(&params))
+                    .await
+                    .map_err(failed(
+                        "listing",
+                        format!("{} in namespace {namespace}", resource.plural),
+                    ))?;
+                for item in list.items {
+                    out.push(Content {
+                        kind: resource.kind.clone(),
+                        live: serde_json::to_value(item).expect("objects serialize"),
+                    });
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Waits until an object no longer exists.

@@ -4,8 +4,11 @@
 
 use std::time::Duration;
 
-use crate::cluster::{Cluster, ClusterError, is_owned_by};
+use serde_json::Value;
+
+use crate::cluster::{Cluster, ClusterError, Deleted};
 use crate::core::objects::{ObjectKind, ObjectRef};
+use crate::core::owner::{Owner, Ownership, foreign_contents, ownership};
 use crate::kinds::Rendered;
 
 /// A failure part-way through: what was applied (and is ours) before it happened.
@@ -27,6 +30,8 @@ pub trait Observer: Send {
     fn deleted(&mut self, _object: &ObjectRef) {}
     /// `object` was left alone because it is not ours.
     fn skipped(&mut self, _object: &ObjectRef, _why: &str) {}
+    /// `object` belonged to `holder` and is taken over (`--adopt`, `pulumi import`).
+    fn adopted(&mut self, _object: &ObjectRef, _holder: &str) {}
 }
 
 /// An observer that ignores everything.
@@ -36,57 +41,96 @@ impl Observer for Quiet {}
 /// How long deletes may take before we give up waiting.
 pub const DELETE_TIMEOUT: Duration = Duration::from_secs(300);
 
+/// How often one object is read and acted on again when someone else keeps changing it between
+/// the read and the act.
+const CONTENDED_ATTEMPTS: u32 = 5;
+
+/// What an apply may do besides creating and updating the owner's own objects.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Takeover {
+    /// Take over rendered objects that exist and belong to another owner or to nobody
+    /// (`kjob up --adopt`, `pulumi import`): they are relabelled as the owner's.
+    pub adopt: bool,
+}
+
+fn text<'a>(live: &'a Value, key: &str) -> Option<&'a str> {
+    live["metadata"][key].as_str()
+}
+
 /// Applies a resource's rendered objects in order for their owner, then deletes the objects of
 /// `previous` that are no longer rendered and what an earlier, failed run left behind under the
 /// owner's labels (except those in `keep`). An existing object that is not the owner's is never
-/// taken over: the apply fails naming it, except the Namespace the objects live in
-/// ([`Rendered::home`]), which is used as it is and never pruned. Returns the objects owned
-/// afterwards. The one deploy path of both kinds and both front ends.
+/// taken over ([`ClusterError::NotOurs`], naming who holds it) unless `takeover.adopt`, except
+/// the Namespace the objects live in ([`Rendered::home`]), which is used as it is and never
+/// pruned. Objects labelled before owner identities count as the owner's when `previous` (the
+/// caller's own state) lists them, and are relabelled. An existing object is applied at the
+/// resourceVersion its ownership was read at, so no other writer can slip in between. Returns the
+/// objects owned afterwards. The one deploy path of both kinds and both front ends.
 pub async fn apply(
     cluster: &Cluster,
     rendered: &Rendered,
     previous: &[ObjectRef],
     keep: &[ObjectRef],
+    takeover: Takeover,
     observer: &mut dyn Observer,
 ) -> Result<Vec<ObjectRef>, PartialFailure> {
-    let owner = rendered.owner.clone();
+    let owner = &rendered.owner;
     let home = rendered.home.as_deref();
     let mut owned: Vec<ObjectRef> = Vec::new();
     let fail = |owned: &Vec<ObjectRef>, source| PartialFailure {
         owned: owned.clone(),
         source,
     };
-    for object in &rendered.objects {
-        let live = cluster.get(&object.id).await.map_err(|e| fail(&owned, e))?;
-        if let Some(live) = &live
-            && !is_owned_by(live, &owner)
-        {
-            if object.id.kind == ObjectKind::Namespace && Some(object.id.name.as_str()) == home {
-                observer.skipped(
-                    &object.id,
-                    &format!(
-                        "the namespace exists and was not created by this {}",
-                        rendered.kind
-                    ),
-                );
-                continue;
+    'objects: for object in &rendered.objects {
+        for _ in 0..CONTENDED_ATTEMPTS {
+            let live = cluster.get(&object.id).await.map_err(|e| fail(&owned, e))?;
+            let mut version = None;
+            if let Some(live) = &live {
+                let seen = ownership(live, owner);
+                if !seen.is_ours(previous.contains(&object.id)) {
+                    if object.id.kind == ObjectKind::Namespace
+                        && Some(object.id.name.as_str()) == home
+                    {
+                        observer.skipped(
+                            &object.id,
+                            &format!(
+                                "the namespace exists and belongs to {}; it is used as it is",
+                                seen.holder()
+                            ),
+                        );
+                        continue 'objects;
+                    }
+                    if !takeover.adopt {
+                        return Err(fail(
+                            &owned,
+                            ClusterError::NotOurs {
+                                object: object.id.clone(),
+                                owner: owner.to_string(),
+                                holder: seen.holder(),
+                            },
+                        ));
+                    }
+                    observer.adopted(&object.id, &seen.holder());
+                }
+                version = text(live, "resourceVersion");
             }
-            return Err(fail(
-                &owned,
-                ClusterError::NotOurs {
-                    object: object.id.clone(),
-                    kind: rendered.kind.as_str(),
-                    owner,
-                    label: crate::core::objects::labels::OWNER,
-                },
-            ));
+            let applied = cluster
+                .apply(&object.id, &object.body, version)
+                .await
+                .map_err(|e| fail(&owned, e))?;
+            if applied.is_some() {
+                observer.applied(&object.id);
+                owned.push(object.id.clone());
+                continue 'objects;
+            }
         }
-        cluster
-            .apply(&object.id, &object.body)
-            .await
-            .map_err(|e| fail(&owned, e))?;
-        observer.applied(&object.id);
-        owned.push(object.id.clone());
+        return Err(fail(
+            &owned,
+            ClusterError::Contended {
+                object: object.id.clone(),
+                attempts: CONTENDED_ATTEMPTS,
+            },
+        ));
     }
     // The namespace the objects now live in is never pruned, even when createNamespace turned
     // false: deleting it would delete the Job it holds. It is left in place, no longer managed.
@@ -97,10 +141,10 @@ pub async fn apply(
         .cloned()
         .collect();
     // Objects an earlier, failed run applied or had yet to prune are not in `previous` when the
-    // caller's state only knows that run's inputs: find them by their ownership labels.
+    // caller's state only knows that run's inputs: find them by their owner label.
     if let Some(namespace) = home {
         let known: Vec<ObjectRef> = owned.iter().chain(keep).cloned().collect();
-        for id in leftovers(cluster, namespace, &owner, &known)
+        for id in leftovers(cluster, namespace, owner, &known)
             .await
             .map_err(|e| fail(&owned, e))?
         {
@@ -109,7 +153,7 @@ pub async fn apply(
             }
         }
     }
-    if let Err(e) = delete(cluster, &stale, &owner, observer).await {
+    if let Err(e) = delete(cluster, &stale, owner, observer).await {
         let mut still = owned.clone();
         still.extend(e.owned);
         return Err(PartialFailure {
@@ -128,19 +172,22 @@ const NAMESPACED: [ObjectKind; 4] = [
     ObjectKind::Job,
 ];
 
-/// Objects in `namespace` that carry the ownership labels of KubernetesJob `owner` but are not
-/// in `keep`: what a run that failed part-way left behind (applied but not recorded, or not yet
-/// pruned). Only namespaced objects; a Namespace is never found this way.
+/// Objects in `namespace` that carry `owner`'s label but are not in `keep`: what a run that
+/// failed part-way left behind (applied but not recorded, or not yet pruned). Only namespaced
+/// objects; a Namespace is never found this way, nor another owner's object.
 pub async fn leftovers(
     cluster: &Cluster,
     namespace: &str,
-    owner: &str,
+    owner: &Owner,
     keep: &[ObjectRef],
 ) -> Result<Vec<ObjectRef>, ClusterError> {
     let mut out = Vec::new();
     for kind in NAMESPACED {
-        for live in cluster.list_owned(kind, Some(namespace), owner).await? {
-            let Some(name) = live["metadata"]["name"].as_str() else {
+        for live in cluster
+            .list_labelled(kind, Some(namespace), &owner.selector())
+            .await?
+        {
+            let Some(name) = text(&live, "name") else {
                 continue;
             };
             let id = ObjectRef {
@@ -148,7 +195,10 @@ pub async fn leftovers(
                 namespace: Some(namespace.to_owned()),
                 name: name.to_owned(),
             };
-            if !keep.contains(&id) && live["metadata"]["deletionTimestamp"].is_null() {
+            if !keep.contains(&id)
+                && live["metadata"]["deletionTimestamp"].is_null()
+                && ownership(&live, owner) == Ownership::Ours
+            {
                 out.push(id);
             }
         }
@@ -156,12 +206,15 @@ pub async fn leftovers(
     Ok(out)
 }
 
-/// Deletes `objects` in reverse order, only those carrying the ownership labels of `owner`,
-/// waiting for each to be gone. NotFound counts as deleted.
+/// Deletes `objects` (the owner's own record: objects labelled before owner identities count as
+/// its) in reverse order, only those that are `owner`'s, each with its uid and resourceVersion as
+/// preconditions, then waits for them to be gone. NotFound counts as deleted. Another owner's
+/// object is left alone and reported to the observer with its holder; so is a Namespace that
+/// still holds anything that is not the owner's (listed).
 pub async fn delete(
     cluster: &Cluster,
     objects: &[ObjectRef],
-    owner: &str,
+    owner: &Owner,
     observer: &mut dyn Observer,
 ) -> Result<(), PartialFailure> {
     // Issue every delete first (reverse apply order), then wait for all of them together: the
@@ -173,22 +226,62 @@ pub async fn delete(
         owned.extend(issued.iter().cloned());
         PartialFailure { owned, source }
     };
-    while let Some(id) = remaining.pop() {
+    let recorded = |kind: &str, name: &str| {
+        objects
+            .iter()
+            .any(|o| o.kind.as_str() == kind && o.name == name)
+    };
+    'objects: while let Some(id) = remaining.pop() {
         let with_id = |issued: &[ObjectRef]| [issued, std::slice::from_ref(&id)].concat();
-        let live = cluster.get(&id).await;
-        let live = live.map_err(|e| fail(&remaining, &with_id(&issued), e))?;
-        match live {
-            None => observer.deleted(&id),
-            Some(live) if !is_owned_by(&live, owner) => {
-                observer.skipped(&id, "it does not carry this resource's ownership labels");
+        for _ in 0..CONTENDED_ATTEMPTS {
+            let live = cluster.get(&id).await;
+            let live = live.map_err(|e| fail(&remaining, &with_id(&issued), e))?;
+            let Some(live) = live else {
+                observer.deleted(&id);
+                continue 'objects;
+            };
+            let seen = ownership(&live, owner);
+            if !seen.is_ours(true) {
+                observer.skipped(&id, &format!("it belongs to {}", seen.holder()));
+                continue 'objects;
             }
-            Some(_) => {
-                if let Err(e) = cluster.delete(&id).await {
-                    return Err(fail(&remaining, &with_id(&issued), e));
+            if id.kind == ObjectKind::Namespace {
+                let contents = cluster
+                    .namespace_contents(&id.name)
+                    .await
+                    .map_err(|e| fail(&remaining, &with_id(&issued), e))?;
+                let foreign = foreign_contents(&contents, owner, &recorded);
+                if !foreign.is_empty() {
+                    observer.skipped(
+                        &id,
+                        &format!(
+                            "it still holds what is not this resource's, so it stays: {}",
+                            foreign.join(", ")
+                        ),
+                    );
+                    continue 'objects;
                 }
-                issued.push(id);
+            }
+            let uid = text(&live, "uid");
+            let version = text(&live, "resourceVersion");
+            match cluster.delete(&id, uid, version).await {
+                Err(e) => return Err(fail(&remaining, &with_id(&issued), e)),
+                Ok(Deleted::Gone) => {
+                    observer.deleted(&id);
+                    continue 'objects;
+                }
+                Ok(Deleted::Issued) => {
+                    issued.push(id);
+                    continue 'objects;
+                }
+                Ok(Deleted::Changed) => {}
             }
         }
+        let source = ClusterError::Contended {
+            object: id.clone(),
+            attempts: CONTENDED_ATTEMPTS,
+        };
+        return Err(fail(&remaining, &with_id(&issued), source));
     }
     let waits = issued
         .iter()

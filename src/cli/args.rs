@@ -97,6 +97,11 @@ pub(crate) struct Global {
     /// terminal).
     #[arg(long, short = 'y', global = true)]
     pub(crate) yes: bool,
+    /// The stack this run deploys for (part of the owner identity on every object it creates):
+    /// runs with the same stack name own the same objects. Default: the state store's own id,
+    /// so two state stores never own each other's objects.
+    #[arg(long, global = true, value_name = "NAME", env = "KJOB_STACK")]
+    pub(crate) stack: Option<String>,
     /// Seconds to wait for the state store's lock held by another run (0: refuse at once).
     #[arg(long, global = true, value_name = "SECONDS", default_value_t = 0)]
     pub(crate) lock_timeout: u64,
@@ -250,6 +255,12 @@ pub(crate) struct UpArgs {
     /// Seconds to wait for each Job to finish.
     #[arg(long, value_name = "SECONDS", default_value_t = 600)]
     pub(crate) timeout: u64,
+    /// Take over objects the manifests render that exist and belong to another owner (another
+    /// stack, state store, env or kind) or to no kjob resource: they are relabelled as this
+    /// run's, and from then on the other owner leaves them alone. Without it, such an object
+    /// stops the run with an error naming its owner.
+    #[arg(long)]
+    pub(crate) adopt: bool,
 }
 
 /// Which deployed KubernetesJob(s) `wait` and `logs` act on.

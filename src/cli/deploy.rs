@@ -41,6 +41,7 @@ pub(crate) async fn up(context: &Context, args: &UpArgs) -> Result<(), CliError>
             _ => None,
         },
         timeout: Duration::from_secs(args.timeout),
+        adopt: args.adopt,
     };
     run::up(context, &planned, &changes, &options).await
 }

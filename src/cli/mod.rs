@@ -53,14 +53,28 @@ pub struct Context {
     pub yes: bool,
     /// How long to wait for the state store's lock (`--lock-timeout`).
     pub lock_timeout: Duration,
+    /// The stack its objects are deployed for: `kjob:<--stack>` or `kjob:<state store id>`
+    /// (part of their owner identity, [`crate::core::owner::Owner`]).
+    pub stack: String,
 }
 
 /// Runs one parsed command line.
 async fn dispatch(cli: Cli) -> Result<(), CliError> {
     let global = cli.global;
     let dir = state::resolve_dir(global.state_dir.as_deref())?;
+    let store = Store::new(dir);
+    let stack = match global.stack {
+        Some(name) => format!("kjob:{name}"),
+        None => {
+            // Only `up` creates the store's id; any other command reads it when there is one.
+            let create = matches!(cli.command, Command::Up(_));
+            let id = store.id(create)?.unwrap_or_else(|| "unsaved".into());
+            format!("kjob:{id}")
+        }
+    };
     let context = Context {
-        store: Store::new(dir),
+        store,
+        stack,
         cluster: Cluster::new(ClusterConfig {
             kubeconfig: global.kubeconfig,
             context: global.context,

@@ -20,6 +20,7 @@ use super::{CliError, Context};
 use crate::core::codec;
 use crate::core::objects::Object;
 use crate::core::outcome;
+use crate::core::owner::Owner;
 use crate::core::path::PropertyPath;
 use crate::core::plan::{self as core_plan, Bodies, Change, Desired};
 use crate::core::refs::{self, Documents, ResourceKey, Source};
@@ -46,8 +47,8 @@ pub struct Planned {
 }
 
 impl Planned {
-    /// The owner label's value of its objects.
-    pub fn owner(&self) -> &str {
+    /// Who its objects belong to.
+    pub fn owner(&self) -> &Owner {
         &self.rendered.owner
     }
 
@@ -221,7 +222,11 @@ fn source_document(manifest: &Value, outputs: &Value) -> Value {
 }
 
 /// Checks one document against `sources`; failures are located lines.
-fn check_one(doc: &Document, sources: &[&dyn Source]) -> (Result<Planned, Vec<String>>, Value) {
+fn check_one(
+    doc: &Document,
+    sources: &[&dyn Source],
+    stack: &str,
+) -> (Result<Planned, Vec<String>>, Value) {
     let root = PropertyPath::root();
     let key = doc.key();
     let fail = |failures: &[crate::core::path::Failure]| {
@@ -237,7 +242,11 @@ fn check_one(doc: &Document, sources: &[&dyn Source]) -> (Result<Planned, Vec<St
     if !checked.is_ok() {
         return (Err(fail(&checked.failures)), source);
     }
-    match checked.render(&RenderOptions::default()) {
+    let options = RenderOptions {
+        stack: stack.to_owned(),
+        ..RenderOptions::default()
+    };
+    match checked.render(&options) {
         Ok(rendered) => {
             let planned = Planned {
                 doc: doc.clone(),
@@ -255,8 +264,13 @@ fn check_one(doc: &Document, sources: &[&dyn Source]) -> (Result<Planned, Vec<St
     }
 }
 
-/// Checks ordered documents, each against the ones before it, then the state store.
-pub fn check_all(docs: Vec<Document>, store: &Store) -> Result<Vec<Planned>, CliError> {
+/// Checks ordered documents, each against the ones before it, then the state store, and
+/// renders them for `stack`.
+pub fn check_all(
+    docs: Vec<Document>,
+    store: &Store,
+    stack: &str,
+) -> Result<Vec<Planned>, CliError> {
     let source_name = docs.first().map(|d| d.source.clone()).unwrap_or_default();
     let mut run = Documents {
         label: format!("the documents of {source_name}"),
@@ -267,7 +281,7 @@ pub fn check_all(docs: Vec<Document>, store: &Store) -> Result<Vec<Planned>, Cli
     for doc in &docs {
         let (result, source) = {
             let sources: [&dyn Source; 2] = [&run, store];
-            check_one(doc, &sources)
+            check_one(doc, &sources, stack)
         };
         run.entries.push((doc.key(), source));
         match result {
@@ -291,7 +305,7 @@ pub fn check_all(docs: Vec<Document>, store: &Store) -> Result<Vec<Planned>, Cli
 /// Loads, orders and checks a manifest file.
 pub fn prepare(context: &Context, path: &str) -> Result<Vec<Planned>, CliError> {
     let docs = order(load(path, &context.sets)?)?;
-    check_all(docs, &context.store)
+    check_all(docs, &context.store, &context.stack)
 }
 
 /// Renders a stored (redacted) manifest to object bodies, for comparison.
@@ -393,7 +407,7 @@ mod tests {
                 "  namespace: {valueFrom: {name: team}}\n  env:\n    variables:\n      NS: {valueFrom: {kind: KubernetesNamespace, name: team, fieldPath: status.outputs.namespace}}\n"
             )
         );
-        let planned = check_all(order(docs(&text)).unwrap(), &store).unwrap();
+        let planned = check_all(order(docs(&text)).unwrap(), &store, "kjob:test").unwrap();
         assert_eq!(
             planned[1].manifest["spec"]["namespace"],
             json!({"value": "team-ns"})
@@ -414,7 +428,7 @@ mod tests {
         let temp = tempfile::tempdir().unwrap();
         let store = Store::new(temp.path());
         let text = job("migrate", "  namespace:\n    valueFrom: {name: nowhere}\n");
-        let err = check_all(order(docs(&text)).unwrap(), &store).unwrap_err();
+        let err = check_all(order(docs(&text)).unwrap(), &store, "kjob:test").unwrap_err();
         assert_eq!(err.code, Exit::Invalid);
         assert_eq!(err.details.len(), 1);
         let line = &err.details[0];
@@ -464,7 +478,7 @@ mod tests {
             "migrate",
             "  namespace: {value: ns}\n  env:\n    secrets:\n      PW: {value: s3cret}\n",
         );
-        let planned = check_all(order(docs(&text)).unwrap(), &store).unwrap();
+        let planned = check_all(order(docs(&text)).unwrap(), &store, "kjob:test").unwrap();
         let c = change(&planned[0], None);
         assert!(c.objects.iter().all(|(_, a)| *a == Action::Create));
         assert_eq!(c.objects.len(), planned[0].objects().len());
@@ -483,7 +497,7 @@ mod tests {
             "migrate",
             "  namespace: {value: ns}\n  env:\n    secrets:\n      PW: {value: other}\n",
         );
-        let planned2 = check_all(order(docs(&text2)).unwrap(), &store).unwrap();
+        let planned2 = check_all(order(docs(&text2)).unwrap(), &store, "kjob:test").unwrap();
         let c = change(&planned2[0], Some(record));
         let actions: BTreeMap<ObjectKind, Action> =
             c.objects.iter().map(|(o, a)| (o.kind, *a)).collect();

@@ -26,9 +26,10 @@ use super::show::{Progress, steps};
 use super::{CliError, Context, Exit, cluster_exit};
 use crate::core::objects::{ObjectKind, ObjectRef};
 use crate::core::outcome::{self, Event, JobRef, JobStatus};
+use crate::core::owner::Owner;
 use crate::core::plan::Change;
 use crate::core::secrets;
-use crate::deploy::{self, Observer};
+use crate::deploy::{self, Observer, Takeover};
 use crate::state::{Record, StateError, Status, Store};
 use crate::wait::{Unfinished, WaitError};
 
@@ -45,6 +46,8 @@ pub struct UpOptions {
     pub wait: Option<bool>,
     /// How long to wait for each Job.
     pub timeout: Duration,
+    /// `--adopt`: take over rendered objects that belong to another owner.
+    pub adopt: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,6 +120,10 @@ impl Observer for Recorder<'_> {
         self.record.remove_object(object);
         self.save();
         steps::deleted(object);
+    }
+
+    fn adopted(&mut self, object: &ObjectRef, holder: &str) {
+        steps::adopted(object, holder);
     }
 
     fn skipped(&mut self, object: &ObjectRef, why: &str) {
@@ -270,13 +277,23 @@ async fn apply_one(
         (planned.rendered.clone(), Vec::new())
     };
     let mut recorder = Recorder::new(store, record, Mode::Up, rendered_ids);
-    let result = deploy::apply(&context.cluster, &target, &previous, &keep, &mut recorder)
-        .await
-        .map(|mut owned| {
-            owned.extend(keep);
-            owned
-        })
-        .map_err(Partial::from);
+    let takeover = Takeover {
+        adopt: options.adopt,
+    };
+    let result = deploy::apply(
+        &context.cluster,
+        &target,
+        &previous,
+        &keep,
+        takeover,
+        &mut recorder,
+    )
+    .await
+    .map(|mut owned| {
+        owned.extend(keep);
+        owned
+    })
+    .map_err(Partial::from);
     let mut record = recorder.finish()?;
     match result {
         Ok(owned) => {
@@ -352,7 +369,8 @@ pub async fn down(context: &Context, targets: Vec<Target>) -> Result<(), CliErro
         store.save(&mut record)?;
         let objects = record.all_objects();
         let mut recorder = Recorder::new(store, record, Mode::Down, Vec::new());
-        let result = deploy::delete(&context.cluster, &objects, &key.name, &mut recorder).await;
+        let owner = Owner::new(&key, &context.stack);
+        let result = deploy::delete(&context.cluster, &objects, &owner, &mut recorder).await;
         let mut record = recorder.finish()?;
         if let Err(e) = result {
             let partial = Partial::from(e);

@@ -11,6 +11,7 @@
 //! | [`load`] | decode, defaults and references in one step |
 //! | [`refs`] | foreign-key (`valueFrom`) resolution over lookup sources |
 //! | [`objects`] | Kubernetes object identities and ownership labels |
+//! | [`owner`] | owner identities on objects, whose an object is, what keeps a namespace |
 //! | [`secrets`] | the secret rule: paths, values, redaction, state markers |
 //! | [`diff`] | input diffs and the one replace-rule table |
 //! | [`outcome`] | Job outcomes, the re-run policy, the rule for collected Jobs |
@@ -22,6 +23,7 @@ pub mod load;
 pub mod names;
 pub mod objects;
 pub mod outcome;
+pub mod owner;
 pub mod path;
 pub mod plan;
 pub mod record;

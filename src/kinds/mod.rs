@@ -16,6 +16,7 @@ use crate::api;
 use crate::core::codec::UnknownTest;
 use crate::core::objects::{Object, ObjectKind, ObjectRef};
 use crate::core::outcome::JobRef;
+use crate::core::owner::Owner;
 use crate::core::path::{Failure, PropertyPath};
 use crate::core::refs::{ResourceKey, Source};
 
@@ -154,9 +155,11 @@ impl Checked {
         }
     }
 
-    /// Renders the objects (the caller has made sure there are no failures).
+    /// Renders the objects (the caller has made sure there are no failures), each stamped with
+    /// the owner identity of this resource in `options.stack` ([`Owner::stamp`]).
     pub fn render(&self, options: &RenderOptions) -> Result<Rendered, String> {
-        match &self.spec {
+        let owner = Owner::new(&key_of(self.kind, &self.document), &options.stack);
+        let mut rendered = match &self.spec {
             Spec::Job(checked) => {
                 let rendered = job::render(checked, options).map_err(|e| e.to_string())?;
                 let ttl = rendered
@@ -165,9 +168,9 @@ impl Checked {
                     .as_ref()
                     .and_then(|s| s.ttl_seconds_after_finished)
                     .is_some();
-                Ok(Rendered {
+                Rendered {
                     kind: self.kind,
-                    owner: rendered.job_name.clone(),
+                    owner,
                     objects: rendered.objects(),
                     home: Some(rendered.namespace.clone()),
                     job: Some(JobRef {
@@ -175,16 +178,20 @@ impl Checked {
                         name: rendered.job_name.clone(),
                         ttl,
                     }),
-                })
+                }
             }
-            Spec::Namespace(checked) => Ok(Rendered {
+            Spec::Namespace(checked) => Rendered {
                 kind: self.kind,
-                owner: checked.resource_name(),
+                owner,
                 objects: namespace::render(checked),
                 home: None,
                 job: None,
-            }),
+            },
+        };
+        for object in &mut rendered.objects {
+            rendered.owner.stamp(&mut object.body);
         }
+        Ok(rendered)
     }
 }
 
@@ -193,8 +200,8 @@ impl Checked {
 pub struct Rendered {
     /// The resource's kind.
     pub kind: Kind,
-    /// The ownership label's value its objects carry.
-    pub owner: String,
+    /// Who its objects belong to (stamped on each).
+    pub owner: Owner,
     /// The objects, in apply order.
     pub objects: Vec<Object>,
     /// The namespace the objects live in, for a kind whose objects live in one: an existing

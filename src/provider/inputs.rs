@@ -21,8 +21,11 @@ pub const OUT_NAMESPACE: &str = "namespace";
 pub const OUT_JOB_NAME: &str = "jobName";
 /// Output key: the Job's outcome (`Complete`, `Failed`, `Running`, `Suspended`, `Collected`).
 pub const OUT_JOB_STATUS: &str = "jobStatus";
+/// Output key kept in state after `pulumi import` (not in the schema): the imported objects
+/// belong to another owner until this resource takes them over at its next Update or Delete.
+pub const OUT_ADOPT: &str = "__kjobAdopt";
 /// Keys that are outputs only.
-pub const OUTPUT_KEYS: [&str; 3] = [OUT_NAMESPACE, OUT_JOB_NAME, OUT_JOB_STATUS];
+pub const OUTPUT_KEYS: [&str; 4] = [OUT_NAMESPACE, OUT_JOB_NAME, OUT_JOB_STATUS, OUT_ADOPT];
 const MANIFEST_KEYS: [&str; 2] = ["metadata", "spec"];
 const EXTRA_KEYS: [&str; 1] = [DOCKER_CONFIG_JSON];
 
@@ -170,6 +173,23 @@ pub fn outputs(inputs: &Value, namespace: Option<&str>, job_name: Option<&str>) 
     out
 }
 
+/// The stack part of a resource's owner identity: `pulumi:<project>/<stack>` from its URN
+/// (`urn:pulumi:<stack>::<project>::<type>::<name>`); the whole URN when it is not one.
+pub fn stack_of_urn(urn: &str) -> String {
+    let mut parts = urn.strip_prefix("urn:pulumi:").unwrap_or("").split("::");
+    match (parts.next(), parts.next()) {
+        (Some(stack), Some(project)) if !stack.is_empty() && !project.is_empty() => {
+            format!("pulumi:{project}/{stack}")
+        }
+        _ => format!("pulumi:{urn}"),
+    }
+}
+
+/// Whether stored outputs say the resource takes over what it imported ([`OUT_ADOPT`]).
+pub fn adopts(outputs: &Value) -> bool {
+    outputs.get(OUT_ADOPT) == Some(&Value::Bool(true))
+}
+
 /// The resource ID.
 pub fn resource_id(namespace: &str, job_name: &str) -> String {
     format!("{namespace}/{job_name}")
@@ -185,6 +205,25 @@ pub fn parse_id(id: &str) -> Option<(&str, &str)> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_stack_comes_from_the_urn() {
+        assert_eq!(
+            stack_of_urn("urn:pulumi:dev::jobs::kjob:index:KubernetesJob::migrate"),
+            "pulumi:jobs/dev"
+        );
+        assert_eq!(
+            stack_of_urn("urn:pulumi:org/prod::jobs::kjob:index:KubernetesJob::m"),
+            "pulumi:jobs/org/prod"
+        );
+        assert_eq!(stack_of_urn("garbage"), "pulumi:garbage");
+        assert!(adopts(&json!({OUT_ADOPT: true})));
+        assert!(!adopts(&json!({OUT_ADOPT: "true"})));
+        assert_eq!(
+            inputs_of_outputs(&json!({"spec": {}, OUT_ADOPT: true})),
+            json!({"spec": {}})
+        );
+    }
 
     #[test]
     fn metadata_name_defaults_to_the_resource_name() {

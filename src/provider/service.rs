@@ -242,6 +242,7 @@ impl ResourceProvider for KjobProvider {
             .resource()
             .await
             .read(res::ReadRequest {
+                urn: request.urn,
                 id: request.id,
                 previous,
                 has_inputs: request

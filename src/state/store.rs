@@ -46,6 +46,25 @@ fn parent_of(path: &Path) -> Option<&Path> {
 
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// 128 fresh random bits as hex (the standard library's randomly keyed hasher, over the time,
+/// the process and a counter).
+fn fresh_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let half = |salt: u64| {
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u64(salt);
+        hasher.write_u32(std::process::id());
+        hasher.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default(),
+        );
+        hasher.finish()
+    };
+    format!("{:016x}{:016x}", half(1), half(2))
+}
+
 /// Fsyncs a directory, so that the entries just created, renamed or removed in it last.
 fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
@@ -65,6 +84,48 @@ impl Store {
     /// Whether its directory exists.
     pub fn exists(&self) -> bool {
         self.dir.is_dir()
+    }
+
+    /// The store's stable id (the file `id`: 32 hex digits), part of the owner identity of what
+    /// the CLI deploys from it. Created on first use when `create`; `None` when there is none yet
+    /// and `create` is false. Two runs creating it at once agree on one (the first link wins).
+    pub fn id(&self, create: bool) -> Result<Option<String>, StateError> {
+        let path = self.dir.join("id");
+        let read = |path: &Path| -> Result<Option<String>, StateError> {
+            match fs::read_to_string(path) {
+                Ok(text) => {
+                    let id = text.trim();
+                    if id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
+                        Ok(Some(id.to_owned()))
+                    } else {
+                        Err(StateError::Corrupt {
+                            path: path.display().to_string(),
+                            reason: "not a state store id (32 hex digits)".into(),
+                        })
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(io_error(format!("reading {}", path.display()))(e)),
+            }
+        };
+        if let Some(id) = read(&path)? {
+            return Ok(Some(id));
+        }
+        if !create {
+            return Ok(None);
+        }
+        let temp = self.dir.join(format!(".id.{}.tmp", std::process::id()));
+        self.write_atomic(&temp, format!("{}\n", fresh_id()).as_bytes())?;
+        let linked = fs::hard_link(&temp, &path);
+        let _ = fs::remove_file(&temp);
+        match linked {
+            Ok(()) => {
+                sync_dir(&self.dir).map_err(io_error(format!("syncing {}", self.dir.display())))?
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(io_error(format!("creating {}", path.display()))(e)),
+        }
+        read(&path)
     }
 
     /// The file of a resource's record.

@@ -139,7 +139,7 @@ async fn owned(cluster: &Cluster, owner: &str) -> Vec<(ObjectKind, usize)> {
     let mut out = Vec::new();
     for kind in ALL_KINDS {
         let items = cluster
-            .list_owned(kind, None, owner)
+            .list_labelled(kind, None, &common::named(owner))
             .await
             .expect("the test bed answers");
         // Objects being deleted (a Namespace terminating) still count: nothing may be left.

@@ -139,13 +139,17 @@ impl Bed {
         ] {
             let left = self
                 .cluster
-                .list_owned(kind, Some(&self.ns), &self.job)
+                .list_labelled(kind, Some(&self.ns), &common::named(&self.job))
                 .await
                 .unwrap();
             assert!(left.is_empty(), "{kind:?} of {} left: {left:?}", self.job);
         }
         self.cluster
-            .delete(&common::obj(ObjectKind::Namespace, None, &self.ns))
+            .delete(
+                &common::obj(ObjectKind::Namespace, None, &self.ns),
+                None,
+                None,
+            )
             .await
             .unwrap();
     }

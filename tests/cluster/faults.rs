@@ -332,7 +332,7 @@ async fn owned(cluster: &Cluster, owner: &str) -> Vec<(ObjectKind, Vec<String>)>
         ObjectKind::Job,
     ] {
         let mut names: Vec<String> = cluster
-            .list_owned(kind, None, owner)
+            .list_labelled(kind, None, &common::named(owner))
             .await
             .expect("the test bed answers")
             .iter()

@@ -7,14 +7,19 @@ use crate::common;
 
 use kjob::core::objects::ObjectKind;
 use kjob::core::path::PropertyPath;
-use kjob::deploy::{self, Quiet};
+use kjob::deploy::{self, Quiet, Takeover};
 use kjob::kinds::job::render::RenderOptions;
 use serde_json::{Value, json};
 
 fn rendered(doc: &Value) -> kjob::kinds::Rendered {
     let checked = kjob::kinds::Kind::KubernetesJob.check(doc, &PropertyPath::root(), None, &[]);
     assert!(checked.is_ok(), "{:?}", checked.failures);
-    checked.render(&RenderOptions::default()).expect("renders")
+    checked
+        .render(&RenderOptions {
+            stack: "kjob:job-semantics".into(),
+            ..RenderOptions::default()
+        })
+        .expect("renders")
 }
 
 struct Case {
@@ -163,7 +168,7 @@ async fn diff_classification_matches_the_api_server() {
         assert!(!d.is_empty(), "{}: the edit changes nothing", case.name);
 
         let old_r = rendered(&old);
-        deploy::apply(&cluster, &old_r, &[], &[], &mut Quiet)
+        deploy::apply(&cluster, &old_r, &[], &[], Takeover::default(), &mut Quiet)
             .await
             .unwrap_or_else(|e| panic!("{}: applying the old manifest: {e}", case.name));
         let uid = |job: &Value| {
@@ -178,7 +183,15 @@ async fn diff_classification_matches_the_api_server() {
 
         let new_r = rendered(&new);
         let previous = old_r.ids();
-        let accepted = deploy::apply(&cluster, &new_r, &previous, &[], &mut Quiet).await;
+        let accepted = deploy::apply(
+            &cluster,
+            &new_r,
+            &previous,
+            &[],
+            Takeover::default(),
+            &mut Quiet,
+        )
+        .await;
         match (&accepted, d.replaces()) {
             (Ok(_), false) => {
                 let after = uid(&common::get(&cluster, ObjectKind::Job, Some(&ns), &name)
@@ -210,12 +223,12 @@ async fn diff_classification_matches_the_api_server() {
             )),
         }
         let all: Vec<_> = old_r.ids().into_iter().chain(new_r.ids()).collect();
-        deploy::delete(&cluster, &all, &name, &mut Quiet)
+        deploy::delete(&cluster, &all, &old_r.owner, &mut Quiet)
             .await
             .expect("clean up");
     }
     cluster
-        .delete(&common::obj(ObjectKind::Namespace, None, &ns))
+        .delete(&common::obj(ObjectKind::Namespace, None, &ns), None, None)
         .await
         .expect("delete namespace");
     assert!(

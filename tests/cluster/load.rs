@@ -198,7 +198,7 @@ async fn a_hundred_concurrent_creates_and_deletes_through_one_provider_process()
         delete_time.as_secs_f64()
     );
     cluster
-        .delete(&common::obj(ObjectKind::Namespace, None, &ns))
+        .delete(&common::obj(ObjectKind::Namespace, None, &ns), None, None)
         .await
         .expect("delete the namespace");
 

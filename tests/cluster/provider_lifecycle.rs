@@ -226,6 +226,7 @@ async fn delete_leaves_foreign_objects_and_unowned_namespaces() {
         .apply(
             &common::obj(ObjectKind::ConfigMap, Some(&ns), "not-ours"),
             &foreign,
+            None,
         )
         .await
         .unwrap();
@@ -251,7 +252,7 @@ async fn delete_leaves_foreign_objects_and_unowned_namespaces() {
         "namespace we did not create kept"
     );
     cluster
-        .delete(&common::obj(ObjectKind::Namespace, None, &ns))
+        .delete(&common::obj(ObjectKind::Namespace, None, &ns), None, None)
         .await
         .unwrap();
 }
@@ -311,7 +312,7 @@ async fn turning_create_namespace_off_keeps_the_namespace_and_the_job() {
         .run(&p)
         .await;
     cluster
-        .delete(&common::obj(ObjectKind::Namespace, None, &ns))
+        .delete(&common::obj(ObjectKind::Namespace, None, &ns), None, None)
         .await
         .unwrap();
 }

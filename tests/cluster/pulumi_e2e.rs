@@ -409,7 +409,7 @@ fn yaml_lifecycle_preview_up_update_replace_refresh_destroy() {
     let (ns2, name) = (ns.clone(), "hello".to_owned());
     kube(|c| async move {
         let id = common::obj(ObjectKind::Job, Some(&ns2), &name);
-        c.delete(&id).await.expect("delete the Job");
+        c.delete(&id, None, None).await.expect("delete the Job");
         c.wait_gone(&id, Duration::from_secs(60))
             .await
             .expect("the Job goes away");

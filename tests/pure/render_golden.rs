@@ -38,6 +38,7 @@ fn full_manifest_renders_every_object() {
             docker_config_json: Some(
                 r#"{"auths":{"registry.acme.example":{"auth":"dTpw"}}}"#.into(),
             ),
+            ..RenderOptions::default()
         },
     );
 }

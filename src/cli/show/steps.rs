@@ -37,6 +37,11 @@ pub fn left_alone(object: &ObjectRef, why: &str) {
     eprintln!("  left {object} alone: {why}");
 }
 
+/// An object of another owner is taken over (`--adopt`).
+pub fn adopted(object: &ObjectRef, holder: &str) {
+    eprintln!("  taking over {object} from {holder} (--adopt)");
+}
+
 /// The state store could not be written after an object (the run goes on, then fails).
 pub fn save_failed(error: &StateError) {
     eprintln!("  error: {error}");

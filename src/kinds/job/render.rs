@@ -81,6 +81,9 @@ pub struct RenderOptions {
     /// Contents of a `.dockerconfigjson` for pulling the image (upstream's stack input
     /// `docker_config_json`).
     pub docker_config_json: Option<String>,
+    /// The deploying stack, part of the owner identity every object carries
+    /// ([`crate::core::owner::Owner`]); stamped by [`crate::kinds::Checked::render`].
+    pub stack: String,
 }
 
 fn literal(value: &Option<StringValueOrRef>, path: &str) -> Result<String, RenderError> {

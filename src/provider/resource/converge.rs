@@ -25,6 +25,11 @@ impl Observer for EngineObserver {
     fn skipped(&mut self, object: &ObjectRef, why: &str) {
         self.notes.push(format!("left {object} alone: {why}"));
     }
+
+    fn adopted(&mut self, object: &ObjectRef, holder: &str) {
+        self.notes
+            .push(format!("took over {object} from {holder} (imported)"));
+    }
 }
 
 impl EngineObserver {
@@ -57,6 +62,8 @@ pub(super) struct Converge<'a> {
     pub rendered: &'a Rendered,
     /// The objects the previous inputs rendered (empty for a Create).
     pub previous: &'a [ObjectRef],
+    /// Take over rendered objects of another owner (after `pulumi import`).
+    pub adopt: bool,
     /// The engine's timeout, if it gave one.
     pub timeout: Option<Duration>,
 }
@@ -75,6 +82,7 @@ impl KubernetesJob {
             props,
             rendered,
             previous,
+            adopt,
             timeout,
         } = request;
         let job = rendered
@@ -95,7 +103,9 @@ impl KubernetesJob {
         };
         let cluster = &self.cluster;
         let mut observer = EngineObserver::new(&self.log, urn);
-        let applied = deploy::apply(cluster, rendered, previous, &[], &mut observer).await;
+        let takeover = deploy::Takeover { adopt };
+        let applied =
+            deploy::apply(cluster, rendered, previous, &[], takeover, &mut observer).await;
         observer.flush().await;
         if let Err(failure) = applied {
             let reason = format!("{verb} KubernetesJob {id}: {}", failure.source);

@@ -140,7 +140,7 @@ impl KubernetesJob {
                 outputs: Properties::with_secret_fields(outputs, &props.secrets),
             });
         }
-        let rendered = prepare(&props.value, &name).map_err(ResourceError::Invalid)?;
+        let rendered = prepare(&props.value, &name, &urn).map_err(ResourceError::Invalid)?;
         let (id, outputs) = self
             .converge(Converge {
                 verb: "creating",
@@ -148,6 +148,7 @@ impl KubernetesJob {
                 props: &props,
                 rendered: &rendered,
                 previous: &[],
+                adopt: false,
                 timeout,
             })
             .await?;
@@ -173,8 +174,8 @@ impl KubernetesJob {
                 outputs: Properties::with_secret_fields(outputs, &news.secrets),
             });
         }
-        let rendered = prepare(&news.value, &name).map_err(ResourceError::Invalid)?;
-        let previous: Vec<ObjectRef> = prepare(&inputs::inputs_of_outputs(&olds), &name)
+        let rendered = prepare(&news.value, &name, &urn).map_err(ResourceError::Invalid)?;
+        let previous: Vec<ObjectRef> = prepare(&inputs::inputs_of_outputs(&olds), &name, &urn)
             .map(|p| p.ids())
             .unwrap_or_default();
         let (_, outputs) = self
@@ -184,6 +185,7 @@ impl KubernetesJob {
                 props: &news,
                 rendered: &rendered,
                 previous: &previous,
+                adopt: inputs::adopts(&olds),
                 timeout,
             })
             .await?;
@@ -199,7 +201,7 @@ impl KubernetesJob {
             id,
             olds,
         } = request;
-        let prepared = prepare(&inputs::inputs_of_outputs(&olds), &name).map_err(|e| {
+        let prepared = prepare(&inputs::inputs_of_outputs(&olds), &name, &urn).map_err(|e| {
             ResourceError::Invalid(format!("cannot tell what KubernetesJob {id} created: {e}"))
         })?;
         let mut objects: Vec<ObjectRef> = prepared.ids();
@@ -211,6 +213,23 @@ impl KubernetesJob {
             .map_err(|e| ResourceError::Failed(format!("deleting KubernetesJob {id}: {e}")))?;
         objects.extend(extra);
         let mut observer = EngineObserver::new(&self.log, &urn);
+        if inputs::adopts(&olds) {
+            // Imported and never updated: the objects still carry their former owner's
+            // identity. Take them over first, so that the delete below may remove them.
+            let takeover = deploy::Takeover { adopt: true };
+            deploy::apply(
+                &self.cluster,
+                &prepared,
+                &objects,
+                &[],
+                takeover,
+                &mut observer,
+            )
+            .await
+            .map_err(|e| {
+                ResourceError::Failed(format!("deleting KubernetesJob {id}: {}", e.source))
+            })?;
+        }
         let result = deploy::delete(&self.cluster, &objects, &prepared.owner, &mut observer).await;
         observer.flush().await;
         result.map_err(|e| {
@@ -226,8 +245,8 @@ fn known(value: Option<&Value>) -> Option<&str> {
         .filter(|s| !values::is_unknown(&Value::from(*s)))
 }
 
-/// What a resource deploys, from its (revealed) checked inputs.
-fn prepare(inputs_value: &Value, name: &str) -> Result<Rendered, String> {
+/// What a resource deploys, from its (revealed) checked inputs, owned by the resource `urn`.
+fn prepare(inputs_value: &Value, name: &str, urn: &str) -> Result<Rendered, String> {
     let checked = inputs::check(inputs_value, name, &[]);
     if !checked.failures.is_empty() {
         let list: Vec<String> = checked.failures.iter().map(ToString::to_string).collect();
@@ -238,6 +257,7 @@ fn prepare(inputs_value: &Value, name: &str) -> Result<Rendered, String> {
             .get(inputs::DOCKER_CONFIG_JSON)
             .and_then(Value::as_str)
             .map(str::to_owned),
+        stack: inputs::stack_of_urn(urn),
     };
     checked.checked.render(&options)
 }

@@ -5,9 +5,9 @@
 use serde_json::Value;
 
 use super::{KubernetesJob, Properties, ReadRequest, ReadResult, ResourceError};
-use crate::cluster::is_owned_by;
-use crate::core::objects::{ObjectKind, ObjectRef};
+use crate::core::objects::{ObjectKind, ObjectRef, labels};
 use crate::core::outcome::{self, Gone, JobStatus};
+use crate::core::owner::{Owner, ownership};
 use crate::kinds::job::import::{self, LiveObjects};
 use crate::kinds::job::render::{self};
 use crate::provider::{inputs, values};
@@ -36,6 +36,7 @@ impl KubernetesJob {
     /// unless Kubernetes collected it after its TTL.
     pub async fn read(&self, request: ReadRequest) -> Result<Option<ReadResult>, ResourceError> {
         let ReadRequest {
+            urn,
             id,
             previous:
                 Properties {
@@ -77,11 +78,53 @@ impl KubernetesJob {
             return Ok(None);
         };
         let state = outcome::job_state(&job);
+        // A refresh reads what this resource owns (labelled before owner identities included:
+        // its state lists them); an import (no previous outputs) reads what kjob manages under
+        // the Job's name, whoever owns it, and takes it over at the next Update or Delete.
+        let importing = previous.is_null();
+        let owner = Owner {
+            stack: inputs::stack_of_urn(&urn),
+            kind: "KubernetesJob".into(),
+            env: previous
+                .pointer("/metadata/env")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            name: name.to_owned(),
+        };
+        let seen = ownership(&job, &owner);
+        if !importing && !seen.is_ours(true) {
+            return Err(ResourceError::Failed(format!(
+                "reading KubernetesJob {id}: the Job now belongs to {}; import it to take it back",
+                seen.holder()
+            )));
+        }
+        // On import: anything kjob labelled with this name, whoever owns it.
+        let claimable = |v: &Value| {
+            v["metadata"]["labels"][labels::MANAGED_BY] == labels::MANAGED_BY_VALUE
+                && v["metadata"]["labels"][labels::OWNER] == name
+        };
+        let mut foreign = !seen.is_ours(true);
+        let mut owned = |v: Option<Value>| {
+            let v = v?;
+            let ours = ownership(&v, &owner).is_ours(true);
+            let take = ours || (importing && claimable(&v));
+            foreign |= take && !ours;
+            take.then_some(v)
+        };
+        let selector = format!(
+            "{}={},{}={name}",
+            labels::MANAGED_BY,
+            labels::MANAGED_BY_VALUE,
+            labels::OWNER
+        );
         let config_maps = cluster
-            .list_owned(ObjectKind::ConfigMap, Some(namespace), name)
+            .list_labelled(ObjectKind::ConfigMap, Some(namespace), &selector)
             .await
-            .map_err(unavailable)?;
-        let owned = |v: Option<Value>| v.filter(|o| is_owned_by(o, name));
+            .map_err(unavailable)?
+            .into_iter()
+            .filter_map(|c| owned(Some(c)))
+            .collect();
         let env_secret = owned(
             cluster
                 .get(&object(
@@ -120,6 +163,9 @@ impl KubernetesJob {
         let checked = inputs::check(&rebuilt, name, &[]);
         let mut outputs = inputs::outputs(&checked.inputs, Some(namespace), Some(name));
         outputs[inputs::OUT_JOB_STATUS] = Value::from(state.status().word());
+        if foreign || inputs::adopts(&previous) {
+            outputs[inputs::OUT_ADOPT] = Value::Bool(true);
+        }
         let inputs = (!has_inputs).then(|| Properties::with_secret_fields(checked.inputs, &[]));
         Ok(Some(ReadResult {
             id: id.clone(),

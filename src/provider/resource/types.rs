@@ -129,6 +129,8 @@ pub struct CreateResult {
 /// Read's arguments: refresh (outputs in state given) or import (only the ID).
 #[derive(Debug, Clone, Default)]
 pub struct ReadRequest {
+    /// The resource's URN (its stack is part of the owner identity).
+    pub urn: String,
     /// The resource's ID.
     pub id: String,
     /// The outputs in state (`Value::Null` for an import).

@@ -79,13 +79,19 @@ pub async fn get(
         .expect("the test bed answers")
 }
 
+/// The label selector of every object kjob labelled with resource name `name` (whoever its
+/// owner).
+pub fn named(name: &str) -> String {
+    format!("app.kubernetes.io/managed-by=kjob,kjob.project-planton.org/job={name}")
+}
+
 /// Creates a namespace directly (not through kjob) and returns its name.
 pub async fn namespace(cluster: &Cluster, prefix: &str) -> String {
     let name = unique(prefix);
     let body =
         serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
     cluster
-        .apply(&obj(ObjectKind::Namespace, None, &name), &body)
+        .apply(&obj(ObjectKind::Namespace, None, &name), &body, None)
         .await
         .expect("create namespace");
     name
