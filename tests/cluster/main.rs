@@ -16,3 +16,4 @@ mod provider_await;
 mod provider_lifecycle;
 mod pulumi_e2e;
 mod secrets;
+mod shared_cluster;

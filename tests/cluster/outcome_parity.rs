@@ -46,10 +46,7 @@ async fn a_failed_job_collected_by_its_ttl_stays_failed_and_runs_again_in_both_f
     let provider = Provider::start(json!({})).await;
     let ns = common::namespace(&cluster, "parity-p").await;
     let name = common::unique("parity-p");
-    let mut news = common::manifest(&name, &ns, spec.clone());
-    for key in ["apiVersion", "kind"] {
-        news.as_object_mut().unwrap().remove(key);
-    }
+    let news = common::inputs(&name, &ns, spec.clone());
     let inputs = provider.check_ok(&name, &news).await;
     let failed = provider
         .create(&name, &inputs, 120.0)

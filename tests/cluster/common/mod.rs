@@ -4,6 +4,7 @@
 //! [`lifecycle::Lifecycle`] (a resource's whole life, step by step).
 #![allow(dead_code)]
 
+pub mod cli;
 pub mod lifecycle;
 pub mod provider;
 
@@ -125,6 +126,16 @@ pub fn manifest(name: &str, namespace: &str, spec_extra: Value) -> Value {
         }
     }
     serde_json::json!({"apiVersion": "kubernetes.project-planton.org/v1", "kind": "KubernetesJob", "metadata": {"name": name}, "spec": spec})
+}
+
+/// [`manifest`] as a Pulumi resource's inputs (without `apiVersion` and `kind`).
+pub fn inputs(name: &str, namespace: &str, spec_extra: Value) -> Value {
+    let mut doc = manifest(name, namespace, spec_extra);
+    if let Some(map) = doc.as_object_mut() {
+        map.remove("apiVersion");
+        map.remove("kind");
+    }
+    doc
 }
 
 /// Gives every pod of `namespace` a log holding `lines` (the test bed's kwok serves it through
