@@ -363,20 +363,6 @@ impl Cluster {
         if uid.is_empty() {
             return Ok(Vec::new());
         }
-        let mut uids: Vec<String> = self
-            .job_pods(namespace, job)
-            .await?
-            .into_iter()
-            .filter(|pod| {
-                pod.metadata
-                    .owner_references
-                    .iter()
-                    .flatten()
-                    .any(|o| o.uid == uid && o.controller == Some(true))
-            })
-            .filter_map(|pod| pod.metadata.uid)
-            .collect();
-        uids.push(uid.to_owned());
         let api: Api<k8s_openapi::api::core::v1::Event> =
             Api::namespaced(self.client().await?, namespace);
         let params = kube::api::ListParams::default().fields("type=Warning");
@@ -387,6 +373,26 @@ impl Cluster {
                 object: format!("namespace {namespace}"),
                 source,
             })?;
+        let about_pods = |e: &k8s_openapi::api::core::v1::Event| {
+            e.involved_object.kind.as_deref() == Some("Pod") && e.involved_object.uid.is_some()
+        };
+        // The pods are listed only when some warning is about a pod (usually none is).
+        let mut uids = vec![uid.to_owned()];
+        if list.items.iter().any(about_pods) {
+            uids.extend(
+                self.job_pods(namespace, job)
+                    .await?
+                    .into_iter()
+                    .filter(|pod| {
+                        pod.metadata
+                            .owner_references
+                            .iter()
+                            .flatten()
+                            .any(|o| o.uid == uid && o.controller == Some(true))
+                    })
+                    .filter_map(|pod| pod.metadata.uid),
+            );
+        }
         Ok(list
             .items
             .into_iter()
