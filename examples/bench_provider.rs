@@ -604,6 +604,7 @@ async fn main() -> Result<(), Error> {
     let cluster = Cluster::new(ClusterConfig {
         kubeconfig: Some(a.kubeconfig.clone()),
         context: None,
+        ..ClusterConfig::default()
     });
     let run = run_id();
     let mut namespaces: Vec<String> = Vec::new();

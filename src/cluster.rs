@@ -2,7 +2,8 @@
 //!
 //! Connection settings follow kubectl: an explicit kubeconfig (a path or the file's contents)
 //! and context, else `KUBECONFIG`, `~/.kube/config` or the in-cluster service account. No
-//! connection is made until the first call that needs one.
+//! connection is made until the first call that needs one. Every call has a per-request time
+//! limit and an overall deadline, with jittered retries ([`retry`]).
 
 use std::time::Duration;
 
@@ -16,6 +17,9 @@ use tokio::sync::OnceCell;
 use crate::core::objects::{ObjectKind, ObjectRef};
 use crate::core::owner::Content;
 
+pub mod retry;
+pub use retry::{Deadlines, NoAnswer, RetryPolicy, transient, with_retry, with_retry_if};
+
 /// The field manager of every server-side apply.
 pub const FIELD_MANAGER: &str = "kjob";
 
@@ -26,6 +30,8 @@ pub struct ClusterConfig {
     pub kubeconfig: Option<String>,
     /// The kubeconfig context to use instead of the current one.
     pub context: Option<String>,
+    /// How long one request and one call (with its retries) may take.
+    pub deadlines: Deadlines,
 }
 
 /// What went wrong talking to the cluster.
@@ -37,7 +43,7 @@ pub enum ClusterError {
     )]
     Config(String),
     /// The API server answered with an error, or could not be reached.
-    #[error("{action} {object}: {source}")]
+    #[error("{action} {object}: {}", api_cause(source))]
     Api {
         /// What we tried.
         action: &'static str,
@@ -77,6 +83,15 @@ pub enum ClusterError {
     },
 }
 
+/// An API error as the user reads it: a silence in its own words, the client's message
+/// otherwise.
+fn api_cause(source: &kube::Error) -> String {
+    match NoAnswer::of(source) {
+        Some(silence) => silence.to_string(),
+        None => source.to_string(),
+    }
+}
+
 impl ClusterError {
     /// The HTTP status code of an API error, if it is one.
     pub fn status(&self) -> Option<u16> {
@@ -86,75 +101,6 @@ impl ClusterError {
                 ..
             } => Some(status.code),
             _ => None,
-        }
-    }
-}
-
-/// Whether an error is worth retrying: throttling (429), conflicts (409), server errors (5xx)
-/// and transport failures (an API server restarting).
-pub fn transient(error: &kube::Error) -> bool {
-    match error {
-        kube::Error::Api(status) => matches!(status.code, 409 | 429 | 500 | 502 | 503 | 504),
-        kube::Error::HyperError(_) | kube::Error::Service(_) => true,
-        _ => false,
-    }
-}
-
-/// How often and how long a transient failure is retried.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
-    /// Attempts in all, the first included.
-    pub attempts: u32,
-    /// Pause before the first retry; doubled each time.
-    pub first_pause: Duration,
-    /// Longest pause.
-    pub max_pause: Duration,
-}
-
-impl Default for RetryPolicy {
-    /// 9 attempts over about 20 seconds: long enough for an API server to restart.
-    fn default() -> Self {
-        Self {
-            attempts: 9,
-            first_pause: Duration::from_millis(200),
-            max_pause: Duration::from_secs(4),
-        }
-    }
-}
-
-/// Runs `op` until it succeeds, fails for good, or the policy runs out.
-pub async fn with_retry<T, F, Fut>(policy: RetryPolicy, op: F) -> Result<T, kube::Error>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, kube::Error>>,
-{
-    with_retry_if(policy, transient, op).await
-}
-
-/// [`with_retry`] with the caller's idea of which errors are worth retrying.
-pub async fn with_retry_if<T, F, Fut>(
-    policy: RetryPolicy,
-    retryable: impl Fn(&kube::Error) -> bool,
-    mut op: F,
-) -> Result<T, kube::Error>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, kube::Error>>,
-{
-    let mut pause = policy.first_pause;
-    let mut attempt = 1;
-    loop {
-        match op().await {
-            Err(e) if attempt < policy.attempts && retryable(&e) => {
-                tracing::debug!(
-                    attempt,
-                    "transient Kubernetes API error, retrying in {pause:?}: {e}"
-                );
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(policy.max_pause);
-                attempt += 1;
-            }
-            other => return other,
         }
     }
 }
@@ -216,9 +162,12 @@ impl Cluster {
     /// A client for `config`; nothing is contacted yet.
     pub fn new(config: ClusterConfig) -> Self {
         Self {
+            retry: RetryPolicy {
+                deadlines: config.deadlines,
+                ..RetryPolicy::default()
+            },
             config,
             client: OnceCell::new(),
-            retry: RetryPolicy::default(),
         }
     }
 
@@ -243,7 +192,7 @@ impl Cluster {
             context: self.config.context.clone(),
             ..KubeConfigOptions::default()
         };
-        let config = match &self.config.kubeconfig {
+        let mut config = match &self.config.kubeconfig {
             Some(text) if !text.trim().is_empty() => {
                 let kubeconfig = if looks_like_yaml(text) {
                     Kubeconfig::from_yaml(text)
@@ -263,6 +212,20 @@ impl Cluster {
                 .await
                 .map_err(|e| ClusterError::Config(e.to_string()))?,
         };
+        // Connecting (TLS included) and sending are limited by the client; the answer of a
+        // request is limited by `with_retry`, not by a read timeout, which would also cut long
+        // polls (watches, followed logs). Retries are ours alone (`with_retry`), not also the
+        // client's, so that the deadline covers them.
+        // (Capped at a year: the client adds it to an Instant, which must not overflow.)
+        let request = self
+            .config
+            .deadlines
+            .request
+            .min(Duration::from_secs(365 * 24 * 3600));
+        config.connect_timeout = Some(request);
+        config.write_timeout = Some(request);
+        config.read_timeout = None;
+        config.default_retry = false;
         Client::try_from(config).map_err(|e| ClusterError::Config(e.to_string()))
     }
 
@@ -475,12 +438,19 @@ impl Cluster {
         Ok(list.items)
     }
 
-    /// Warning events in `namespace` about the Job `job` or its pods (`<job>-...`).
+    /// Warning events in `namespace` about the Job `job` whose UID is `uid`, or about its pods:
+    /// matched by the UID of the object they are about (`involvedObject.uid`), the pods being
+    /// those whose controlling owner is that Job. Not by name, so Job `migrate` does not take
+    /// the events of Job `migrate-users`'s pods, nor of an earlier Job of the same name.
     pub async fn job_warnings(
         &self,
         namespace: &str,
         job: &str,
+        uid: &str,
     ) -> Result<Vec<k8s_openapi::api::core::v1::Event>, ClusterError> {
+        if uid.is_empty() {
+            return Ok(Vec::new());
+        }
         let api: Api<k8s_openapi::api::core::v1::Event> =
             Api::namespaced(self.client().await?, namespace);
         let params = kube::api::ListParams::default().fields("type=Warning");
@@ -491,13 +461,34 @@ impl Cluster {
                 object: format!("namespace {namespace}"),
                 source,
             })?;
-        let prefix = format!("{job}-");
+        let about_pods = |e: &k8s_openapi::api::core::v1::Event| {
+            e.involved_object.kind.as_deref() == Some("Pod") && e.involved_object.uid.is_some()
+        };
+        // The pods are listed only when some warning is about a pod (usually none is).
+        let mut uids = vec![uid.to_owned()];
+        if list.items.iter().any(about_pods) {
+            uids.extend(
+                self.job_pods(namespace, job)
+                    .await?
+                    .into_iter()
+                    .filter(|pod| {
+                        pod.metadata
+                            .owner_references
+                            .iter()
+                            .flatten()
+                            .any(|o| o.uid == uid && o.controller == Some(true))
+                    })
+                    .filter_map(|pod| pod.metadata.uid),
+            );
+        }
         Ok(list
             .items
             .into_iter()
             .filter(|e| {
-                let name = e.involved_object.name.as_deref().unwrap_or_default();
-                name == job || name.starts_with(&prefix)
+                e.involved_object
+                    .uid
+                    .as_ref()
+                    .is_some_and(|about| uids.contains(about))
             })
             .collect())
     }
@@ -515,7 +506,13 @@ impl Cluster {
             tail_lines: Some(lines),
             ..Default::default()
         };
-        api.logs(pod, &params)
+        // One attempt, limited to one request's time: a log the node cannot serve is
+        // explained, not retried.
+        let once = RetryPolicy {
+            attempts: 1,
+            ..self.retry
+        };
+        with_retry(once, || api.logs(pod, &params))
             .await
             .map_err(|source| ClusterError::Api {
                 action: "reading the log of",
@@ -544,6 +541,7 @@ mod tests {
             attempts: 4,
             first_pause: Duration::from_millis(1),
             max_pause: Duration::from_millis(2),
+            deadlines: Deadlines::default(),
         }
     }
 

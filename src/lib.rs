@@ -9,7 +9,7 @@
 //! | kinds | [`kinds`] | KubernetesJob and KubernetesNamespace behind one interface: check, render, outputs, the Job they run | no |
 //! | generated | [`schema`] | the Pulumi package schema and the JSON Schema, from the descriptors | writes files on request |
 //! | shell | [`manifest`] | manifest files: YAML documents with positions, `--set` overrides | reads files |
-//! | shell | [`cluster`] | the only Kubernetes client: apply, get, list, delete, logs | yes |
+//! | shell | [`cluster`] | the only Kubernetes client: apply, get, list, delete, logs; deadlines and retries of every call | yes |
 //! | shell | [`deploy`] | the one apply / prune / delete path, for an owner's objects only | yes |
 //! | shell | [`wait`] | waiting for a Job with progress, failure diagnostics | yes |
 //! | shell | [`state`] | the embedded state store: records, atomic writes, lock | yes (files) |

@@ -148,8 +148,9 @@ pub async fn wait(
             .await?
             .ok_or_else(|| WaitError::Vanished(format!("{namespace}/{name}")))?;
         let state = job_state(&job);
+        let uid = job["metadata"]["uid"].as_str().unwrap_or_default();
         for event in cluster
-            .job_warnings(namespace, name)
+            .job_warnings(namespace, name, uid)
             .await
             .unwrap_or_default()
             .into_iter()
@@ -233,9 +234,10 @@ pub fn log_unavailable(error: &ClusterError) -> String {
                 status.code, status.reason, status.message
             )
         }
-        ClusterError::Api { source, .. } => {
-            format!("the API server could not be reached: {source}")
-        }
+        ClusterError::Api { source, .. } => match crate::cluster::NoAnswer::of(source) {
+            Some(silence) => format!("the API server did not answer: {silence}"),
+            None => format!("the API server could not be reached: {source}"),
+        },
         other => other.to_string(),
     }
 }
@@ -288,16 +290,22 @@ pub async fn diagnose(
             }
         }
     }
-    if let Ok(events) = cluster.job_warnings(namespace, name).await {
-        let id = ObjectRef {
-            kind: ObjectKind::Job,
-            namespace: Some(namespace.to_owned()),
-            name: name.to_owned(),
-        };
-        let mut events = match cluster.get(&id).await {
-            Ok(Some(job)) => events.into_iter().filter(|e| is_current(e, &job)).collect(),
-            _ => events,
-        };
+    let id = ObjectRef {
+        kind: ObjectKind::Job,
+        namespace: Some(namespace.to_owned()),
+        name: name.to_owned(),
+    };
+    // Warnings are matched by the Job's UID: without the Job there are none to show.
+    if let Ok(Some(job)) = cluster.get(&id).await
+        && let Ok(events) = cluster
+            .job_warnings(
+                namespace,
+                name,
+                job["metadata"]["uid"].as_str().unwrap_or_default(),
+            )
+            .await
+    {
+        let mut events: Vec<_> = events.into_iter().filter(|e| is_current(e, &job)).collect();
         events.sort_by_key(|e| {
             e.last_timestamp
                 .as_ref()

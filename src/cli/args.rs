@@ -105,6 +105,18 @@ pub(crate) struct Global {
     /// Seconds to wait for the state store's lock held by another run (0: refuse at once).
     #[arg(long, global = true, value_name = "SECONDS", default_value_t = 0)]
     pub(crate) lock_timeout: u64,
+    /// Seconds one request to the Kubernetes API server may go unanswered before it is abandoned
+    /// and retried (watches and followed logs are not limited by it).
+    #[arg(long, global = true, value_name = "SECONDS", env = "KJOB_REQUEST_TIMEOUT",
+        default_value_t = crate::cluster::Deadlines::REQUEST.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) request_timeout: u64,
+    /// Seconds one Kubernetes API call may take with all its retries; a call that gets no answer
+    /// fails after this long.
+    #[arg(long, global = true, value_name = "SECONDS", env = "KJOB_CALL_TIMEOUT",
+        default_value_t = crate::cluster::Deadlines::CALL.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) call_timeout: u64,
 }
 
 #[derive(Debug, Subcommand)]

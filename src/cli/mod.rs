@@ -34,7 +34,7 @@ use clap::Parser;
 pub use args::{Cli, Format};
 pub use error::{CliError, Exit, cluster_exit};
 
-use crate::cluster::{Cluster, ClusterConfig};
+use crate::cluster::{Cluster, ClusterConfig, Deadlines};
 use crate::manifest::overrides::Override;
 use crate::state::{self, Store};
 use args::Command;
@@ -78,6 +78,10 @@ async fn dispatch(cli: Cli) -> Result<(), CliError> {
         cluster: Cluster::new(ClusterConfig {
             kubeconfig: global.kubeconfig,
             context: global.context,
+            deadlines: Deadlines {
+                request: Duration::from_secs(global.request_timeout),
+                call: Duration::from_secs(global.call_timeout),
+            },
         }),
         sets: global.set,
         colour: show::use_colour(),

@@ -1,8 +1,9 @@
 //! The provider's configuration (`kjob:kubeconfig`, `kjob:context`, `kjob:stateDir`,
-//! `kjob:wait`): parsed from Configure's arguments or, for old engines, its variables. Pure.
+//! `kjob:wait`, `kjob:requestTimeout`, `kjob:callTimeout`): parsed from Configure's arguments or, for old engines, its variables. Pure.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -30,12 +31,30 @@ impl std::fmt::Debug for ProviderConfig {
             .field("context", &self.cluster.context)
             .field("state_dir", &self.state_dir)
             .field("wait", &self.wait)
+            .field("deadlines", &self.cluster.deadlines)
             .finish()
     }
 }
 
 /// Configuration keys the provider knows.
-pub const KEYS: [&str; 4] = ["kubeconfig", "context", "stateDir", "wait"];
+pub const KEYS: [&str; 6] = [
+    "kubeconfig",
+    "context",
+    "stateDir",
+    "wait",
+    "requestTimeout",
+    "callTimeout",
+];
+
+/// A whole number of seconds, at least 1 (a number or its text).
+fn seconds(value: &Value) -> Option<Duration> {
+    let n = match value {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse::<u64>().ok(),
+        _ => None,
+    };
+    n.filter(|n| *n >= 1).map(Duration::from_secs)
+}
 
 fn text(value: &Value) -> Option<String> {
     match value {
@@ -77,6 +96,14 @@ pub fn parse(args: &Value) -> Result<ProviderConfig, Vec<Failure>> {
                 Value::String(s) if s == "true" || s == "false" => config.wait = s == "true",
                 _ => failures.push(Failure::new(path, "expected a boolean")),
             },
+            "requestTimeout" | "callTimeout" => match seconds(value) {
+                Some(d) if key == "requestTimeout" => config.cluster.deadlines.request = d,
+                Some(d) => config.cluster.deadlines.call = d,
+                None => failures.push(Failure::new(
+                    path,
+                    "expected a whole number of seconds, at least 1",
+                )),
+            },
             "version" => {}
             other if other.starts_with("__") => {}
             other => failures.push(Failure::new(
@@ -114,7 +141,7 @@ pub fn from_variables(variables: &BTreeMap<String, String>) -> Value {
     for (key, value) in variables {
         let short = key.rsplit(':').next().unwrap_or(key);
         if KEYS.contains(&short) {
-            let parsed = if short == "wait" {
+            let parsed = if matches!(short, "wait" | "requestTimeout" | "callTimeout") {
                 serde_json::from_str(value).unwrap_or(Value::String(value.clone()))
             } else {
                 Value::String(value.clone())
@@ -144,6 +171,21 @@ mod tests {
         assert!(!format!("{c:?}").contains("/k"), "kubeconfig never printed");
         assert!(check(&json!({"wait": true})).is_empty());
         assert_eq!(check(&json!({"wait": 3})).len(), 1);
+    }
+
+    #[test]
+    fn parses_deadlines() {
+        let defaults = parse(&json!({})).unwrap().cluster.deadlines;
+        assert_eq!(defaults, crate::cluster::Deadlines::default());
+        let c = parse(&json!({"requestTimeout": 5, "callTimeout": "12"})).unwrap();
+        assert_eq!(c.cluster.deadlines.request, Duration::from_secs(5));
+        assert_eq!(c.cluster.deadlines.call, Duration::from_secs(12));
+        for bad in [json!(0), json!(-1), json!(1.5), json!("soon"), json!(true)] {
+            let errs = parse(&json!({"callTimeout": bad})).unwrap_err();
+            assert_eq!(errs.len(), 1, "{bad}");
+        }
+        let v = BTreeMap::from([("kjob:config:requestTimeout".to_owned(), "7".to_owned())]);
+        assert_eq!(from_variables(&v), json!({"requestTimeout": 7}));
     }
 
     #[test]

@@ -209,6 +209,19 @@ fn provider_config() -> Value {
             "default": true,
             "description": "Whether Create and Update wait for the Job to complete (and fail if it fails). \
                 Defaults to true."
+        },
+        "requestTimeout": {
+            "type": "integer",
+            "default": crate::cluster::Deadlines::REQUEST.as_secs(),
+            "description": "Seconds one request to the Kubernetes API server may go unanswered (connecting, \
+                sending, reading the answer) before it is abandoned and retried. Watches and followed logs \
+                are not limited by it. Defaults to 15."
+        },
+        "callTimeout": {
+            "type": "integer",
+            "default": crate::cluster::Deadlines::CALL.as_secs(),
+            "description": "Seconds one API call may take with all its retries; a call that gets no answer \
+                fails after this long with an error naming the object. Defaults to 30."
         }
     })
 }

@@ -120,7 +120,8 @@ impl Store {
         let _ = fs::remove_file(&temp);
         match linked {
             Ok(()) => {
-                sync_dir(&self.dir).map_err(io_error(format!("syncing {}", self.dir.display())))?
+                let syncing = format!("syncing {}", self.dir.display());
+                sync_dir(&self.dir).map_err(io_error(syncing))?;
             }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(io_error(format!("creating {}", path.display()))(e)),

@@ -31,7 +31,7 @@ use kjob::cluster::{Cluster, ClusterConfig};
 use kjob::core::objects::ObjectKind;
 use serde_json::{Value, json};
 
-/// Longest any one RPC may take here (the retry budget is ~20 s; a namespace delete ~10 s).
+/// Longest any one RPC may take here (a call's deadline is 30 s; a namespace delete ~10 s).
 const RPC_LIMIT: Duration = Duration::from_secs(150);
 
 fn repo() -> PathBuf {
@@ -110,6 +110,7 @@ impl Bed {
         Cluster::new(ClusterConfig {
             kubeconfig: Some(self.kubeconfig()),
             context: None,
+            ..ClusterConfig::default()
         })
     }
 

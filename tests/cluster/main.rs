@@ -8,12 +8,15 @@ mod launch;
 
 mod cli;
 mod cli_lifecycle;
+mod deadlines;
 mod faults;
 mod job_semantics;
 mod load;
+mod outages;
 mod outcome_parity;
 mod provider_await;
 mod provider_lifecycle;
 mod pulumi_e2e;
 mod secrets;
 mod shared_cluster;
+mod warnings;

@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod lifecycle;
 pub mod provider;
+pub mod proxy;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -40,6 +41,7 @@ pub fn cluster() -> Cluster {
     Cluster::new(ClusterConfig {
         kubeconfig: Some(kubeconfig()),
         context: None,
+        ..ClusterConfig::default()
     })
 }
 
@@ -84,6 +86,41 @@ pub async fn get(
 /// owner).
 pub fn named(name: &str) -> String {
     format!("app.kubernetes.io/managed-by=kjob,kjob.project-planton.org/job={name}")
+}
+
+/// The objects in `namespace` that carry kjob's managed-by label
+/// (`app.kubernetes.io/managed-by=kjob`), whoever owns them: ConfigMaps, Secrets,
+/// ServiceAccounts and Jobs, in that order, each kind sorted by name. Objects being deleted
+/// count: they are still there.
+pub async fn labelled(cluster: &Cluster, namespace: &str) -> Vec<(ObjectKind, String)> {
+    use kjob::core::objects::labels;
+    let client = cluster.client().await.expect("the test bed answers");
+    let selector = format!("{}={}", labels::MANAGED_BY, labels::MANAGED_BY_VALUE);
+    let params = kube::api::ListParams::default().labels(&selector);
+    let mut out = Vec::new();
+    for kind in [
+        ObjectKind::ConfigMap,
+        ObjectKind::Secret,
+        ObjectKind::ServiceAccount,
+        ObjectKind::Job,
+    ] {
+        let api: kube::Api<kube::api::DynamicObject> = kube::Api::namespaced_with(
+            client.clone(),
+            namespace,
+            &kjob::cluster::api_resource(kind),
+        );
+        let mut names: Vec<String> = api
+            .list(&params)
+            .await
+            .expect("the test bed answers")
+            .items
+            .into_iter()
+            .filter_map(|o| o.metadata.name)
+            .collect();
+        names.sort();
+        out.extend(names.into_iter().map(|n| (kind, n)));
+    }
+    out
 }
 
 /// Creates a namespace directly (not through kjob) and returns its name.

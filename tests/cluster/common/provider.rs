@@ -213,6 +213,7 @@ impl Provider {
         Cluster::new(ClusterConfig {
             kubeconfig: Some(self.kubeconfig.clone()),
             context: None,
+            ..ClusterConfig::default()
         })
     }
 
