@@ -1,12 +1,18 @@
 //! Converging a cluster to a rendered resource of any kind, and removing one: the
 //! apply/prune/delete sequence shared by the Pulumi provider and the CLI. Talks to Kubernetes only through
 //! [`Cluster`]; decides nothing that the pure modules decide.
+//!
+//! Both are cancellable through the front end's [`CancellationToken`] (Pulumi's Cancel, SIGINT,
+//! SIGTERM): nothing new starts once it is cancelled, and a call in flight is abandoned. The
+//! [`PartialFailure`] then says what may exist (an object whose apply or delete was abandoned
+//! counts as existing), with [`ClusterError::Cancelled`] as its source.
 
 use std::time::Duration;
 
 use crate::cluster::{Cluster, ClusterError, is_owned_by};
 use crate::core::objects::{ObjectKind, ObjectRef};
 use crate::kinds::Rendered;
+use tokio_util::sync::CancellationToken;
 
 /// A failure part-way through: what was applied (and is ours) before it happened.
 #[derive(Debug, thiserror::Error)]
@@ -36,18 +42,33 @@ impl Observer for Quiet {}
 /// How long deletes may take before we give up waiting.
 pub const DELETE_TIMEOUT: Duration = Duration::from_secs(300);
 
+/// `call` unless `cancel` is (or becomes) cancelled first: then [`ClusterError::Cancelled`]
+/// naming `what`.
+async fn unless_cancelled<T>(
+    cancel: &CancellationToken,
+    what: impl FnOnce() -> String,
+    call: impl Future<Output = Result<T, ClusterError>>,
+) -> Result<T, ClusterError> {
+    match cancel.run_until_cancelled(call).await {
+        Some(result) => result,
+        None => Err(ClusterError::Cancelled(what())),
+    }
+}
+
 /// Applies a resource's rendered objects in order for their owner, then deletes the objects of
 /// `previous` that are no longer rendered and what an earlier, failed run left behind under the
 /// owner's labels (except those in `keep`). An existing object that is not the owner's is never
 /// taken over: the apply fails naming it, except the Namespace the objects live in
 /// ([`Rendered::home`]), which is used as it is and never pruned. Returns the objects owned
-/// afterwards. The one deploy path of both kinds and both front ends.
+/// afterwards. The one deploy path of both kinds and both front ends. Stops when `cancel` is
+/// cancelled (see the module doc).
 pub async fn apply(
     cluster: &Cluster,
     rendered: &Rendered,
     previous: &[ObjectRef],
     keep: &[ObjectRef],
     observer: &mut dyn Observer,
+    cancel: &CancellationToken,
 ) -> Result<Vec<ObjectRef>, PartialFailure> {
     let owner = rendered.owner.clone();
     let home = rendered.home.as_deref();
@@ -57,7 +78,10 @@ pub async fn apply(
         source,
     };
     for object in &rendered.objects {
-        let live = cluster.get(&object.id).await.map_err(|e| fail(&owned, e))?;
+        let applying = || format!("applying {}", object.id);
+        let live = unless_cancelled(cancel, applying, cluster.get(&object.id))
+            .await
+            .map_err(|e| fail(&owned, e))?;
         if let Some(live) = &live
             && !is_owned_by(live, &owner)
         {
@@ -81,10 +105,15 @@ pub async fn apply(
                 },
             ));
         }
-        cluster
-            .apply(&object.id, &object.body)
-            .await
-            .map_err(|e| fail(&owned, e))?;
+        if let Err(e) =
+            unless_cancelled(cancel, applying, cluster.apply(&object.id, &object.body)).await
+        {
+            if matches!(e, ClusterError::Cancelled(_)) {
+                // Abandoned in flight: it may have been applied.
+                owned.push(object.id.clone());
+            }
+            return Err(fail(&owned, e));
+        }
         observer.applied(&object.id);
         owned.push(object.id.clone());
     }
@@ -100,7 +129,9 @@ pub async fn apply(
     // caller's state only knows that run's inputs: find them by their ownership labels.
     if let Some(namespace) = home {
         let known: Vec<ObjectRef> = owned.iter().chain(keep).cloned().collect();
-        for id in leftovers(cluster, namespace, &owner, &known)
+        let pruning = || "pruning what is no longer rendered".to_owned();
+        let found = leftovers(cluster, namespace, &owner, &known);
+        for id in unless_cancelled(cancel, pruning, found)
             .await
             .map_err(|e| fail(&owned, e))?
         {
@@ -109,7 +140,7 @@ pub async fn apply(
             }
         }
     }
-    if let Err(e) = delete(cluster, &stale, &owner, observer).await {
+    if let Err(e) = delete(cluster, &stale, &owner, observer, cancel).await {
         let mut still = owned.clone();
         still.extend(e.owned);
         return Err(PartialFailure {
@@ -157,12 +188,14 @@ pub async fn leftovers(
 }
 
 /// Deletes `objects` in reverse order, only those carrying the ownership labels of `owner`,
-/// waiting for each to be gone. NotFound counts as deleted.
+/// waiting for each to be gone. NotFound counts as deleted. Stops when `cancel` is cancelled
+/// (see the module doc): what was not seen gone is still owned.
 pub async fn delete(
     cluster: &Cluster,
     objects: &[ObjectRef],
     owner: &str,
     observer: &mut dyn Observer,
+    cancel: &CancellationToken,
 ) -> Result<(), PartialFailure> {
     // Issue every delete first (reverse apply order), then wait for all of them together: the
     // waits overlap instead of adding up.
@@ -175,7 +208,8 @@ pub async fn delete(
     };
     while let Some(id) = remaining.pop() {
         let with_id = |issued: &[ObjectRef]| [issued, std::slice::from_ref(&id)].concat();
-        let live = cluster.get(&id).await;
+        let deleting = || format!("deleting {id}");
+        let live = unless_cancelled(cancel, deleting, cluster.get(&id)).await;
         let live = live.map_err(|e| fail(&remaining, &with_id(&issued), e))?;
         match live {
             None => observer.deleted(&id),
@@ -183,7 +217,7 @@ pub async fn delete(
                 observer.skipped(&id, "it does not carry this resource's ownership labels");
             }
             Some(_) => {
-                if let Err(e) = cluster.delete(&id).await {
+                if let Err(e) = unless_cancelled(cancel, deleting, cluster.delete(&id)).await {
                     return Err(fail(&remaining, &with_id(&issued), e));
                 }
                 issued.push(id);
@@ -193,7 +227,16 @@ pub async fn delete(
     let waits = issued
         .iter()
         .map(|id| cluster.wait_gone(id, DELETE_TIMEOUT));
-    let results = futures::future::join_all(waits).await;
+    let gone = || format!("waiting for {} deleted object(s) to be gone", issued.len());
+    let Some(results) = cancel
+        .run_until_cancelled(futures::future::join_all(waits))
+        .await
+    else {
+        return Err(PartialFailure {
+            owned: issued.clone(),
+            source: ClusterError::Cancelled(gone()),
+        });
+    };
     let mut still = Vec::new();
     let mut first_error = None;
     for (id, result) in issued.iter().zip(results) {

@@ -149,6 +149,14 @@ impl From<deploy::PartialFailure> for Partial {
     }
 }
 
+/// The error of a run cancelled before it reached resource `key` (which it left as it was).
+fn not_started(key: &crate::core::refs::ResourceKey, verb: &str) -> CliError {
+    CliError::new(
+        Exit::Interrupted,
+        format!("cancelled before {key} was {verb}: its record and objects are as they were"),
+    )
+}
+
 /// Records a failure (status `failed`, what exists, why) and returns the error to exit with.
 fn failed(
     store: &Store,
@@ -195,6 +203,7 @@ async fn job_outcome(
         job,
         options.timeout,
         &secrets,
+        &context.cancel,
         &mut on_event,
     )
     .await;
@@ -206,6 +215,10 @@ async fn job_outcome(
             status,
             error: WaitError::Cluster(e),
         }) => Err((cluster_exit(&e), status, e.to_string())),
+        Err(Unfinished {
+            status,
+            error: error @ WaitError::Cancelled { .. },
+        }) => Err((Exit::Interrupted, status, error.to_string())),
         Err(Unfinished { status, error }) => Err((Exit::Failed, status, error.to_string())),
     }
 }
@@ -233,7 +246,14 @@ async fn apply_one(
             .collect();
         steps::replacing_job(why);
         let mut recorder = Recorder::new(store, record, Mode::Up, rendered_ids.clone());
-        let result = deploy::delete(&context.cluster, &jobs, planned.owner(), &mut recorder).await;
+        let result = deploy::delete(
+            &context.cluster,
+            &jobs,
+            planned.owner(),
+            &mut recorder,
+            &context.cancel,
+        )
+        .await;
         record = recorder.finish()?;
         if let Err(e) = result {
             let partial = Partial::from(e);
@@ -270,13 +290,21 @@ async fn apply_one(
         (planned.rendered.clone(), Vec::new())
     };
     let mut recorder = Recorder::new(store, record, Mode::Up, rendered_ids);
-    let result = deploy::apply(&context.cluster, &target, &previous, &keep, &mut recorder)
-        .await
-        .map(|mut owned| {
-            owned.extend(keep);
-            owned
-        })
-        .map_err(Partial::from);
+    let cancel = &context.cancel;
+    let result = deploy::apply(
+        &context.cluster,
+        &target,
+        &previous,
+        &keep,
+        &mut recorder,
+        cancel,
+    )
+    .await
+    .map(|mut owned| {
+        owned.extend(keep);
+        owned
+    })
+    .map_err(Partial::from);
     let mut record = recorder.finish()?;
     match result {
         Ok(owned) => {
@@ -322,6 +350,9 @@ pub async fn up(
 ) -> Result<(), CliError> {
     let mut done = Vec::new();
     for (p, change) in planned.iter().zip(changes) {
+        if context.cancel.is_cancelled() {
+            return Err(not_started(&p.key, "applied"));
+        }
         if change.skip {
             steps::unchanged(&p.key);
             done.push((
@@ -346,13 +377,23 @@ pub async fn down(context: &Context, targets: Vec<Target>) -> Result<(), CliErro
             continue;
         };
         let key = record.key();
+        if context.cancel.is_cancelled() {
+            return Err(not_started(&key, "deleted"));
+        }
         steps::resource(&key);
         record.status = Status::Deleting;
         record.error = None;
         store.save(&mut record)?;
         let objects = record.all_objects();
         let mut recorder = Recorder::new(store, record, Mode::Down, Vec::new());
-        let result = deploy::delete(&context.cluster, &objects, &key.name, &mut recorder).await;
+        let result = deploy::delete(
+            &context.cluster,
+            &objects,
+            &key.name,
+            &mut recorder,
+            &context.cancel,
+        )
+        .await;
         let mut record = recorder.finish()?;
         if let Err(e) = result {
             let partial = Partial::from(e);

@@ -163,7 +163,7 @@ async fn diff_classification_matches_the_api_server() {
         assert!(!d.is_empty(), "{}: the edit changes nothing", case.name);
 
         let old_r = rendered(&old);
-        deploy::apply(&cluster, &old_r, &[], &[], &mut Quiet)
+        deploy::apply(&cluster, &old_r, &[], &[], &mut Quiet, &Default::default())
             .await
             .unwrap_or_else(|e| panic!("{}: applying the old manifest: {e}", case.name));
         let uid = |job: &Value| {
@@ -178,7 +178,15 @@ async fn diff_classification_matches_the_api_server() {
 
         let new_r = rendered(&new);
         let previous = old_r.ids();
-        let accepted = deploy::apply(&cluster, &new_r, &previous, &[], &mut Quiet).await;
+        let accepted = deploy::apply(
+            &cluster,
+            &new_r,
+            &previous,
+            &[],
+            &mut Quiet,
+            &Default::default(),
+        )
+        .await;
         match (&accepted, d.replaces()) {
             (Ok(_), false) => {
                 let after = uid(&common::get(&cluster, ObjectKind::Job, Some(&ns), &name)
@@ -210,7 +218,7 @@ async fn diff_classification_matches_the_api_server() {
             )),
         }
         let all: Vec<_> = old_r.ids().into_iter().chain(new_r.ids()).collect();
-        deploy::delete(&cluster, &all, &name, &mut Quiet)
+        deploy::delete(&cluster, &all, &name, &mut Quiet, &Default::default())
             .await
             .expect("clean up");
     }

@@ -1,0 +1,485 @@
+//! Cancellation on the test bed: Pulumi's Cancel, SIGINT and SIGTERM stop a wait for a Job that
+//! never finishes (image `kjob.test/hang`: kwok keeps its pod Running) within 2 s.
+//!
+//! - the provider in this process: Cancel during Create's wait answers a partial failure that
+//!   names the Job; a re-run (a fresh provider, Update as the engine does after a partial
+//!   failure) waits for the same Job and converges once its pod finishes;
+//! - the provider binary: SIGTERM during Create's wait answers the Create and exits;
+//! - `kjob up`, `kjob wait` and `kjob down` as child processes: SIGINT or SIGTERM exits 130, the
+//!   state records what exists, the lock is released (the next command starts at once), and
+//!   `kjob down` afterwards removes everything.
+//!
+//! Every test prints the time from the Cancel or signal to the return (`cargo test -- --nocapture`).
+
+use crate::common;
+use crate::launch;
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use common::provider::Provider;
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::Pod;
+use kjob::cluster::Cluster;
+use kjob::core::objects::ObjectKind;
+use kjob::core::refs::ResourceKey;
+use kube::api::{Api, Patch, PatchParams};
+use serde_json::{Value, json};
+
+/// What the brief promises: a cancelled wait ends within this.
+const PROMPT: Duration = Duration::from_secs(2);
+
+/// A finalizer the tests put on a Job so that its deletion waits until they take it off.
+const HOLD: &str = "kjob.test/hold";
+
+/// Inputs of a KubernetesJob whose pod runs until deleted, in its own namespace.
+fn hanging(ns: &str) -> Value {
+    json!({"spec": {"namespace": {"value": ns}, "createNamespace": true, "image": {"repo": "kjob.test/hang"}}})
+}
+
+/// The Job `ns/name` as the API server has it.
+async fn live_job(cluster: &Cluster, ns: &str, name: &str) -> Option<Value> {
+    common::get(cluster, ObjectKind::Job, Some(ns), name).await
+}
+
+/// Waits until Job `ns/name` has a running pod.
+async fn running(cluster: &Cluster, ns: &str, name: &str) -> String {
+    common::eventually("the Job's pod to run", Duration::from_secs(60), || async {
+        let job = live_job(cluster, ns, name).await?;
+        (job["status"]["active"].as_i64() == Some(1)).then(|| {
+            job["metadata"]["uid"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+    })
+    .await
+}
+
+/// The work is done: every pod of Job `ns/name` switches to an image the test bed completes.
+async fn finish_pods(cluster: &Cluster, ns: &str, name: &str) {
+    let api: Api<Pod> = Api::namespaced(cluster.client().await.unwrap(), ns);
+    for pod in cluster.job_pods(ns, name).await.unwrap() {
+        let pod_name = pod.metadata.name.clone().unwrap();
+        let container = pod.spec.as_ref().unwrap().containers[0].name.clone();
+        let patch = json!({"spec": {"containers": [{"name": container, "image": "busybox:1.36"}]}});
+        api.patch(&pod_name, &PatchParams::default(), &Patch::Strategic(patch))
+            .await
+            .expect("patch the pod's image");
+    }
+}
+
+/// Puts [`HOLD`] on Job `ns/name` (`on`), or takes it off.
+async fn hold(cluster: &Cluster, ns: &str, name: &str, on: bool) {
+    let api: Api<Job> = Api::namespaced(cluster.client().await.unwrap(), ns);
+    let job = api.get(name).await.expect("read the Job");
+    let mut finalizers: Vec<String> = job.metadata.finalizers.unwrap_or_default();
+    finalizers.retain(|f| f != HOLD);
+    if on {
+        finalizers.push(HOLD.to_owned());
+    }
+    let patch = json!({"metadata": {"finalizers": finalizers}});
+    api.patch(name, &PatchParams::default(), &Patch::Merge(patch))
+        .await
+        .expect("patch the Job's finalizers");
+}
+
+/// How many objects carry the ownership labels of `owner`, by kind, cluster-wide.
+async fn owned(cluster: &Cluster, owner: &str) -> Vec<(ObjectKind, usize)> {
+    let mut out = Vec::new();
+    for kind in [
+        ObjectKind::Namespace,
+        ObjectKind::ConfigMap,
+        ObjectKind::Secret,
+        ObjectKind::ServiceAccount,
+        ObjectKind::Job,
+    ] {
+        let items = cluster.list_owned(kind, None, owner).await.unwrap();
+        out.push((kind, items.len()));
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_stops_a_create_waiting_for_its_job_and_a_rerun_converges() {
+    let p = Provider::start(json!({})).await;
+    let cluster = p.cluster();
+    let name = common::unique("cancel");
+    let ns = common::unique("cancel-ns");
+    let checked = p.check_ok(&name, &hanging(&ns)).await;
+
+    let create = tokio::spawn({
+        let (p, name, checked) = (p.clone(), name.clone(), checked.clone());
+        async move {
+            let result = p.create(&name, &checked, 0.0).await;
+            (result, Instant::now())
+        }
+    });
+    let uid = running(&cluster, &ns, &name).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        !create.is_finished(),
+        "Create waits for a Job that never ends"
+    );
+    let sent = Instant::now();
+    p.client().cancel(()).await.expect("Cancel");
+    let (result, returned) = tokio::time::timeout(Duration::from_secs(30), create)
+        .await
+        .expect("Create returns after Cancel")
+        .unwrap();
+    let took = returned - sent;
+    eprintln!("provider Create returned {took:?} after Cancel");
+    assert!(took < PROMPT, "Create returned {took:?} after Cancel");
+
+    let partial = result.expect_err("a cancelled Create fails").partial();
+    assert_eq!(partial.id, format!("{ns}/{name}"));
+    assert_eq!(partial.outputs["jobName"], json!(name));
+    assert_eq!(partial.outputs["namespace"], json!(ns));
+    assert_eq!(partial.outputs["jobStatus"], json!("Running"));
+    let reasons = partial.reasons.join("\n");
+    assert!(
+        reasons.contains(&format!("stopped waiting for Job {ns}/{name}: cancelled")),
+        "{reasons}"
+    );
+    // The Job keeps running, untouched.
+    let job = live_job(&cluster, &ns, &name)
+        .await
+        .expect("the Job exists");
+    assert_eq!(job["metadata"]["uid"], json!(uid));
+
+    // The re-run: the engine starts the provider again and updates the resource that failed
+    // to initialize; its Job (the same one) finishes meanwhile.
+    let again = Provider::start(json!({})).await;
+    let diff = again
+        .diff(&name, &partial.id, &partial.outputs, &checked)
+        .await;
+    assert_eq!(
+        diff.expect(),
+        common::lifecycle::ExpectDiff::None,
+        "{diff:?}"
+    );
+    finish_pods(&cluster, &ns, &name).await;
+    let outputs = again
+        .update(&name, &partial.id, &partial.outputs, &checked, 60.0)
+        .await
+        .expect("the re-run converges");
+    assert_eq!(outputs["jobStatus"], json!("Complete"));
+    let job = live_job(&cluster, &ns, &name)
+        .await
+        .expect("the Job exists");
+    assert_eq!(
+        job["metadata"]["uid"],
+        json!(uid),
+        "the same Job, not a new one"
+    );
+    let counts = owned(&cluster, &name).await;
+    assert_eq!(
+        counts.iter().map(|(_, n)| n).sum::<usize>(),
+        3,
+        "Namespace, ServiceAccount, Job: {counts:?}"
+    );
+
+    again
+        .delete(&name, &partial.id, &outputs)
+        .await
+        .expect("Delete");
+    let counts = owned(&cluster, &name).await;
+    assert!(counts.iter().all(|(_, n)| *n == 0), "{counts:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_the_provider_binary_during_a_create_wait() {
+    let (_engine, address) = launch::FakeEngine::start().await;
+    let mut process = launch::Provider::launch(&address, &[]);
+    let p = Provider::configure(process.client().await, &common::kubeconfig(), json!({})).await;
+    let cluster = p.cluster();
+    let name = common::unique("cancel-bin");
+    let ns = common::unique("cancel-bin-ns");
+    let checked = p.check_ok(&name, &hanging(&ns)).await;
+
+    let create = tokio::spawn({
+        let (p, name, checked) = (p.clone(), name.clone(), checked.clone());
+        async move { p.create(&name, &checked, 0.0).await }
+    });
+    running(&cluster, &ns, &name).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let sent = Instant::now();
+    process.signal("TERM");
+    let status = tokio::task::block_in_place(|| process.exited_within(Duration::from_secs(10)));
+    let took = sent.elapsed();
+    eprintln!("provider binary exited {took:?} after SIGTERM: {status:?}");
+    let status = status.expect("the provider exits after SIGTERM");
+    assert!(took < PROMPT, "exited {took:?} after SIGTERM");
+    assert!(status.success(), "{status:?}\n{}", process.stderr());
+    // The answer went out before the server stopped: a partial failure naming the Job.
+    let partial = tokio::time::timeout(Duration::from_secs(5), create)
+        .await
+        .expect("Create answered")
+        .unwrap()
+        .expect_err("a cancelled Create fails")
+        .partial();
+    assert_eq!(partial.id, format!("{ns}/{name}"));
+    assert_eq!(partial.outputs["jobStatus"], json!("Running"));
+
+    // Clean up with a provider of this process.
+    let again = Provider::start(json!({})).await;
+    again
+        .delete(&name, &partial.id, &partial.outputs)
+        .await
+        .expect("Delete");
+    let counts = owned(&cluster, &name).await;
+    assert!(counts.iter().all(|(_, n)| *n == 0), "{counts:?}");
+}
+
+/// A state directory and manifest for the CLI tests.
+struct Bed {
+    dir: tempfile::TempDir,
+    name: String,
+    ns: String,
+    manifest: String,
+}
+
+impl Bed {
+    fn new(prefix: &str) -> Bed {
+        let dir = tempfile::tempdir().unwrap();
+        let name = common::unique(prefix);
+        let ns = common::unique(&format!("{prefix}-ns"));
+        let text = format!(
+            "apiVersion: kubernetes.project-planton.org/v1\nkind: KubernetesJob\nmetadata:\n  name: {name}\nspec:\n  namespace: {{value: {ns}}}\n  createNamespace: true\n  image: {{repo: kjob.test/hang}}\n"
+        );
+        let path = dir.path().join("job.yaml");
+        std::fs::write(&path, text).unwrap();
+        let manifest = path.to_string_lossy().into_owned();
+        Bed {
+            dir,
+            name,
+            ns,
+            manifest,
+        }
+    }
+
+    fn state(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_kjob"));
+        command
+            .args(args)
+            .arg("--kubeconfig")
+            .arg(common::kubeconfig())
+            .arg("--state-dir")
+            .arg(self.state())
+            .env("NO_COLOR", "1")
+            .env_remove("KJOB_STATE_DIR")
+            .env_remove(kjob::cli::run::CRASH_AFTER_OBJECTS)
+            .stdin(Stdio::null());
+        command
+    }
+
+    /// Runs kjob to its end: (exit code, stdout, stderr, how long it took).
+    fn run(&self, args: &[&str]) -> (Option<i32>, String, String, Duration) {
+        let started = Instant::now();
+        let out = self.command(args).output().expect("kjob runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+            started.elapsed(),
+        )
+    }
+
+    /// Starts kjob; its standard error comes line by line through the receiver.
+    fn start(&self, args: &[&str]) -> (Child, mpsc::Receiver<String>) {
+        let mut child = self
+            .command(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("kjob starts");
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        let (send, receive) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in stderr.lines().map_while(Result::ok) {
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        (child, receive)
+    }
+
+    fn record(&self) -> Option<kjob::state::Record> {
+        kjob::state::Store::new(self.state())
+            .get(&ResourceKey {
+                kind: "KubernetesJob".into(),
+                env: String::new(),
+                name: self.name.clone(),
+            })
+            .unwrap()
+    }
+
+    /// The lock file is empty: the run released the lock itself (not just the kernel at exit).
+    fn lock_released(&self) {
+        let lock = self.state().join("lock");
+        let len = std::fs::metadata(&lock).map_or(0, |m| m.len());
+        assert_eq!(len, 0, "{} still names its holder", lock.display());
+    }
+}
+
+/// Reads `lines` until one contains `what`; returns every line read.
+fn until(lines: &mpsc::Receiver<String>, what: &str) -> Vec<String> {
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if let Ok(line) = lines.recv_timeout(Duration::from_millis(200)) {
+            let hit = line.contains(what);
+            seen.push(line);
+            if hit {
+                return seen;
+            }
+        }
+    }
+    panic!("no line with {what:?} within 60 s: {seen:#?}");
+}
+
+/// Sends `signal` to `child` and waits for it to exit: (exit code, time from the signal, the
+/// rest of its standard error).
+fn interrupt(
+    child: &mut Child,
+    lines: &mpsc::Receiver<String>,
+    signal: &str,
+) -> (Option<i32>, Duration, String) {
+    let sent = Instant::now();
+    let status = Command::new("kill")
+        .args([format!("-{signal}"), child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = sent + Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            panic!("kjob still runs 15 s after SIG{signal}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let took = sent.elapsed();
+    std::thread::sleep(Duration::from_millis(100));
+    let rest: Vec<String> = lines.try_iter().collect();
+    (status.code(), took, rest.join("\n"))
+}
+
+/// `up`, `wait` and `down` interrupted by `signal`, each at its wait, then a clean `down`.
+async fn cli_interrupted_by(signal: &str) {
+    let cluster = common::cluster();
+    let bed = Bed::new(&format!("cancel-{}", signal.to_ascii_lowercase()));
+    let (name, ns, manifest) = (&bed.name, &bed.ns, bed.manifest.as_str());
+
+    // up, interrupted while it waits for the Job.
+    let (mut child, lines) = bed.start(&["up", "--manifest", manifest, "--yes"]);
+    until(&lines, &format!("waiting for Job {ns}/{name}: active 1"));
+    std::thread::sleep(Duration::from_millis(500));
+    let (code, took, stderr) = interrupt(&mut child, &lines, signal);
+    eprintln!("kjob up exited {code:?} {took:?} after SIG{signal}");
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(took < PROMPT, "kjob up took {took:?} after SIG{signal}");
+    assert!(
+        stderr.contains(&format!("stopped waiting for Job {ns}/{name}: cancelled")),
+        "{stderr}"
+    );
+    // State: what exists, the Job running; the lock released.
+    let record = bed.record().expect("up recorded the resource");
+    assert_eq!(record.status, kjob::state::Status::Failed);
+    assert_eq!(
+        record.job_status.map(kjob::core::outcome::JobStatus::word),
+        Some("Running")
+    );
+    assert!(
+        record
+            .objects
+            .iter()
+            .any(|o| o.kind == ObjectKind::Job && &o.name == name),
+        "{:?}",
+        record.objects
+    );
+    bed.lock_released();
+    let (code, list, stderr, _) = bed.run(&["list", "-o", "json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        list.contains(name.as_str()) && list.contains("Running"),
+        "{list}"
+    );
+    let uid = running(&cluster, ns, name).await;
+
+    // The lock is free: a second up starts at once (no lock wait, no lock error) and keeps the Job.
+    let (code, _, stderr, took) = bed.run(&["up", "--manifest", manifest, "--yes", "--no-wait"]);
+    eprintln!("the next kjob up took {took:?}");
+    assert_eq!(code, Some(0), "{stderr}");
+    let job = live_job(&cluster, ns, name).await.expect("the Job exists");
+    assert_eq!(job["metadata"]["uid"], json!(uid), "the same Job");
+    bed.lock_released();
+
+    // wait, interrupted.
+    let (mut child, lines) = bed.start(&["wait", "--manifest", manifest]);
+    until(&lines, &format!("waiting for Job {ns}/{name}: active 1"));
+    std::thread::sleep(Duration::from_millis(300));
+    let (code, took, stderr) = interrupt(&mut child, &lines, signal);
+    eprintln!("kjob wait exited {code:?} {took:?} after SIG{signal}");
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(took < PROMPT, "kjob wait took {took:?} after SIG{signal}");
+
+    // down, interrupted while it waits for the Job to be gone (a finalizer holds it).
+    hold(&cluster, ns, name, true).await;
+    let (mut child, lines) = bed.start(&["down", "--manifest", manifest, "--yes"]);
+    common::eventually(
+        "the Job's deletion to start",
+        Duration::from_secs(60),
+        || async {
+            let job = live_job(&cluster, ns, name).await?;
+            (!job["metadata"]["deletionTimestamp"].is_null()).then_some(())
+        },
+    )
+    .await;
+    std::thread::sleep(Duration::from_millis(300));
+    let (code, took, stderr) = interrupt(&mut child, &lines, signal);
+    eprintln!("kjob down exited {code:?} {took:?} after SIG{signal}");
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(took < PROMPT, "kjob down took {took:?} after SIG{signal}");
+    let record = bed.record().expect("the record stays while the Job exists");
+    assert_eq!(record.status, kjob::state::Status::Deleting);
+    assert!(
+        record
+            .all_objects()
+            .iter()
+            .any(|o| o.kind == ObjectKind::Job),
+        "{:?}",
+        record.objects
+    );
+    bed.lock_released();
+
+    // down afterwards removes everything.
+    hold(&cluster, ns, name, false).await;
+    let (code, _, stderr, took) = bed.run(&["down", "--manifest", manifest, "--yes"]);
+    eprintln!("the next kjob down took {took:?}");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(bed.record().is_none());
+    let counts = owned(&cluster, name).await;
+    assert!(counts.iter().all(|(_, n)| *n == 0), "{counts:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_stops_up_wait_and_down_with_state_recorded_and_the_lock_released() {
+    cli_interrupted_by("INT").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_up_wait_and_down_with_state_recorded_and_the_lock_released() {
+    cli_interrupted_by("TERM").await;
+}
