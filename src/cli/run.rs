@@ -16,6 +16,12 @@
 //! or pending (newest first, each only while it carries our ownership labels, each removed from
 //! the record as soon as it is gone), then remove the record. What they print is
 //! [`super::show::steps`]'s.
+//!
+//! **Interrupted** (SIGINT, SIGTERM: [`Context::cancel`]): the wait or deploy sequence in flight
+//! stops at once; `up` records what exists (status `failed`, the Job's outcome `Running` when it
+//! was seen running: the next `up` waits for it again), `down` keeps in the record what was not
+//! seen gone (status `deleting`: the next `down` deletes it), a resource not reached yet is left
+//! as it was, and the command ends with exit 130 once its lock is released.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
