@@ -4,6 +4,7 @@
 //! - the provider in this process: Cancel during Create's wait answers a partial failure that
 //!   names the Job; a re-run (a fresh provider, Update as the engine does after a partial
 //!   failure) waits for the same Job and converges once its pod finishes;
+//! - a Create that arrives after Cancel creates nothing and says so;
 //! - the provider binary: SIGTERM during Create's wait answers the Create and exits;
 //! - `kjob up`, `kjob wait` and `kjob down` as child processes: SIGINT or SIGTERM exits 130, the
 //!   state records what exists, the lock is released (the next command starts at once), and
@@ -188,6 +189,33 @@ async fn cancel_stops_a_create_waiting_for_its_job_and_a_rerun_converges() {
         .expect("Delete");
     let counts = owned(&cluster, &name).await;
     assert!(counts.iter().all(|(_, n)| *n == 0), "{counts:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_after_cancel_touches_nothing() {
+    let p = Provider::start(json!({})).await;
+    let cluster = p.cluster();
+    let name = common::unique("cancel-first");
+    let ns = common::unique("cancel-first-ns");
+    let checked = p.check_ok(&name, &hanging(&ns)).await;
+    p.client().cancel(()).await.expect("Cancel");
+    let started = Instant::now();
+    let failure = p
+        .create(&name, &checked, 0.0)
+        .await
+        .expect_err("a cancelled provider creates nothing");
+    assert!(started.elapsed() < PROMPT, "{:?}", started.elapsed());
+    let common::provider::Failure::Plain { message, .. } = &failure else {
+        panic!("nothing exists, so no partial failure: {failure:?}");
+    };
+    assert!(message.contains("cancelled before applying"), "{message}");
+    let counts = owned(&cluster, &name).await;
+    assert!(counts.iter().all(|(_, n)| *n == 0), "{counts:?}");
+    assert!(
+        common::get(&cluster, ObjectKind::Namespace, None, &ns)
+            .await
+            .is_none()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
