@@ -160,6 +160,7 @@ pub fn main() -> ! {
             e.code
         }
     };
-    drop(runtime);
+    // Not waiting for blocking reads: a prompt interrupted by a signal still reads its terminal.
+    runtime.shutdown_background();
     std::process::exit(code as i32)
 }

@@ -8,14 +8,16 @@
 //! - the provider binary: SIGTERM during Create's wait answers the Create and exits;
 //! - `kjob up`, `kjob wait` and `kjob down` as child processes: SIGINT or SIGTERM exits 130, the
 //!   state records what exists, the lock is released (the next command starts at once), and
-//!   `kjob down` afterwards removes everything.
+//!   `kjob down` afterwards removes everything;
+//! - Ctrl-C on a terminal (util-linux `script`) at `kjob up`'s confirmation prompt exits 130 at
+//!   once with nothing changed and the lock released.
 //!
 //! Every test prints the time from the Cancel or signal to the return (`cargo test -- --nocapture`).
 
 use crate::common;
 use crate::launch;
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -510,4 +512,90 @@ async fn sigint_stops_up_wait_and_down_with_state_recorded_and_the_lock_released
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_stops_up_wait_and_down_with_state_recorded_and_the_lock_released() {
     cli_interrupted_by("TERM").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_at_the_confirmation_exits_130_at_once_with_nothing_changed() {
+    let cluster = common::cluster();
+    let bed = Bed::new("cancel-ask");
+    let state = bed.state().to_string_lossy().into_owned();
+    let argv = [
+        env!("CARGO_BIN_EXE_kjob"),
+        "up",
+        "--manifest",
+        &bed.manifest,
+        "--kubeconfig",
+        &common::kubeconfig(),
+        "--state-dir",
+        &state,
+    ]
+    .map(|a| format!("'{}'", a.replace('\'', r"'\''")));
+    // exec: kjob is the terminal's foreground process, so Ctrl-C reaches it alone.
+    let line = format!("stty cols 200 rows 50; exec {}", argv.join(" "));
+    let mut child = Command::new("script")
+        .args(["-q", "-e", "-c", &line, "/dev/null"])
+        .env("NO_COLOR", "1")
+        .env("TERM", "xterm")
+        .env_remove("KJOB_STATE_DIR")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("script (util-linux) runs");
+    let mut keys = child.stdin.take().unwrap();
+    let mut screen = child.stdout.take().unwrap();
+    let (send, receive) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = screen.read(&mut buf) {
+            if n == 0
+                || send
+                    .send(String::from_utf8_lossy(&buf[..n]).into_owned())
+                    .is_err()
+            {
+                break;
+            }
+        }
+    });
+    let mut shown = String::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !shown.contains("Apply these changes? [y/N]") {
+        assert!(Instant::now() < deadline, "no prompt within 60 s: {shown}");
+        if let Ok(text) = receive.recv_timeout(Duration::from_millis(200)) {
+            shown.push_str(&text);
+        }
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let sent = Instant::now();
+    keys.write_all(b"\x03").unwrap();
+    keys.flush().unwrap();
+    let deadline = sent + Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            panic!("kjob still asks 15 s after Ctrl-C: {shown}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let took = sent.elapsed();
+    std::thread::sleep(Duration::from_millis(100));
+    shown.extend(receive.try_iter());
+    eprintln!(
+        "kjob up at its prompt exited {:?} {took:?} after Ctrl-C",
+        status.code()
+    );
+    assert_eq!(status.code(), Some(130), "{shown}");
+    assert!(took < PROMPT, "kjob up took {took:?} after Ctrl-C");
+    assert!(
+        shown.contains("cancelled at the confirmation: nothing was changed"),
+        "{shown}"
+    );
+    assert!(bed.record().is_none(), "nothing recorded");
+    bed.lock_released();
+    assert!(live_job(&cluster, &bed.ns, &bed.name).await.is_none());
+    let counts = owned(&cluster, &bed.name).await;
+    assert!(counts.iter().all(|(_, n)| *n == 0), "{counts:?}");
 }
