@@ -42,7 +42,7 @@ pub fn error(e: &CliError) {
 
 /// A signal arrived: the command stops (standard error).
 pub fn interrupted(signal: &str) {
-    eprintln!("{signal}: stopping; the state store records what exists");
+    eprintln!("{signal} received: stopping (a second signal exits at once)");
 }
 
 /// A second signal arrived: the process exits now.
