@@ -456,7 +456,7 @@ async fn inproc_provider(nodelay: bool) -> Result<Client, Error> {
     let addr = listener.local_addr()?;
     let service = ResourceProviderServer::new(kjob::provider::service::KjobProvider::new(
         kjob::provider::engine::EngineLog::default(),
-        Arc::new(tokio::sync::Notify::new()),
+        Default::default(),
     ))
     .max_decoding_message_size(MAX_MESSAGE)
     .max_encoding_message_size(MAX_MESSAGE);

@@ -81,6 +81,10 @@ pub enum ClusterError {
         /// How long we waited.
         seconds: u64,
     },
+    /// The front end cancelled the operation (Pulumi's Cancel, SIGINT, SIGTERM) before or while
+    /// it did this.
+    #[error("cancelled before {0} finished")]
+    Cancelled(String),
 }
 
 /// An API error as the user reads it: a silence in its own words, the client's message

@@ -1,6 +1,11 @@
 //! Converging a cluster to a rendered resource of any kind, and removing one: the
 //! apply/prune/delete sequence shared by the Pulumi provider and the CLI. Talks to Kubernetes only through
 //! [`Cluster`]; decides nothing that the pure modules decide.
+//!
+//! Both are cancellable through the front end's [`CancellationToken`] (Pulumi's Cancel, SIGINT,
+//! SIGTERM): nothing new starts once it is cancelled, and a call in flight is abandoned. The
+//! [`PartialFailure`] then says what may exist (an object whose apply or delete was abandoned
+//! counts as existing), with [`ClusterError::Cancelled`] as its source.
 
 use std::time::Duration;
 
@@ -10,6 +15,7 @@ use crate::cluster::{Cluster, ClusterError, Deleted};
 use crate::core::objects::{ObjectKind, ObjectRef};
 use crate::core::owner::{Owner, Ownership, foreign_contents, ownership};
 use crate::kinds::Rendered;
+use tokio_util::sync::CancellationToken;
 
 /// A failure part-way through: what was applied (and is ours) before it happened.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +63,19 @@ fn text<'a>(live: &'a Value, key: &str) -> Option<&'a str> {
     live["metadata"][key].as_str()
 }
 
+/// `call` unless `cancel` is (or becomes) cancelled first: then [`ClusterError::Cancelled`]
+/// naming `what`.
+async fn unless_cancelled<T>(
+    cancel: &CancellationToken,
+    what: impl FnOnce() -> String,
+    call: impl Future<Output = Result<T, ClusterError>>,
+) -> Result<T, ClusterError> {
+    match cancel.run_until_cancelled(call).await {
+        Some(result) => result,
+        None => Err(ClusterError::Cancelled(what())),
+    }
+}
+
 /// Applies a resource's rendered objects in order for their owner, then deletes the objects of
 /// `previous` that are no longer rendered and what an earlier, failed run left behind under the
 /// owner's labels (except those in `keep`). An existing object that is not the owner's is never
@@ -65,7 +84,8 @@ fn text<'a>(live: &'a Value, key: &str) -> Option<&'a str> {
 /// pruned. Objects labelled before owner identities count as the owner's when `previous` (the
 /// caller's own state) lists them, and are relabelled. An existing object is applied at the
 /// resourceVersion its ownership was read at, so no other writer can slip in between. Returns the
-/// objects owned afterwards. The one deploy path of both kinds and both front ends.
+/// objects owned afterwards. The one deploy path of both kinds and both front ends. Stops when
+/// `cancel` is cancelled (see the module doc).
 pub async fn apply(
     cluster: &Cluster,
     rendered: &Rendered,
@@ -73,6 +93,7 @@ pub async fn apply(
     keep: &[ObjectRef],
     takeover: Takeover,
     observer: &mut dyn Observer,
+    cancel: &CancellationToken,
 ) -> Result<Vec<ObjectRef>, PartialFailure> {
     let owner = &rendered.owner;
     let home = rendered.home.as_deref();
@@ -82,8 +103,11 @@ pub async fn apply(
         source,
     };
     'objects: for object in &rendered.objects {
+        let applying = || format!("applying {}", object.id);
         for _ in 0..CONTENDED_ATTEMPTS {
-            let live = cluster.get(&object.id).await.map_err(|e| fail(&owned, e))?;
+            let live = unless_cancelled(cancel, applying, cluster.get(&object.id))
+                .await
+                .map_err(|e| fail(&owned, e))?;
             let mut version = None;
             if let Some(live) = &live {
                 let seen = ownership(live, owner);
@@ -114,10 +138,17 @@ pub async fn apply(
                 }
                 version = text(live, "resourceVersion");
             }
-            let applied = cluster
-                .apply(&object.id, &object.body, version)
-                .await
-                .map_err(|e| fail(&owned, e))?;
+            let call = cluster.apply(&object.id, &object.body, version);
+            let applied = match unless_cancelled(cancel, applying, call).await {
+                Ok(applied) => applied,
+                Err(e) => {
+                    if matches!(e, ClusterError::Cancelled(_)) {
+                        // Abandoned in flight: it may have been applied.
+                        owned.push(object.id.clone());
+                    }
+                    return Err(fail(&owned, e));
+                }
+            };
             if applied.is_some() {
                 observer.applied(&object.id);
                 owned.push(object.id.clone());
@@ -144,7 +175,9 @@ pub async fn apply(
     // caller's state only knows that run's inputs: find them by their owner label.
     if let Some(namespace) = home {
         let known: Vec<ObjectRef> = owned.iter().chain(keep).cloned().collect();
-        for id in leftovers(cluster, namespace, owner, &known)
+        let pruning = || "pruning what is no longer rendered".to_owned();
+        let found = leftovers(cluster, namespace, owner, &known);
+        for id in unless_cancelled(cancel, pruning, found)
             .await
             .map_err(|e| fail(&owned, e))?
         {
@@ -153,7 +186,7 @@ pub async fn apply(
             }
         }
     }
-    if let Err(e) = delete(cluster, &stale, owner, observer).await {
+    if let Err(e) = delete(cluster, &stale, owner, observer, cancel).await {
         let mut still = owned.clone();
         still.extend(e.owned);
         return Err(PartialFailure {
@@ -210,12 +243,14 @@ pub async fn leftovers(
 /// its) in reverse order, only those that are `owner`'s, each with its uid and resourceVersion as
 /// preconditions, then waits for them to be gone. NotFound counts as deleted. Another owner's
 /// object is left alone and reported to the observer with its holder; so is a Namespace that
-/// still holds anything that is not the owner's (listed).
+/// still holds anything that is not the owner's (listed). Stops when `cancel` is cancelled (see
+/// the module doc): what was not seen gone is still owned.
 pub async fn delete(
     cluster: &Cluster,
     objects: &[ObjectRef],
     owner: &Owner,
     observer: &mut dyn Observer,
+    cancel: &CancellationToken,
 ) -> Result<(), PartialFailure> {
     // Issue every delete first (reverse apply order), then wait for all of them together: the
     // waits overlap instead of adding up.
@@ -233,8 +268,9 @@ pub async fn delete(
     };
     'objects: while let Some(id) = remaining.pop() {
         let with_id = |issued: &[ObjectRef]| [issued, std::slice::from_ref(&id)].concat();
+        let deleting = || format!("deleting {id}");
         for _ in 0..CONTENDED_ATTEMPTS {
-            let live = cluster.get(&id).await;
+            let live = unless_cancelled(cancel, deleting, cluster.get(&id)).await;
             let live = live.map_err(|e| fail(&remaining, &with_id(&issued), e))?;
             let Some(live) = live else {
                 observer.deleted(&id);
@@ -246,8 +282,8 @@ pub async fn delete(
                 continue 'objects;
             }
             if id.kind == ObjectKind::Namespace {
-                let contents = cluster
-                    .namespace_contents(&id.name)
+                let contents = cluster.namespace_contents(&id.name);
+                let contents = unless_cancelled(cancel, deleting, contents)
                     .await
                     .map_err(|e| fail(&remaining, &with_id(&issued), e))?;
                 let foreign = foreign_contents(&contents, owner, &recorded);
@@ -264,7 +300,7 @@ pub async fn delete(
             }
             let uid = text(&live, "uid");
             let version = text(&live, "resourceVersion");
-            match cluster.delete(&id, uid, version).await {
+            match unless_cancelled(cancel, deleting, cluster.delete(&id, uid, version)).await {
                 Err(e) => return Err(fail(&remaining, &with_id(&issued), e)),
                 Ok(Deleted::Gone) => {
                     observer.deleted(&id);
@@ -286,7 +322,16 @@ pub async fn delete(
     let waits = issued
         .iter()
         .map(|id| cluster.wait_gone(id, DELETE_TIMEOUT));
-    let results = futures::future::join_all(waits).await;
+    let gone = || format!("waiting for {} deleted object(s) to be gone", issued.len());
+    let Some(results) = cancel
+        .run_until_cancelled(futures::future::join_all(waits))
+        .await
+    else {
+        return Err(PartialFailure {
+            owned: issued.clone(),
+            source: ClusterError::Cancelled(gone()),
+        });
+    };
     let mut still = Vec::new();
     let mut first_error = None;
     for (id, result) in issued.iter().zip(results) {

@@ -1,6 +1,10 @@
 //! Waiting for a Job with progress, and explaining a failure with the failing pods' last log
 //! lines and recent warning events. The async shell around [`crate::core::outcome`], which
 //! decides what every result means.
+//!
+//! A wait is cancellable: the front end owns a [`CancellationToken`] (triggered by Pulumi's
+//! Cancel, SIGINT or SIGTERM) and every read and pause of the wait races it, so a cancelled wait
+//! ends at once with [`WaitError::Cancelled`]; the Job keeps running.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -9,6 +13,7 @@ use crate::cluster::{Cluster, ClusterError};
 use crate::core::objects::{ObjectKind, ObjectRef};
 use crate::core::outcome::{self, Event, JobRef, JobState, JobStatus, is_current, job_state};
 use crate::core::secrets::redact;
+use tokio_util::sync::CancellationToken;
 
 /// Why waiting ended without success.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +51,17 @@ pub enum WaitError {
     /// The Job disappeared while we waited.
     #[error("Job {0} was deleted while waiting for it")]
     Vanished(String),
+    /// The front end cancelled the wait (Pulumi's Cancel, SIGINT, SIGTERM); the Job keeps running.
+    #[error(
+        "stopped waiting for Job {job}: cancelled{}; the Job keeps running — the next up waits for it again",
+        counts_note(.counts)
+    )]
+    Cancelled {
+        /// namespace/name.
+        job: String,
+        /// The last counts seen (active, succeeded, failed); none when the Job was not read yet.
+        counts: Option<(i32, i32, i32)>,
+    },
     /// The cluster could not be read.
     #[error(transparent)]
     Cluster(#[from] ClusterError),
@@ -71,10 +87,24 @@ impl Unfinished {
             },
             WaitError::Failed { .. } => JobStatus::Failed,
             WaitError::Timeout { .. } => JobStatus::Running,
+            WaitError::Cancelled { counts, .. } => {
+                if counts.is_some() {
+                    JobStatus::Running
+                } else {
+                    JobStatus::Unknown
+                }
+            }
             WaitError::Cluster(_) => JobStatus::Unknown,
         };
         Err(Unfinished { status, error })
     }
+}
+
+/// ` (active 1, succeeded 0, failed 0)` for counts seen, nothing otherwise.
+fn counts_note(counts: &Option<(i32, i32, i32)>) -> String {
+    counts.map_or_else(String::new, |(active, succeeded, failed)| {
+        format!(" (active {active}, succeeded {succeeded}, failed {failed})")
+    })
 }
 
 /// Note shown when a Job vanished while waited for and its TTL explains it.
@@ -82,12 +112,13 @@ pub const COLLECTED_NOTE: &str = "the Job finished and its ttlSecondsAfterFinish
 
 /// Waits for a Job and returns its outcome, as both front ends record it (see
 /// [`Unfinished::from_error`]); a Job collected while waited for is reported through `on_event`
-/// with [`COLLECTED_NOTE`].
+/// with [`COLLECTED_NOTE`]. Ends at once when `cancel` is cancelled.
 pub async fn outcome(
     cluster: &Cluster,
     job: &JobRef,
     timeout: Duration,
     secrets: &[String],
+    cancel: &CancellationToken,
     on_event: &mut (dyn FnMut(Event) + Send),
 ) -> Result<JobStatus, Unfinished> {
     match wait(
@@ -96,6 +127,7 @@ pub async fn outcome(
         &job.name,
         timeout,
         secrets,
+        cancel,
         on_event,
     )
     .await
@@ -120,13 +152,15 @@ pub async fn current(cluster: &Cluster, job: &JobRef) -> Result<JobStatus, Clust
 }
 
 /// Waits for Job `namespace/name` to finish. Reports progress and new warnings through
-/// `on_event`; `secrets` are redacted from everything reported.
+/// `on_event`; `secrets` are redacted from everything reported. Every read and pause races
+/// `cancel`: once it is cancelled the wait ends with [`WaitError::Cancelled`].
 pub async fn wait(
     cluster: &Cluster,
     namespace: &str,
     name: &str,
     timeout: Duration,
     secrets: &[String],
+    cancel: &CancellationToken,
     on_event: &mut (dyn FnMut(Event) + Send),
 ) -> Result<JobState, WaitError> {
     let id = ObjectRef {
@@ -142,16 +176,22 @@ pub async fn wait(
     let mut seen_warnings = BTreeSet::new();
     let mut last = None;
     let mut pause = Duration::from_millis(100);
+    let cancelled = |counts| WaitError::Cancelled {
+        job: format!("{namespace}/{name}"),
+        counts,
+    };
     loop {
-        let job = cluster
-            .get(&id)
-            .await?
+        let job = cancel
+            .run_until_cancelled(cluster.get(&id))
+            .await
+            .ok_or_else(|| cancelled(last))??
             .ok_or_else(|| WaitError::Vanished(format!("{namespace}/{name}")))?;
         let state = job_state(&job);
         let uid = job["metadata"]["uid"].as_str().unwrap_or_default();
-        for event in cluster
-            .job_warnings(namespace, name, uid)
+        for event in cancel
+            .run_until_cancelled(cluster.job_warnings(namespace, name, uid))
             .await
+            .ok_or_else(|| cancelled(last))?
             .unwrap_or_default()
             .into_iter()
             .filter(|e| is_current(e, &job))
@@ -207,7 +247,11 @@ pub async fn wait(
             }
         }
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        tokio::time::sleep(pause.min(left).max(Duration::from_millis(50))).await;
+        let nap = tokio::time::sleep(pause.min(left).max(Duration::from_millis(50)));
+        cancel
+            .run_until_cancelled(nap)
+            .await
+            .ok_or_else(|| cancelled(last))?;
         pause = (pause * 3 / 2).min(Duration::from_millis(250));
     }
 }
@@ -363,5 +407,20 @@ mod tests {
             Unfinished::from_error(failed, true).unwrap_err().status,
             JobStatus::Failed
         );
+        let cancelled = |counts| WaitError::Cancelled {
+            job: "ns/j".into(),
+            counts,
+        };
+        let seen = Unfinished::from_error(cancelled(Some((1, 0, 0))), true).unwrap_err();
+        assert_eq!(seen.status, JobStatus::Running);
+        assert!(
+            seen.error
+                .to_string()
+                .contains("cancelled (active 1, succeeded 0, failed 0); the Job keeps running"),
+            "{}",
+            seen.error
+        );
+        let unseen = Unfinished::from_error(cancelled(None), true).unwrap_err();
+        assert_eq!(unseen.status, JobStatus::Unknown);
     }
 }

@@ -19,7 +19,10 @@ Exit codes:
      logs, outputs) the resource is not deployed
   3  the state store is locked by another kjob up/down (the message names its pid, host,
      command and start time)
-  4  the cluster could not be reached (kubeconfig missing or invalid, connection refused, TLS)";
+  4  the cluster could not be reached (kubeconfig missing or invalid, connection refused, TLS)
+  130  interrupted (SIGINT, SIGTERM): waits and deletes stop at once; up and down record what
+     exists (a Job keeps running: the next up waits for it again) and release the lock; a
+     second signal, or a command still busy 1.5 s later, exits at once";
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -227,6 +230,7 @@ Exit codes:
      within --timeout (it keeps running: wait again, see kjob logs, or stop it with kjob down)
   2  not deployed (no record, or no Job recorded), bad usage
   4  the cluster could not be reached
+  130  interrupted (SIGINT, SIGTERM): stopped waiting at once; the Jobs keep running
 ";
 
 const LOGS_HELP: &str = "\

@@ -32,7 +32,7 @@ pub(crate) async fn up(context: &Context, args: &UpArgs) -> Result<(), CliError>
     let changes = plan::changes(&context.store, &planned)?;
     show::preview(&planned, &changes, context.colour);
     if changes.iter().any(|c| !c.skip) {
-        confirm(context.yes, manifest == "-", "Apply these changes?")?;
+        confirm(context, manifest == "-", "Apply these changes?").await?;
     }
     let options = run::UpOptions {
         wait: match (args.wait, args.no_wait) {
@@ -55,17 +55,23 @@ pub(crate) async fn down(context: &Context, args: &DownArgs) -> Result<(), CliEr
         return Ok(());
     }
     confirm(
-        context.yes,
+        context,
         args.target.which.manifest.as_deref() == Some("-"),
         "Delete these resources?",
-    )?;
+    )
+    .await?;
     run::down(context, targets).await
 }
 
 /// Asks for confirmation when allowed, as documented in `--help`: `--yes` proceeds; without a
 /// terminal on standard input (or with the manifest read from it) there is no one to ask.
-fn confirm(yes: bool, manifest_from_stdin: bool, question: &str) -> Result<(), CliError> {
-    if yes {
+/// SIGINT or SIGTERM while it asks ends the command at once (exit 130), nothing changed.
+async fn confirm(
+    context: &Context,
+    manifest_from_stdin: bool,
+    question: &str,
+) -> Result<(), CliError> {
+    if context.yes {
         return Ok(());
     }
     if manifest_from_stdin || !std::io::stdin().is_terminal() {
@@ -74,8 +80,21 @@ fn confirm(yes: bool, manifest_from_stdin: bool, question: &str) -> Result<(), C
             "standard input is not a terminal, so there is no one to confirm: pass --yes to proceed without confirmation",
         ));
     }
-    let answer = show::ask(question)
-        .map_err(|e| CliError::new(Exit::Invalid, format!("cannot read the answer: {e}")))?;
+    let question = question.to_owned();
+    // The read blocks its thread; the command does not wait for it once cancelled.
+    let asking = tokio::task::spawn_blocking(move || show::ask(&question));
+    let answer = match context.cancel.run_until_cancelled(asking).await {
+        None => {
+            return Err(CliError::new(
+                Exit::Interrupted,
+                "cancelled at the confirmation: nothing was changed",
+            ));
+        }
+        Some(Ok(read)) => read,
+        Some(Err(e)) => Err(std::io::Error::other(e)),
+    };
+    let answer =
+        answer.map_err(|e| CliError::new(Exit::Invalid, format!("cannot read the answer: {e}")))?;
     match answer.trim().to_ascii_lowercase().as_str() {
         "y" | "yes" => Ok(()),
         _ => Err(CliError::new(

@@ -20,6 +20,9 @@ pub enum Exit {
     Locked = 3,
     /// The cluster could not be reached (no or invalid kubeconfig, connection refused, TLS).
     Unreachable = 4,
+    /// Interrupted by SIGINT or SIGTERM (128 + SIGINT, as shells report Ctrl-C): what exists
+    /// is recorded and the lock released.
+    Interrupted = 130,
 }
 
 /// An error that ends the command: lines to print, a final message and the exit code.
@@ -68,6 +71,7 @@ impl From<StateError> for CliError {
 /// else failed (1).
 pub fn cluster_exit(e: &ClusterError) -> Exit {
     match e {
+        ClusterError::Cancelled(_) => Exit::Interrupted,
         ClusterError::Config(_) => Exit::Unreachable,
         ClusterError::Api {
             source: kube::Error::Api(_),

@@ -228,8 +228,16 @@ pub(crate) async fn wait(context: &Context, args: &WaitArgs) -> Result<(), CliEr
     let total = jobs.len();
     let mut errors = Vec::new();
     for job in &jobs {
-        if let Err(e) = wait_one(context, job, timeout).await {
-            errors.push(e);
+        match wait_one(context, job, timeout).await {
+            Err(e) if e.code == Exit::Interrupted => return Err(e),
+            Err(e) => errors.push(e),
+            Ok(()) => {}
+        }
+        if context.cancel.is_cancelled() {
+            return Err(CliError::new(
+                Exit::Interrupted,
+                "cancelled: stopped waiting; the Jobs keep running",
+            ));
         }
     }
     combine(errors, total)
@@ -276,8 +284,15 @@ async fn wait_one(context: &Context, job: &Deployed, timeout: Duration) -> Resul
         name: job.name.clone(),
         ttl,
     };
-    let waited =
-        crate::wait::outcome(&context.cluster, &target, timeout, &secrets, &mut on_event).await;
+    let waited = crate::wait::outcome(
+        &context.cluster,
+        &target,
+        timeout,
+        &secrets,
+        &context.cancel,
+        &mut on_event,
+    )
+    .await;
     progress.finish();
     let elapsed = progress.elapsed();
     let clean = |text: String| secrets::redact_marked(&text, &hashes);
@@ -316,6 +331,10 @@ async fn wait_one(context: &Context, job: &Deployed, timeout: Duration) -> Resul
             error: WaitError::Cluster(e),
             ..
         }) => Err(fail(cluster_exit(&e), e.to_string())),
+        Err(Unfinished {
+            error: error @ WaitError::Cancelled { .. },
+            ..
+        }) => Err(fail(Exit::Interrupted, clean(error.to_string()))),
         Err(unfinished) => Err(fail(Exit::Failed, clean(unfinished.error.to_string()))),
     }
 }

@@ -30,6 +30,7 @@ pub mod show;
 use std::time::Duration;
 
 use clap::Parser;
+use tokio_util::sync::CancellationToken;
 
 pub use args::{Cli, Format};
 pub use error::{CliError, Exit, cluster_exit};
@@ -56,10 +57,60 @@ pub struct Context {
     /// The stack its objects are deployed for: `kjob:<--stack>` or `kjob:<state store id>`
     /// (part of their owner identity, [`crate::core::owner::Owner`]).
     pub stack: String,
+    /// Cancelled by SIGINT or SIGTERM: waits and deploy sequences stop at once, and the
+    /// command records what exists and ends with [`Exit::Interrupted`].
+    pub cancel: CancellationToken,
 }
 
-/// Runs one parsed command line.
+/// How long an interrupted command gets to record what exists and release the lock before
+/// the process exits 130 anyway (when it is blocked on a prompt, say). A second signal exits
+/// at once.
+pub const INTERRUPT_GRACE: Duration = Duration::from_millis(1500);
+
+/// SIGINT and SIGTERM, caught from the start of the command on.
+struct Signals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    /// Catches both (inside the runtime); `None` when they cannot be (the defaults stay).
+    fn catch() -> Option<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Some(Signals {
+            interrupt: signal(SignalKind::interrupt()).ok()?,
+            terminate: signal(SignalKind::terminate()).ok()?,
+        })
+    }
+
+    /// The name of the next signal received.
+    async fn next(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.interrupt.recv() => "SIGINT",
+            _ = self.terminate.recv() => "SIGTERM",
+        }
+    }
+
+    /// Cancels `cancel` at the first signal; exits 130 at a second one, or when the command
+    /// has not ended [`INTERRUPT_GRACE`] later.
+    async fn watch(mut self, cancel: CancellationToken) {
+        let name = self.next().await;
+        show::interrupted(name);
+        cancel.cancel();
+        tokio::select! {
+            name = self.next() => show::interrupted_again(name),
+            () = tokio::time::sleep(INTERRUPT_GRACE) => show::interrupt_grace_over(INTERRUPT_GRACE),
+        }
+        std::process::exit(Exit::Interrupted as i32);
+    }
+}
+
+/// Runs one parsed command line; SIGINT and SIGTERM cancel it ([`Signals::watch`]).
 async fn dispatch(cli: Cli) -> Result<(), CliError> {
+    let cancel = CancellationToken::new();
+    if let Some(signals) = Signals::catch() {
+        tokio::spawn(signals.watch(cancel.clone()));
+    }
     let global = cli.global;
     let dir = state::resolve_dir(global.state_dir.as_deref())?;
     let store = Store::new(dir);
@@ -87,6 +138,7 @@ async fn dispatch(cli: Cli) -> Result<(), CliError> {
         colour: show::use_colour(),
         yes: global.yes,
         lock_timeout: Duration::from_secs(global.lock_timeout),
+        cancel,
     };
     match cli.command {
         Command::Validate(args) => deploy::validate(&context, &args),
@@ -126,6 +178,7 @@ pub fn main() -> ! {
             e.code
         }
     };
-    drop(runtime);
+    // Not waiting for blocking reads: a prompt interrupted by a signal still reads its terminal.
+    runtime.shutdown_background();
     std::process::exit(code as i32)
 }

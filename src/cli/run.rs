@@ -16,6 +16,12 @@
 //! or pending (newest first, each only while it carries our ownership labels, each removed from
 //! the record as soon as it is gone), then remove the record. What they print is
 //! [`super::show::steps`]'s.
+//!
+//! **Interrupted** (SIGINT, SIGTERM: [`Context::cancel`]): the wait or deploy sequence in flight
+//! stops at once; `up` records what exists (status `failed`, the Job's outcome `Running` when it
+//! was seen running: the next `up` waits for it again), `down` keeps in the record what was not
+//! seen gone (status `deleting`: the next `down` deletes it), a resource not reached yet is left
+//! as it was, and the command ends with exit 130 once its lock is released.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -156,6 +162,14 @@ impl From<deploy::PartialFailure> for Partial {
     }
 }
 
+/// The error of a run cancelled before it reached resource `key` (which it left as it was).
+fn not_started(key: &crate::core::refs::ResourceKey, verb: &str) -> CliError {
+    CliError::new(
+        Exit::Interrupted,
+        format!("cancelled before {key} was {verb}: its record and objects are as they were"),
+    )
+}
+
 /// Records a failure (status `failed`, what exists, why) and returns the error to exit with.
 fn failed(
     store: &Store,
@@ -202,6 +216,7 @@ async fn job_outcome(
         job,
         options.timeout,
         &secrets,
+        &context.cancel,
         &mut on_event,
     )
     .await;
@@ -213,6 +228,10 @@ async fn job_outcome(
             status,
             error: WaitError::Cluster(e),
         }) => Err((cluster_exit(&e), status, e.to_string())),
+        Err(Unfinished {
+            status,
+            error: error @ WaitError::Cancelled { .. },
+        }) => Err((Exit::Interrupted, status, error.to_string())),
         Err(Unfinished { status, error }) => Err((Exit::Failed, status, error.to_string())),
     }
 }
@@ -240,7 +259,14 @@ async fn apply_one(
             .collect();
         steps::replacing_job(why);
         let mut recorder = Recorder::new(store, record, Mode::Up, rendered_ids.clone());
-        let result = deploy::delete(&context.cluster, &jobs, planned.owner(), &mut recorder).await;
+        let result = deploy::delete(
+            &context.cluster,
+            &jobs,
+            planned.owner(),
+            &mut recorder,
+            &context.cancel,
+        )
+        .await;
         record = recorder.finish()?;
         if let Err(e) = result {
             let partial = Partial::from(e);
@@ -280,6 +306,7 @@ async fn apply_one(
     let takeover = Takeover {
         adopt: options.adopt,
     };
+    let cancel = &context.cancel;
     let result = deploy::apply(
         &context.cluster,
         &target,
@@ -287,6 +314,7 @@ async fn apply_one(
         &keep,
         takeover,
         &mut recorder,
+        cancel,
     )
     .await
     .map(|mut owned| {
@@ -339,6 +367,9 @@ pub async fn up(
 ) -> Result<(), CliError> {
     let mut done = Vec::new();
     for (p, change) in planned.iter().zip(changes) {
+        if context.cancel.is_cancelled() {
+            return Err(not_started(&p.key, "applied"));
+        }
         if change.skip {
             steps::unchanged(&p.key);
             done.push((
@@ -363,6 +394,9 @@ pub async fn down(context: &Context, targets: Vec<Target>) -> Result<(), CliErro
             continue;
         };
         let key = record.key();
+        if context.cancel.is_cancelled() {
+            return Err(not_started(&key, "deleted"));
+        }
         steps::resource(&key);
         record.status = Status::Deleting;
         record.error = None;
@@ -370,7 +404,14 @@ pub async fn down(context: &Context, targets: Vec<Target>) -> Result<(), CliErro
         let objects = record.all_objects();
         let mut recorder = Recorder::new(store, record, Mode::Down, Vec::new());
         let owner = Owner::new(&key, &context.stack);
-        let result = deploy::delete(&context.cluster, &objects, &owner, &mut recorder).await;
+        let result = deploy::delete(
+            &context.cluster,
+            &objects,
+            &owner,
+            &mut recorder,
+            &context.cancel,
+        )
+        .await;
         let mut record = recorder.finish()?;
         if let Err(e) = result {
             let partial = Partial::from(e);

@@ -4,6 +4,13 @@
 //! engine's address is the last argument (none means attach mode, `PULUMI_DEBUG_PROVIDERS`);
 //! user-visible messages go through the engine's `Engine.Log`; messages up to 400 MiB; shut
 //! down cleanly on Cancel, SIGINT or SIGTERM.
+//!
+//! **Cancellation.** One [`CancellationToken`] is the provider's: Pulumi's Cancel, SIGINT and
+//! SIGTERM cancel it. The operations in flight race it in their waits and deploy sequences
+//! ([`crate::wait`], [`crate::deploy`]), so they end at once (Create and Update with a partial
+//! failure carrying what exists); then the server stops accepting calls, lets the answers in
+//! flight go out, and [`serve`] returns, at the latest [`SHUTDOWN_GRACE`] after the token was
+//! cancelled (Pulumi sends Cancel, then kills the provider).
 
 pub mod config;
 pub mod engine;
@@ -14,12 +21,13 @@ pub mod values;
 
 use std::io::Write;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::TcpListenerStream;
+use tokio_util::sync::CancellationToken;
 
 use crate::api::grpc_health::health_server::{Health, HealthServer};
 use crate::api::grpc_health::{
@@ -29,6 +37,10 @@ use crate::api::pulumirpc::resource_provider_server::ResourceProviderServer;
 
 /// The engine's message size limit, which the provider matches.
 pub const MAX_MESSAGE: usize = 400 * 1024 * 1024;
+
+/// How long calls in flight get to answer once the provider is cancelled, before [`serve`]
+/// returns without them.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_millis(1500);
 
 struct Healthy;
 
@@ -58,6 +70,16 @@ impl Health for Healthy {
     }
 }
 
+/// Resolves when `signal` arrives; never when it could not be caught.
+async fn received(signal: Option<&mut Signal>) {
+    match signal {
+        Some(signal) => {
+            signal.recv().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
 /// Runs the provider until Cancel or a signal. `args` are the process arguments after the
 /// program name; the engine address is the last one that is not a flag.
 pub async fn serve(args: Vec<String>) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
@@ -69,8 +91,8 @@ pub async fn serve(args: Vec<String>) -> Result<(), Box<dyn std::error::Error + 
     if let Some(address) = &engine_address {
         log.connect(address).await;
     }
-    let shutdown = Arc::new(Notify::new());
-    let provider = service::KjobProvider::new(log, shutdown.clone());
+    let cancel = CancellationToken::new();
+    let provider = service::KjobProvider::new(log, cancel.clone());
     let service = ResourceProviderServer::new(provider)
         .max_decoding_message_size(MAX_MESSAGE)
         .max_encoding_message_size(MAX_MESSAGE);
@@ -81,13 +103,19 @@ pub async fn serve(args: Vec<String>) -> Result<(), Box<dyn std::error::Error + 
         stdout.flush()?;
     }
 
-    let stop = async move {
-        let mut term =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-        tokio::select! {
-            _ = shutdown.notified() => tracing::debug!("cancelled by the engine"),
-            _ = tokio::signal::ctrl_c() => tracing::debug!("interrupted"),
-            _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => tracing::debug!("terminated"),
+    // A signal cancels what is in flight first, then stops the server. Both are caught from
+    // here on, before the engine can start anything.
+    let mut interrupt = signal(SignalKind::interrupt()).ok();
+    let mut terminate = signal(SignalKind::terminate()).ok();
+    let stop = {
+        let cancel = cancel.clone();
+        async move {
+            tokio::select! {
+                () = cancel.cancelled() => {}
+                () = received(interrupt.as_mut()) => tracing::debug!("interrupted"),
+                () = received(terminate.as_mut()) => tracing::debug!("terminated"),
+            }
+            cancel.cancel();
         }
     };
     // TCP_NODELAY on every accepted connection: without it a response written in two parts
@@ -98,10 +126,17 @@ pub async fn serve(args: Vec<String>) -> Result<(), Box<dyn std::error::Error + 
         }
         stream
     });
-    tonic::transport::Server::builder()
+    let server = tonic::transport::Server::builder()
         .add_service(HealthServer::new(Healthy))
         .add_service(service)
-        .serve_with_incoming_shutdown(incoming, stop)
-        .await?;
+        .serve_with_incoming_shutdown(incoming, stop);
+    let grace = async {
+        cancel.cancelled().await;
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    };
+    tokio::select! {
+        served = server => served?,
+        () = grace => tracing::debug!("calls still in flight {SHUTDOWN_GRACE:?} after cancellation: not waiting for them"),
+    }
     Ok(())
 }

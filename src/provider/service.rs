@@ -8,7 +8,8 @@ mod wire;
 
 use std::sync::Arc;
 
-use tokio::sync::{Notify, RwLock};
+use tokio::sync::RwLock;
+use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
 use crate::api::pulumirpc::resource_provider_server::ResourceProvider;
@@ -27,24 +28,28 @@ use wire::{
     check_type, decode, diff_response, encode, failures_to_rpc, resource_name, status, timeout_from,
 };
 
-/// The provider's state: the resource under the current configuration, and the engine log.
+/// The provider's state: the resource under the current configuration, the engine log, and
+/// the cancellation token every resource operation is stopped by.
 pub struct KjobProvider {
     resource: RwLock<Arc<KubernetesJob>>,
     log: EngineLog,
-    shutdown: Arc<Notify>,
+    cancel: CancellationToken,
 }
 
 impl KjobProvider {
-    /// A provider that logs through `log` and signals `shutdown` on Cancel.
-    pub fn new(log: EngineLog, shutdown: Arc<Notify>) -> Self {
+    /// A provider that logs through `log` and cancels `cancel` on Cancel: the operations in
+    /// flight stop (Create and Update answer a partial failure with what exists), and the
+    /// server that watches the token ([`crate::provider::serve`]) shuts down.
+    pub fn new(log: EngineLog, cancel: CancellationToken) -> Self {
         let config = ProviderConfig {
             wait: true,
             ..Default::default()
         };
+        let resource = KubernetesJob::new(config, log.clone()).with_cancel(cancel.clone());
         Self {
-            resource: RwLock::new(Arc::new(KubernetesJob::new(config, log.clone()))),
+            resource: RwLock::new(Arc::new(resource)),
             log,
-            shutdown,
+            cancel,
         }
     }
 
@@ -151,7 +156,9 @@ impl ResourceProvider for KjobProvider {
                 list.join("; ")
             ))
         })?;
-        *self.resource.write().await = Arc::new(KubernetesJob::new(parsed, self.log.clone()));
+        let resource =
+            KubernetesJob::new(parsed, self.log.clone()).with_cancel(self.cancel.clone());
+        *self.resource.write().await = Arc::new(resource);
         Ok(Response::new(ConfigureResponse {
             accept_secrets: true,
             supports_preview: true,
@@ -333,7 +340,8 @@ impl ResourceProvider for KjobProvider {
     }
 
     async fn cancel(&self, _: Request<()>) -> Result<Response<()>, Status> {
-        self.shutdown.notify_waiters();
+        tracing::debug!("cancelled by the engine");
+        self.cancel.cancel();
         Ok(Response::new(()))
     }
 

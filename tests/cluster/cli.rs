@@ -780,10 +780,8 @@ async fn the_provider_resolves_references_from_the_cli_state_store() {
     record.status = Status::Applied;
     bed.store().save(&mut record).unwrap();
 
-    let provider = kjob::provider::service::KjobProvider::new(
-        Default::default(),
-        std::sync::Arc::new(tokio::sync::Notify::new()),
-    );
+    let provider =
+        kjob::provider::service::KjobProvider::new(Default::default(), Default::default());
     let args = json!({"stateDir": bed.state().to_string_lossy()});
     provider
         .configure(tonic::Request::new(ConfigureRequest {

@@ -168,9 +168,17 @@ async fn diff_classification_matches_the_api_server() {
         assert!(!d.is_empty(), "{}: the edit changes nothing", case.name);
 
         let old_r = rendered(&old);
-        deploy::apply(&cluster, &old_r, &[], &[], Takeover::default(), &mut Quiet)
-            .await
-            .unwrap_or_else(|e| panic!("{}: applying the old manifest: {e}", case.name));
+        deploy::apply(
+            &cluster,
+            &old_r,
+            &[],
+            &[],
+            Takeover::default(),
+            &mut Quiet,
+            &Default::default(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{}: applying the old manifest: {e}", case.name));
         let uid = |job: &Value| {
             job["metadata"]["uid"]
                 .as_str()
@@ -190,6 +198,7 @@ async fn diff_classification_matches_the_api_server() {
             &[],
             Takeover::default(),
             &mut Quiet,
+            &Default::default(),
         )
         .await;
         match (&accepted, d.replaces()) {
@@ -223,9 +232,15 @@ async fn diff_classification_matches_the_api_server() {
             )),
         }
         let all: Vec<_> = old_r.ids().into_iter().chain(new_r.ids()).collect();
-        deploy::delete(&cluster, &all, &old_r.owner, &mut Quiet)
-            .await
-            .expect("clean up");
+        deploy::delete(
+            &cluster,
+            &all,
+            &old_r.owner,
+            &mut Quiet,
+            &Default::default(),
+        )
+        .await
+        .expect("clean up");
     }
     cluster
         .delete(&common::obj(ObjectKind::Namespace, None, &ns), None, None)

@@ -6,6 +6,7 @@
 mod common;
 mod launch;
 
+mod cancel;
 mod cli;
 mod cli_lifecycle;
 mod deadlines;

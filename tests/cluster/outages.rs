@@ -129,9 +129,17 @@ async fn an_outage_between_two_applies_of_a_create_then_create_again_converges()
         applied: Vec::new(),
     };
     let t = Instant::now();
-    let failure = deploy::apply(&s.proxied, &r, &[], &[], Takeover::default(), &mut observer)
-        .await
-        .expect_err("the server went silent after ConfigMap a");
+    let failure = deploy::apply(
+        &s.proxied,
+        &r,
+        &[],
+        &[],
+        Takeover::default(),
+        &mut observer,
+        &Default::default(),
+    )
+    .await
+    .expect_err("the server went silent after ConfigMap a");
     assert_silence(&failure, t.elapsed());
     assert!(
         failure
@@ -148,13 +156,21 @@ async fn an_outage_between_two_applies_of_a_create_then_create_again_converges()
 
     s.proxy.set(Mode::Pass);
     // The engine creates again with nothing recorded; the leftover is found by its labels.
-    let owned = deploy::apply(&s.proxied, &r, &[], &[], Takeover::default(), &mut Quiet)
-        .await
-        .expect("Create again converges");
+    let owned = deploy::apply(
+        &s.proxied,
+        &r,
+        &[],
+        &[],
+        Takeover::default(),
+        &mut Quiet,
+        &Default::default(),
+    )
+    .await
+    .expect("Create again converges");
     assert_eq!(owned, r.ids());
     assert_eq!(common::labelled(&s.direct, &s.ns).await, expected(&r));
 
-    deploy::delete(&s.direct, &owned, &r.owner, &mut Quiet)
+    deploy::delete(&s.direct, &owned, &r.owner, &mut Quiet, &Default::default())
         .await
         .expect("delete");
     assert_eq!(common::labelled(&s.direct, &s.ns).await, []);
@@ -178,9 +194,17 @@ async fn outages_during_an_update_then_updates_from_the_partial_state_converge()
     // Two moments: between two applies (after ConfigMap c, before the Job), and after the last
     // apply, before ConfigMap b is pruned.
     for at in [cm(&s.ns, "c"), job.clone()] {
-        let owned = deploy::apply(&s.direct, &v1, &[], &[], Takeover::default(), &mut Quiet)
-            .await
-            .expect("v1");
+        let owned = deploy::apply(
+            &s.direct,
+            &v1,
+            &[],
+            &[],
+            Takeover::default(),
+            &mut Quiet,
+            &Default::default(),
+        )
+        .await
+        .expect("v1");
         assert_eq!(common::labelled(&s.direct, &s.ns).await, expected(&v1));
         let uid = common::get(&s.direct, ObjectKind::Job, Some(&s.ns), &name)
             .await
@@ -200,6 +224,7 @@ async fn outages_during_an_update_then_updates_from_the_partial_state_converge()
             &[],
             Takeover::default(),
             &mut observer,
+            &Default::default(),
         )
         .await
         .expect_err("the server went silent in the middle of the update");
@@ -224,6 +249,7 @@ async fn outages_during_an_update_then_updates_from_the_partial_state_converge()
             &[],
             Takeover::default(),
             &mut Quiet,
+            &Default::default(),
         )
         .await
         .expect("the Update's re-run converges");
@@ -238,9 +264,15 @@ async fn outages_during_an_update_then_updates_from_the_partial_state_converge()
         assert_eq!(live_job["metadata"]["uid"], uid, "updated in place");
         assert_eq!(live_job["spec"]["parallelism"], 2);
 
-        deploy::delete(&s.direct, &v2.ids(), &v2.owner, &mut Quiet)
-            .await
-            .expect("delete");
+        deploy::delete(
+            &s.direct,
+            &v2.ids(),
+            &v2.owner,
+            &mut Quiet,
+            &Default::default(),
+        )
+        .await
+        .expect("delete");
         assert_eq!(common::labelled(&s.direct, &s.ns).await, []);
     }
 }
@@ -254,9 +286,17 @@ async fn an_outage_during_a_delete_while_the_job_exists_then_delete_again_conver
         &s.ns,
         json!({"configMaps": {"a": "1"}, "env": {"secrets": {"T": {"value": "x"}}}}),
     );
-    let owned = deploy::apply(&s.direct, &r, &[], &[], Takeover::default(), &mut Quiet)
-        .await
-        .expect("apply");
+    let owned = deploy::apply(
+        &s.direct,
+        &r,
+        &[],
+        &[],
+        Takeover::default(),
+        &mut Quiet,
+        &Default::default(),
+    )
+    .await
+    .expect("apply");
     // A finalizer of the test's keeps the Job in place after its delete until the test lets go,
     // so the outage hits while the Job still exists (deleting).
     let job = common::obj(ObjectKind::Job, Some(&s.ns), &name);
@@ -290,8 +330,9 @@ async fn an_outage_during_a_delete_while_the_job_exists_then_delete_again_conver
     };
     let t = Instant::now();
     let mut quiet = Quiet;
+    let never = tokio_util::sync::CancellationToken::new();
     let (result, ()) = tokio::join!(
-        deploy::delete(&s.proxied, &owned, &r.owner, &mut quiet),
+        deploy::delete(&s.proxied, &owned, &r.owner, &mut quiet, &never),
         silence
     );
     let failure = result.expect_err("the server went silent while the Job was deleting");
@@ -316,8 +357,9 @@ async fn an_outage_during_a_delete_while_the_job_exists_then_delete_again_conver
             .await
             .expect("release the Job");
     };
+    let never = tokio_util::sync::CancellationToken::new();
     let (again, ()) = tokio::join!(
-        deploy::delete(&s.proxied, &owned, &r.owner, &mut quiet),
+        deploy::delete(&s.proxied, &owned, &r.owner, &mut quiet, &never),
         release
     );
     again.expect("Delete again converges");

@@ -40,6 +40,24 @@ pub fn error(e: &CliError) {
     eprintln!("error: {}", e.message);
 }
 
+/// A signal arrived: the command stops (standard error).
+pub fn interrupted(signal: &str) {
+    eprintln!("{signal} received: stopping (a second signal exits at once)");
+}
+
+/// A second signal arrived: the process exits now.
+pub fn interrupted_again(signal: &str) {
+    eprintln!("{signal} again: exiting now");
+}
+
+/// The command did not end within `grace` of the signal: the process exits now.
+pub fn interrupt_grace_over(grace: std::time::Duration) {
+    eprintln!(
+        "still busy {:.1}s after the signal: exiting now",
+        grace.as_secs_f64()
+    );
+}
+
 /// Asks `question` on standard output (`[y/N]`) and reads one line of answer from standard
 /// input.
 pub fn ask(question: &str) -> std::io::Result<String> {

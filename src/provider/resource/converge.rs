@@ -104,8 +104,16 @@ impl KubernetesJob {
         let cluster = &self.cluster;
         let mut observer = EngineObserver::new(&self.log, urn);
         let takeover = deploy::Takeover { adopt };
-        let applied =
-            deploy::apply(cluster, rendered, previous, &[], takeover, &mut observer).await;
+        let applied = deploy::apply(
+            cluster,
+            rendered,
+            previous,
+            &[],
+            takeover,
+            &mut observer,
+            &self.cancel,
+        )
+        .await;
         observer.flush().await;
         if let Err(failure) = applied {
             let reason = format!("{verb} KubernetesJob {id}: {}", failure.source);
@@ -140,7 +148,15 @@ impl KubernetesJob {
                 }
             });
         };
-        let waited = wait::outcome(cluster, &job, timeout, &secrets, &mut on_event).await;
+        let waited = wait::outcome(
+            cluster,
+            &job,
+            timeout,
+            &secrets,
+            &self.cancel,
+            &mut on_event,
+        )
+        .await;
         self.log.status(urn, "").await;
         match waited {
             Ok(status) => Ok((id, with_status(status))),

@@ -24,6 +24,7 @@ use crate::provider::config::ProviderConfig;
 use crate::provider::engine::EngineLog;
 use crate::provider::{inputs, values};
 use crate::state::{self, Store};
+use tokio_util::sync::CancellationToken;
 
 pub use types::{
     CheckRequest, CheckResult, CreateRequest, CreateResult, DeleteRequest, DiffRequest, DiffResult,
@@ -34,11 +35,14 @@ pub use types::{
 use converge::{Converge, EngineObserver};
 
 /// The KubernetesJob resource under one provider configuration: its cluster client, whether
-/// Create and Update wait, the state store references resolve from, and the engine's log.
+/// Create and Update wait, the state store references resolve from, the engine's log, and the
+/// provider's cancellation token (Pulumi's Cancel, SIGINT, SIGTERM), which stops Create's,
+/// Update's and Delete's waits and deploy sequences at once.
 pub struct KubernetesJob {
     config: ProviderConfig,
     cluster: Cluster,
     log: EngineLog,
+    cancel: CancellationToken,
 }
 
 impl KubernetesJob {
@@ -50,7 +54,16 @@ impl KubernetesJob {
             config,
             cluster,
             log,
+            cancel: CancellationToken::new(),
         }
+    }
+
+    /// The same resource, stopped by `cancel`: once it is cancelled, a wait or deploy sequence
+    /// in flight ends at once and Create and Update answer a partial failure with what exists
+    /// (`jobStatus` `Running` when the Job was seen running).
+    pub fn with_cancel(mut self, cancel: CancellationToken) -> Self {
+        self.cancel = cancel;
+        self
     }
 
     /// The configuration it runs under.
@@ -224,13 +237,21 @@ impl KubernetesJob {
                 &[],
                 takeover,
                 &mut observer,
+                &self.cancel,
             )
             .await
             .map_err(|e| {
                 ResourceError::Failed(format!("deleting KubernetesJob {id}: {}", e.source))
             })?;
         }
-        let result = deploy::delete(&self.cluster, &objects, &prepared.owner, &mut observer).await;
+        let result = deploy::delete(
+            &self.cluster,
+            &objects,
+            &prepared.owner,
+            &mut observer,
+            &self.cancel,
+        )
+        .await;
         observer.flush().await;
         result.map_err(|e| {
             ResourceError::Failed(format!("deleting KubernetesJob {id}: {}", e.source))

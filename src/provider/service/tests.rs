@@ -13,7 +13,7 @@ use crate::provider::resource::ResourceError;
 use crate::schema::RESOURCE_TOKEN;
 
 fn provider() -> KjobProvider {
-    KjobProvider::new(EngineLog::default(), Arc::new(Notify::new()))
+    KjobProvider::new(EngineLog::default(), Default::default())
 }
 
 #[test]

@@ -160,7 +160,7 @@ impl Provider {
         let addr = listener.local_addr().unwrap();
         let service = ResourceProviderServer::new(kjob::provider::service::KjobProvider::new(
             kjob::provider::engine::EngineLog::default(),
-            std::sync::Arc::new(tokio::sync::Notify::new()),
+            Default::default(),
         ));
         tokio::spawn(
             tonic::transport::Server::builder()
