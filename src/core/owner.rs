@@ -130,6 +130,9 @@ pub enum Ownership {
     /// Labelled by kjob before owner identities, with our name and kind: ours only if our own
     /// state recorded it.
     Legacy,
+    /// Ours under our former env: the same stack, kind and name, another `metadata.env` (a
+    /// Pulumi resource whose env changed). Ours only if our own state recorded it.
+    Moved(Owner),
     /// Another owner's (described: who, as far as the object says).
     Foreign(String),
     /// Not managed by kjob at all.
@@ -142,7 +145,7 @@ impl Ownership {
     pub fn is_ours(&self, recorded: bool) -> bool {
         match self {
             Ownership::Ours => true,
-            Ownership::Legacy => recorded,
+            Ownership::Legacy | Ownership::Moved(_) => recorded,
             Ownership::Foreign(_) | Ownership::Unmanaged => false,
         }
     }
@@ -154,6 +157,7 @@ impl Ownership {
             Ownership::Legacy => {
                 "a resource of the same name that labelled it before owner identities (not recorded in this state)".into()
             }
+            Ownership::Moved(former) => format!("{former} (this resource under its former env)"),
             Ownership::Foreign(who) => who.clone(),
             Ownership::Unmanaged => "no kjob resource (it is not managed by kjob)".into(),
         }
@@ -184,10 +188,24 @@ pub fn ownership(live: &Value, owner: &Owner) -> Ownership {
                 "an unknown owner (its annotation {OWNER_ANNOTATION} is not an owner identity)"
             )),
         },
-        Some(hash) => Ownership::Foreign(match named {
-            Some(named) if named.hash() == hash => named.to_string(),
-            _ => format!("the owner whose {OWNER_LABEL} label is {hash:?}"),
-        }),
+        Some(hash) => match named {
+            Some(named)
+                if named.hash() == hash
+                    && (
+                        named.stack.as_str(),
+                        named.kind.as_str(),
+                        named.name.as_str(),
+                    ) == (
+                        owner.stack.as_str(),
+                        owner.kind.as_str(),
+                        owner.name.as_str(),
+                    ) =>
+            {
+                Ownership::Moved(named)
+            }
+            Some(named) if named.hash() == hash => Ownership::Foreign(named.to_string()),
+            _ => Ownership::Foreign(format!("the owner whose {OWNER_LABEL} label is {hash:?}")),
+        },
         None => {
             let name = text(object_labels, labels::OWNER);
             let kind = text(object_labels, labels::PLANTON_KIND);
@@ -356,6 +374,28 @@ mod tests {
         let mut garbled = stamped(&a);
         garbled["metadata"]["annotations"][OWNER_ANNOTATION] = json!("{not json");
         assert!(matches!(ownership(&garbled, &a), Ownership::Foreign(_)));
+    }
+
+    #[test]
+    fn an_env_change_of_one_stacks_resource_needs_the_record() {
+        let dev = owner("pulumi:p/s", "KubernetesJob", "migrate");
+        let prod = Owner {
+            env: "prod".into(),
+            ..dev.clone()
+        };
+        let body = stamped(&dev);
+        let seen = ownership(&body, &prod);
+        assert_eq!(seen, Ownership::Moved(dev.clone()));
+        assert!(seen.is_ours(true) && !seen.is_ours(false));
+        // Another stack's resource of that name and env is not a move.
+        let elsewhere = Owner {
+            stack: "pulumi:p/other".into(),
+            ..prod
+        };
+        assert!(matches!(
+            ownership(&body, &elsewhere),
+            Ownership::Foreign(_)
+        ));
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value, json};
 
 use crate::core::objects::labels;
+use crate::core::owner;
 use crate::kinds::job::render::{self};
 
 /// Live objects that belong to one KubernetesJob.
@@ -69,6 +70,7 @@ pub fn inputs_from_live(live: &LiveObjects) -> Value {
                 labels::PLANTON_ORG => drop(metadata.insert("org".into(), v.into())),
                 labels::PLANTON_ENV => drop(metadata.insert("env".into(), v.into())),
                 _ if render::template_labels(&name).contains_key(k) => {}
+                owner::OWNER_LABEL => {}
                 _ => drop(user_labels.insert(k.clone(), v)),
             }
         }
@@ -76,11 +78,13 @@ pub fn inputs_from_live(live: &LiveObjects) -> Value {
     if !user_labels.is_empty() {
         metadata.insert("labels".into(), json!(user_labels));
     }
-    if let Some(annotations) = job["metadata"]["annotations"]
-        .as_object()
-        .filter(|a| !a.is_empty())
-    {
-        metadata.insert("annotations".into(), Value::Object(annotations.clone()));
+    if let Some(annotations) = job["metadata"]["annotations"].as_object() {
+        // The owner identity is kjob's, not the manifest's.
+        let mut annotations = annotations.clone();
+        annotations.remove(owner::OWNER_ANNOTATION);
+        if !annotations.is_empty() {
+            metadata.insert("annotations".into(), Value::Object(annotations));
+        }
     }
 
     let spec_in = &job["spec"];
