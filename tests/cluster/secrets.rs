@@ -428,6 +428,11 @@ async fn the_provider_never_prints_logs_or_returns_a_secret_in_clear_text() {
         "command": ["sh", "-c", "echo $PASSWORD"],
         "env": {"secrets": {"PASSWORD": {"value": secrets.get(2)}}}}});
     let checked_bad = check(&mut client, &mut seen, &bad, &bad_inputs, None).await;
+    // Real log text: the container prints the secret, plain and base64; the report shows the
+    // log (the marker line) with the secret redacted.
+    let printed = format!("PASSWORD={}", secrets.get(2));
+    let printed64 = format!("encoded={}", base64(secrets.get(2).as_bytes()));
+    common::pod_log(&ns, &["log-marker-prov-7", &printed, &printed64]);
     let status = client
         .create(CreateRequest {
             urn: urn(&bad),
@@ -445,6 +450,11 @@ async fn the_provider_never_prints_logs_or_returns_a_secret_in_clear_text() {
     assert!(
         failed.reasons.join(" ").contains("BackoffLimitExceeded"),
         "{:?}",
+        failed.reasons
+    );
+    assert!(
+        failed.reasons.join(" ").contains("log-marker-prov-7"),
+        "the failure report shows the pod's real log: {:?}",
         failed.reasons
     );
     let bad_outputs = from_struct(&failed.properties.unwrap());
