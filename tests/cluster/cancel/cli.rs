@@ -350,3 +350,78 @@ async fn ctrl_c_at_the_confirmation_exits_130_at_once_with_nothing_changed() {
     let counts = owned(&cluster, &bed.name).await;
     assert!(counts.iter().all(|(_, n)| *n == 0), "{counts:?}");
 }
+
+/// Every file under `dir`, with its bytes as text (lossy).
+fn files(dir: &std::path::Path) -> Vec<(PathBuf, String)> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(here) = todo.pop() {
+        for entry in std::fs::read_dir(&here).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                todo.push(path);
+            } else {
+                let bytes = std::fs::read(&path).unwrap_or_default();
+                out.push((path, String::from_utf8_lossy(&bytes).into_owned()));
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_set_secret_never_reaches_disk_when_up_is_killed_mid_wait() {
+    use base64::Engine as _;
+    let cluster = common::cluster();
+    let bed = Bed::new("killed");
+    let (name, ns, manifest) = (&bed.name, &bed.ns, bed.manifest.as_str());
+    let secret = format!("s3t-{}-k9", common::unique("x"));
+    let set = format!("spec.env.secrets.TOKEN.value={secret}");
+    let (mut child, lines) = bed.start(&["up", "--manifest", manifest, "--yes", "--set", &set]);
+    until(&lines, &format!("waiting for Job {ns}/{name}: active 1"));
+    // The state directory while the run holds the lock, then after kill -9.
+    let during = files(&bed.state());
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    let after = files(&bed.state());
+    assert!(
+        after.iter().any(|(p, _)| p.ends_with("lock")),
+        "the lock file is there: {after:?}"
+    );
+    let encodings = [
+        secret.clone(),
+        base64::engine::general_purpose::STANDARD.encode(&secret),
+        base64::engine::general_purpose::STANDARD_NO_PAD.encode(&secret),
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&secret),
+    ];
+    for (path, text) in during.iter().chain(&after) {
+        for form in &encodings {
+            assert!(
+                !text.contains(form.as_str()),
+                "{} holds the --set secret ({form})",
+                path.display()
+            );
+        }
+    }
+    // The secret was deployed (so the run did handle it), and the next run is not blocked.
+    let data = common::get(
+        &cluster,
+        ObjectKind::Secret,
+        Some(ns),
+        &format!("{name}-env-secrets"),
+    )
+    .await
+    .expect("the env Secret exists");
+    assert_eq!(
+        data["data"]["TOKEN"].as_str(),
+        Some(
+            base64::engine::general_purpose::STANDARD
+                .encode(&secret)
+                .as_str()
+        )
+    );
+    let (code, _, stderr, _) = bed.run(&["down", "--manifest", manifest, "--yes"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let counts = owned(&cluster, name).await;
+    assert!(counts.iter().all(|(_, n)| *n == 0), "{counts:?}");
+}
