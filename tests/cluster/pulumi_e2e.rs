@@ -445,6 +445,26 @@ fn yaml_import_a_job_from_another_stack() {
     run.up(&owner);
     let created = job(&ns, "hello").expect("the owner stack created the Job");
 
+    // A second stack of the same program on the same namespace is refused, naming the owner,
+    // and its destroy leaves the first stack's Job alone.
+    run.ok(&owner, &["stack", "init", "intruder"]);
+    run.config(&owner, "namespace", &ns);
+    let refused = run.pulumi(&owner, &["up", "--yes", "--skip-preview"]);
+    let said = show(&refused);
+    assert!(!refused.status.success(), "{said}");
+    assert!(
+        said.contains("already exists and belongs to KubernetesJob \"hello\"")
+            && said.contains("/owner"),
+        "the error names the owner stack:\n{said}"
+    );
+    run.ok(&owner, &["destroy", "--yes", "--skip-preview"]);
+    run.ok(&owner, &["stack", "rm", "--yes"]);
+    run.ok(&owner, &["stack", "select", "owner"]);
+    assert_eq!(
+        uid(&job(&ns, "hello").expect("the owner's Job stays")),
+        uid(&created)
+    );
+
     // An empty YAML project imports it.
     let importer = run.dir.join("importer");
     std::fs::create_dir_all(&importer).unwrap();
