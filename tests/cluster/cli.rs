@@ -5,118 +5,16 @@
 //! examples. Every test uses its own names and state directory, and cleans up.
 
 use crate::common;
+use common::cli::{API, Bed, Run, yaml_job, yaml_namespace};
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use kjob::cluster::Cluster;
 use kjob::core::objects::ObjectKind;
-use kjob::state::{Record, Status, Store};
+use kjob::state::{Record, Status};
 use serde_json::{Value, json};
-
-const API: &str = "kubernetes.project-planton.org/v1";
-
-/// A temporary state directory and manifest folder for one test.
-struct Bed {
-    dir: tempfile::TempDir,
-}
-
-impl Bed {
-    fn new() -> Self {
-        Self {
-            dir: tempfile::tempdir().expect("a temp dir"),
-        }
-    }
-
-    fn state(&self) -> PathBuf {
-        self.dir.path().join("state")
-    }
-
-    fn store(&self) -> Store {
-        Store::new(self.state())
-    }
-
-    fn file(&self, name: &str, text: &str) -> String {
-        let path = self.dir.path().join(name);
-        std::fs::write(&path, text).unwrap();
-        path.to_string_lossy().into_owned()
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_kjob"));
-        command
-            .args(args)
-            .arg("--kubeconfig")
-            .arg(common::kubeconfig())
-            .arg("--state-dir")
-            .arg(self.state())
-            .env("NO_COLOR", "1")
-            .env_remove("KJOB_STATE_DIR")
-            .env_remove(kjob::cli::run::CRASH_AFTER_OBJECTS)
-            .stdin(Stdio::null());
-        command
-    }
-
-    fn run(&self, args: &[&str]) -> Run {
-        Run::from(self.command(args).output().expect("kjob runs"))
-    }
-}
-
-#[derive(Debug)]
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl From<Output> for Run {
-    fn from(o: Output) -> Self {
-        Run {
-            code: o.status.code(),
-            stdout: String::from_utf8_lossy(&o.stdout).into(),
-            stderr: String::from_utf8_lossy(&o.stderr).into(),
-        }
-    }
-}
-
-impl Run {
-    #[track_caller]
-    fn ok(&self) -> &Self {
-        assert_eq!(
-            self.code,
-            Some(0),
-            "kjob failed:\n--- stdout\n{}\n--- stderr\n{}",
-            self.stdout,
-            self.stderr
-        );
-        self
-    }
-
-    #[track_caller]
-    fn exit(&self, code: i32) -> &Self {
-        assert_eq!(
-            self.code,
-            Some(code),
-            "expected exit {code}:\n--- stdout\n{}\n--- stderr\n{}",
-            self.stdout,
-            self.stderr
-        );
-        self
-    }
-}
-
-fn yaml_job(name: &str, spec: &str) -> String {
-    format!(
-        "apiVersion: {API}\nkind: KubernetesJob\nmetadata:\n  name: {name}\nspec:\n  image: {{repo: busybox, tag: '1.36'}}\n  command: [sh, -c, 'echo ok']\n{spec}"
-    )
-}
-
-fn yaml_namespace(name: &str, namespace: &str) -> String {
-    format!(
-        "apiVersion: {API}\nkind: KubernetesNamespace\nmetadata:\n  name: {name}\nspec:\n  name: {namespace}\n  labels: {{team: data}}\n"
-    )
-}
 
 fn env_of(job: &Value, name: &str) -> Option<String> {
     job["spec"]["template"]["spec"]["containers"][0]["env"]

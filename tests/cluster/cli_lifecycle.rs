@@ -9,9 +9,10 @@
 //! logs. Every test uses its own names, namespace and state directory, and cleans up.
 
 use crate::common;
+use common::cli::Run;
 
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -152,64 +153,6 @@ impl Bed {
             )
             .await
             .unwrap();
-    }
-}
-
-#[derive(Debug)]
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-    took: Duration,
-}
-
-impl Run {
-    fn new(o: Output, took: Duration) -> Self {
-        Run {
-            code: o.status.code(),
-            stdout: String::from_utf8_lossy(&o.stdout).into(),
-            stderr: String::from_utf8_lossy(&o.stderr).into(),
-            took,
-        }
-    }
-
-    #[track_caller]
-    fn ok(&self) -> &Self {
-        self.exit(0)
-    }
-
-    #[track_caller]
-    fn exit(&self, code: i32) -> &Self {
-        assert_eq!(
-            self.code,
-            Some(code),
-            "expected exit {code}:\n--- stdout\n{}\n--- stderr\n{}",
-            self.stdout,
-            self.stderr
-        );
-        self
-    }
-
-    #[track_caller]
-    fn says(&self, text: &str) -> &Self {
-        assert!(
-            self.stdout.contains(text) || self.stderr.contains(text),
-            "expected {text:?}:\n--- stdout\n{}\n--- stderr\n{}",
-            self.stdout,
-            self.stderr
-        );
-        self
-    }
-
-    #[track_caller]
-    fn never_says(&self, text: &str) -> &Self {
-        assert!(
-            !self.stdout.contains(text) && !self.stderr.contains(text),
-            "{text:?} was printed:\n{}\n{}",
-            self.stdout,
-            self.stderr
-        );
-        self
     }
 }
 

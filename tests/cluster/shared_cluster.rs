@@ -83,11 +83,13 @@ async fn two_state_stores_never_take_each_others_job() {
     );
 
     // B deploys the same name into the same namespace: refused, naming the object and its owner.
-    b.run(&["up", "--manifest", &fb, "--yes"]).failed().says(&[
-        "already exists and belongs to KubernetesJob",
-        &a_stack,
-        "--adopt",
-    ]);
+    b.run(&["up", "--manifest", &fb, "--yes"])
+        .failed()
+        .says_all(&[
+            "already exists and belongs to KubernetesJob",
+            &a_stack,
+            "--adopt",
+        ]);
     // B's down removes nothing of A's.
     b.run(&["down", "--manifest", &fb, "--yes"]).ok();
     let after = live_job(&cluster, &ns, &name).await.expect("A's Job stays");
@@ -105,14 +107,14 @@ async fn two_state_stores_never_take_each_others_job() {
     // Taking over is explicit; afterwards A leaves the objects alone and says whose they are.
     b.run(&["up", "--manifest", &fb, "--yes", "--adopt"])
         .ok()
-        .says(&["taking over Job", &a_stack]);
+        .says_all(&["taking over Job", &a_stack]);
     let b_stack = b.stack();
     let adopted = live_job(&cluster, &ns, &name).await.expect("the Job");
     assert_eq!(uid(&adopted), uid(&first), "adopted in place");
     assert_ne!(owner_label(&adopted), owner_label(&first), "relabelled");
     a.run(&["down", "--manifest", &fa, "--yes"])
         .ok()
-        .says(&["alone", &b_stack]);
+        .says_all(&["alone", &b_stack]);
     assert_eq!(
         uid(&live_job(&cluster, &ns, &name).await.expect("B's Job stays")),
         uid(&first)
@@ -157,11 +159,13 @@ async fn a_namespace_kjob_created_outlives_down_while_others_have_things_in_it()
         .await
         .expect("create the Deployment");
 
-    a.run(&["down", "--manifest", &fa, "--yes"]).ok().says(&[
-        &format!("left Namespace {ns} alone"),
-        "Deployment/web",
-        &format!("Job/{theirs}"),
-    ]);
+    a.run(&["down", "--manifest", &fa, "--yes"])
+        .ok()
+        .says_all(&[
+            &format!("left Namespace {ns} alone"),
+            "Deployment/web",
+            &format!("Job/{theirs}"),
+        ]);
     gone(&cluster, &ns, &mine).await;
     let namespace = common::get(&cluster, ObjectKind::Namespace, None, &ns)
         .await
@@ -196,7 +200,7 @@ async fn a_job_named_like_a_namespace_resource_leaves_its_namespace_alone() {
     );
     bed.run(&["up", "--manifest", &fjob, "--yes"])
         .ok()
-        .says(&["belongs to KubernetesNamespace", "used as it is"]);
+        .says_all(&["belongs to KubernetesNamespace", "used as it is"]);
     bed.run(&["down", "--manifest", &fjob, "--yes"]).ok();
     gone(&cluster, &ns, &name).await;
     let after = common::get(&cluster, ObjectKind::Namespace, None, &ns)
@@ -237,13 +241,13 @@ async fn a_hand_edited_owner_label_makes_the_job_someone_elses() {
         "metadata.labels.round=two",
     ])
     .failed()
-    .says(&["belongs to the owner whose", "someone-else"]);
+    .says_all(&["belongs to the owner whose", "someone-else"]);
     let kept = live_job(&cluster, &ns, &name).await.expect("the Job");
     assert_eq!(owner_label(&kept), "someone-else");
     assert!(kept["metadata"]["labels"]["round"].is_null(), "not patched");
     bed.run(&["down", "--manifest", &file, "--yes"])
         .ok()
-        .says(&[&format!("left Job {ns}/{name} alone"), "someone-else"]);
+        .says_all(&[&format!("left Job {ns}/{name} alone"), "someone-else"]);
     assert_eq!(
         uid(&live_job(&cluster, &ns, &name).await.expect("not deleted")),
         uid(&first)

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use kjob::state::Store;
 
@@ -64,7 +65,9 @@ impl Bed {
 
     /// Runs `kjob ARGS...` to the end.
     pub fn run(&self, args: &[&str]) -> Run {
-        Run::from(self.command(args).output().expect("kjob runs"))
+        let started = Instant::now();
+        let output = self.command(args).output().expect("kjob runs");
+        Run::new(output, started.elapsed())
     }
 }
 
@@ -77,19 +80,27 @@ pub struct Run {
     pub stdout: String,
     /// Standard error.
     pub stderr: String,
+    /// How long it ran.
+    pub took: Duration,
 }
 
 impl From<Output> for Run {
     fn from(o: Output) -> Self {
-        Run {
-            code: o.status.code(),
-            stdout: String::from_utf8_lossy(&o.stdout).into(),
-            stderr: String::from_utf8_lossy(&o.stderr).into(),
-        }
+        Run::new(o, Duration::ZERO)
     }
 }
 
 impl Run {
+    /// A run that ended with `o` after `took`.
+    pub fn new(o: Output, took: Duration) -> Self {
+        Run {
+            code: o.status.code(),
+            stdout: String::from_utf8_lossy(&o.stdout).into(),
+            stderr: String::from_utf8_lossy(&o.stderr).into(),
+            took,
+        }
+    }
+
     /// Asserts exit 0.
     #[track_caller]
     pub fn ok(&self) -> &Self {
@@ -121,9 +132,33 @@ impl Run {
         self
     }
 
+    /// Asserts that standard output or standard error holds `text`.
+    #[track_caller]
+    pub fn says(&self, text: &str) -> &Self {
+        assert!(
+            self.stdout.contains(text) || self.stderr.contains(text),
+            "expected {text:?}:\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    /// Asserts that neither output holds `text`.
+    #[track_caller]
+    pub fn never_says(&self, text: &str) -> &Self {
+        assert!(
+            !self.stdout.contains(text) && !self.stderr.contains(text),
+            "{text:?} was printed:\n{}\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
     /// Asserts that standard error holds every one of `parts`.
     #[track_caller]
-    pub fn says(&self, parts: &[&str]) -> &Self {
+    pub fn says_all(&self, parts: &[&str]) -> &Self {
         for part in parts {
             assert!(
                 self.stderr.contains(part),
