@@ -17,7 +17,7 @@ use super::{PROMPT, hold, live_job, owned, running};
 
 /// A state directory and manifest for the CLI tests.
 struct Bed {
-    dir: tempfile::TempDir,
+    bed: common::cli::Bed,
     name: String,
     ns: String,
     manifest: String,
@@ -25,17 +25,15 @@ struct Bed {
 
 impl Bed {
     fn new(prefix: &str) -> Bed {
-        let dir = tempfile::tempdir().unwrap();
+        let bed = common::cli::Bed::new();
         let name = common::unique(prefix);
         let ns = common::unique(&format!("{prefix}-ns"));
         let text = format!(
             "apiVersion: kubernetes.project-planton.org/v1\nkind: KubernetesJob\nmetadata:\n  name: {name}\nspec:\n  namespace: {{value: {ns}}}\n  createNamespace: true\n  image: {{repo: kjob.test/hang}}\n"
         );
-        let path = dir.path().join("job.yaml");
-        std::fs::write(&path, text).unwrap();
-        let manifest = path.to_string_lossy().into_owned();
+        let manifest = bed.file("job.yaml", &text);
         Bed {
-            dir,
+            bed,
             name,
             ns,
             manifest,
@@ -43,22 +41,11 @@ impl Bed {
     }
 
     fn state(&self) -> PathBuf {
-        self.dir.path().join("state")
+        self.bed.state()
     }
 
     fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_kjob"));
-        command
-            .args(args)
-            .arg("--kubeconfig")
-            .arg(common::kubeconfig())
-            .arg("--state-dir")
-            .arg(self.state())
-            .env("NO_COLOR", "1")
-            .env_remove("KJOB_STATE_DIR")
-            .env_remove(kjob::cli::run::CRASH_AFTER_OBJECTS)
-            .stdin(Stdio::null());
-        command
+        self.bed.command(args)
     }
 
     /// Runs kjob to its end: (exit code, stdout, stderr, how long it took).
