@@ -351,3 +351,6 @@ pub async fn delete(
         }),
     }
 }
+
+#[cfg(test)]
+mod tests;
