@@ -1,0 +1,110 @@
+//! Pods, events and logs: what a Job's outcome is explained with.
+
+use kube::api::Api;
+
+use super::{Cluster, ClusterError, RetryPolicy, with_retry};
+
+impl Cluster {
+    /// The pods of Job `job` in `namespace` (label `batch.kubernetes.io/job-name`).
+    pub async fn job_pods(
+        &self,
+        namespace: &str,
+        job: &str,
+    ) -> Result<Vec<k8s_openapi::api::core::v1::Pod>, ClusterError> {
+        let api: Api<k8s_openapi::api::core::v1::Pod> =
+            Api::namespaced(self.client().await?, namespace);
+        let params =
+            kube::api::ListParams::default().labels(&format!("batch.kubernetes.io/job-name={job}"));
+        let list = with_retry(self.retry, || api.list(&params))
+            .await
+            .map_err(|source| ClusterError::Api {
+                action: "listing pods of",
+                object: format!("Job {namespace}/{job}"),
+                source,
+            })?;
+        Ok(list.items)
+    }
+
+    /// Warning events in `namespace` about the Job `job` whose UID is `uid`, or about its pods:
+    /// matched by the UID of the object they are about (`involvedObject.uid`), the pods being
+    /// those whose controlling owner is that Job. Not by name, so Job `migrate` does not take
+    /// the events of Job `migrate-users`'s pods, nor of an earlier Job of the same name.
+    pub async fn job_warnings(
+        &self,
+        namespace: &str,
+        job: &str,
+        uid: &str,
+    ) -> Result<Vec<k8s_openapi::api::core::v1::Event>, ClusterError> {
+        if uid.is_empty() {
+            return Ok(Vec::new());
+        }
+        let api: Api<k8s_openapi::api::core::v1::Event> =
+            Api::namespaced(self.client().await?, namespace);
+        let params = kube::api::ListParams::default().fields("type=Warning");
+        let list = with_retry(self.retry, || api.list(&params))
+            .await
+            .map_err(|source| ClusterError::Api {
+                action: "listing events in",
+                object: format!("namespace {namespace}"),
+                source,
+            })?;
+        let about_pods = |e: &k8s_openapi::api::core::v1::Event| {
+            e.involved_object.kind.as_deref() == Some("Pod") && e.involved_object.uid.is_some()
+        };
+        // The pods are listed only when some warning is about a pod (usually none is).
+        let mut uids = vec![uid.to_owned()];
+        if list.items.iter().any(about_pods) {
+            uids.extend(
+                self.job_pods(namespace, job)
+                    .await?
+                    .into_iter()
+                    .filter(|pod| {
+                        pod.metadata
+                            .owner_references
+                            .iter()
+                            .flatten()
+                            .any(|o| o.uid == uid && o.controller == Some(true))
+                    })
+                    .filter_map(|pod| pod.metadata.uid),
+            );
+        }
+        Ok(list
+            .items
+            .into_iter()
+            .filter(|e| {
+                e.involved_object
+                    .uid
+                    .as_ref()
+                    .is_some_and(|about| uids.contains(about))
+            })
+            .collect())
+    }
+
+    /// The last `lines` lines of a pod's log.
+    pub async fn pod_log_tail(
+        &self,
+        namespace: &str,
+        pod: &str,
+        lines: i64,
+    ) -> Result<String, ClusterError> {
+        let api: Api<k8s_openapi::api::core::v1::Pod> =
+            Api::namespaced(self.client().await?, namespace);
+        let params = kube::api::LogParams {
+            tail_lines: Some(lines),
+            ..Default::default()
+        };
+        // One attempt, limited to one request's time: a log the node cannot serve is
+        // explained, not retried.
+        let once = RetryPolicy {
+            attempts: 1,
+            ..self.retry
+        };
+        with_retry(once, || api.logs(pod, &params))
+            .await
+            .map_err(|source| ClusterError::Api {
+                action: "reading the log of",
+                object: format!("Pod {namespace}/{pod}"),
+                source,
+            })
+    }
+}
