@@ -175,13 +175,17 @@ fn referenced(doc: &Document) -> Vec<ResourceKey> {
 
 /// Orders documents so that those referred to come first; a cycle is an error.
 pub fn order(docs: Vec<Document>) -> Result<Vec<Document>, CliError> {
-    let keys: Vec<ResourceKey> = docs.iter().map(Document::key).collect();
+    // Each key's first document: a lookup per reference, not a scan of the file.
+    let mut index: BTreeMap<ResourceKey, usize> = BTreeMap::new();
+    for (i, doc) in docs.iter().enumerate() {
+        index.entry(doc.key()).or_insert(i);
+    }
     let deps: Vec<Vec<usize>> = docs
         .iter()
         .map(|doc| {
             let mut out: Vec<usize> = referenced(doc)
                 .iter()
-                .filter_map(|t| keys.iter().position(|k| k == t))
+                .filter_map(|t| index.get(t).copied())
                 .collect();
             out.sort();
             out.dedup();
@@ -379,6 +383,47 @@ mod tests {
             err.details[0].starts_with("f.yaml:1:1: reference cycle: a -> b -> a"),
             "{}",
             err.details[0]
+        );
+    }
+
+    /// A file whose documents refer each to the next, `j0 -> j1 -> ... -> j999` (a file holds at
+    /// most 1024 documents), ordered on a
+    /// thread with a small stack (the recursive walk used one call frame per link); closed into
+    /// a ring, it fails with the cycle error.
+    #[test]
+    fn long_reference_chains_order_on_a_small_stack() {
+        const N: usize = 1000;
+        const STACK: usize = 256 * 1024;
+        let link = |i: usize, to: usize| {
+            job(
+                &format!("j{i}"),
+                &format!("  namespace: {{value: ns}}\n  env:\n    variables:\n      X: {{valueFrom: {{kind: KubernetesJob, name: j{to}, fieldPath: status.outputs.jobName}}}}\n"),
+            )
+        };
+        let chain: Vec<String> = (0..N)
+            .map(|i| if i + 1 < N { link(i, i + 1) } else { job(&format!("j{i}"), "") })
+            .collect();
+        let mut ring = chain.clone();
+        ring[N - 1] = link(N - 1, 0);
+        let (chain, ring) = (docs(&chain.join("---\n")), docs(&ring.join("---\n")));
+        let (chain, ring) = std::thread::Builder::new()
+            .stack_size(STACK)
+            .spawn(move || {
+                let chain = order(chain).map(|d| d.iter().map(Document::name).collect::<Vec<_>>());
+                (chain, order(ring).map(|_| ()))
+            })
+            .unwrap()
+            .join()
+            .expect("no stack overflow");
+        let expected: Vec<String> = (0..N).rev().map(|i| format!("j{i}")).collect();
+        assert_eq!(chain.unwrap(), expected);
+        let err = ring.unwrap_err();
+        assert_eq!(err.code, Exit::Invalid);
+        assert!(
+            err.message.contains("the documents' references form a cycle: j0 -> j1 -> j2")
+                && err.message.ends_with(&format!("j{} -> j0", N - 1)),
+            "{}",
+            &err.message[..200]
         );
     }
 
