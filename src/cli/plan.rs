@@ -397,11 +397,19 @@ mod tests {
         let link = |i: usize, to: usize| {
             job(
                 &format!("j{i}"),
-                &format!("  namespace: {{value: ns}}\n  env:\n    variables:\n      X: {{valueFrom: {{kind: KubernetesJob, name: j{to}, fieldPath: status.outputs.jobName}}}}\n"),
+                &format!(
+                    "  namespace: {{value: ns}}\n  env:\n    variables:\n      X: {{valueFrom: {{kind: KubernetesJob, name: j{to}, fieldPath: status.outputs.jobName}}}}\n"
+                ),
             )
         };
         let chain: Vec<String> = (0..N)
-            .map(|i| if i + 1 < N { link(i, i + 1) } else { job(&format!("j{i}"), "") })
+            .map(|i| {
+                if i + 1 < N {
+                    link(i, i + 1)
+                } else {
+                    job(&format!("j{i}"), "")
+                }
+            })
             .collect();
         let mut ring = chain.clone();
         ring[N - 1] = link(N - 1, 0);
@@ -420,7 +428,8 @@ mod tests {
         let err = ring.unwrap_err();
         assert_eq!(err.code, Exit::Invalid);
         assert!(
-            err.message.contains("the documents' references form a cycle: j0 -> j1 -> j2")
+            err.message
+                .contains("the documents' references form a cycle: j0 -> j1 -> j2")
                 && err.message.ends_with(&format!("j{} -> j0", N - 1)),
             "{}",
             &err.message[..200]

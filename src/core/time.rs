@@ -42,7 +42,10 @@ mod tests {
     fn deadlines_saturate_instead_of_overflowing() {
         let now = Instant::now();
         assert_eq!(deadline(now, Duration::ZERO), now);
-        assert_eq!(deadline(now, Duration::from_secs(3)), now + Duration::from_secs(3));
+        assert_eq!(
+            deadline(now, Duration::from_secs(3)),
+            now + Duration::from_secs(3)
+        );
         assert_eq!(deadline(now, FOREVER), now + FOREVER);
         // `now + Duration::from_secs(u64::MAX)` panics ("overflow when adding duration to
         // instant"): the CLI's `--timeout 18446744073709551615`.
