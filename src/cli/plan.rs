@@ -70,7 +70,7 @@ fn located(errors: Vec<manifest::Located>) -> Vec<String> {
 /// document an override applies to it; with several it must name one (`NAME:path=value`).
 pub fn load(path: &str, sets: &[Override]) -> Result<Vec<Document>, CliError> {
     let shown = if path == "-" { "<stdin>" } else { path };
-    let mut docs = manifest::load(path).map_err(|e| {
+    let docs = manifest::load(path).map_err(|e| {
         let count = e.len();
         CliError::invalid(
             located(e),
@@ -80,7 +80,16 @@ pub fn load(path: &str, sets: &[Override]) -> Result<Vec<Document>, CliError> {
             ),
         )
     })?;
-    let path = shown;
+    apply_sets(shown, docs, sets)
+}
+
+/// Applies `--set` overrides to the documents of the file shown as `path` (see [`load`]) and
+/// checks that no resource appears twice. Pure: what `load` does after reading the file.
+pub fn apply_sets(
+    path: &str,
+    mut docs: Vec<Document>,
+    sets: &[Override],
+) -> Result<Vec<Document>, CliError> {
     let mut problems = Vec::new();
     let names = |docs: &[Document]| {
         docs.iter()
