@@ -403,7 +403,10 @@ impl Cluster {
 
     /// Waits until an object no longer exists.
     pub async fn wait_gone(&self, id: &ObjectRef, timeout: Duration) -> Result<(), ClusterError> {
-        let deadline = tokio::time::Instant::now() + timeout;
+        let deadline = tokio::time::Instant::from_std(crate::core::time::deadline(
+            tokio::time::Instant::now().into_std(),
+            timeout,
+        ));
         let mut pause = Duration::from_millis(100);
         loop {
             if self.get(id).await?.is_none() {

@@ -168,11 +168,11 @@ pub async fn wait(
         namespace: Some(namespace.to_owned()),
         name: name.to_owned(),
     };
-    // A timeout beyond what an Instant can hold waits "forever" (a century) instead of panicking.
-    let now = tokio::time::Instant::now();
-    let deadline = now
-        .checked_add(timeout)
-        .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600));
+    // A timeout beyond what an Instant can hold waits "for ever" (a century) instead of panicking.
+    let deadline = tokio::time::Instant::from_std(crate::core::time::deadline(
+        tokio::time::Instant::now().into_std(),
+        timeout,
+    ));
     let mut seen_warnings = BTreeSet::new();
     let mut last = None;
     let mut pause = Duration::from_millis(100);

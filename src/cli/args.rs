@@ -469,6 +469,48 @@ mod tests {
     }
 
     #[test]
+    fn any_number_of_seconds_parses_and_a_bad_one_is_named() {
+        let max = u64::MAX.to_string();
+        let cli = Cli::try_parse_from([
+            "kjob",
+            "up",
+            "--manifest",
+            "f",
+            "--timeout",
+            &max,
+            "--lock-timeout",
+            &max,
+        ])
+        .unwrap();
+        assert_eq!(cli.global.lock_timeout, u64::MAX);
+        let Command::Up(up) = cli.command else {
+            panic!("parsed as up")
+        };
+        assert_eq!(up.timeout, u64::MAX);
+        let wait = Cli::try_parse_from(["kjob", "wait", "--name", "x", "--timeout", &max]).unwrap();
+        let Command::Wait(wait) = wait.command else {
+            panic!("parsed as wait")
+        };
+        assert_eq!(wait.timeout, u64::MAX);
+        // Past u64, negative, fractional or not a number: an error that names the flag.
+        for (flag, value) in [
+            ("--timeout", "18446744073709551616"),
+            ("--timeout", "-1"),
+            ("--lock-timeout", "1.5"),
+            ("--lock-timeout", "inf"),
+        ] {
+            let arg = format!("{flag}={value}");
+            let err = Cli::try_parse_from(["kjob", "up", "--manifest", "f", &arg])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(&format!("'{value}' for '{flag} <SECONDS>'")),
+                "{flag} {value}: {err}"
+            );
+        }
+    }
+
+    #[test]
     fn exit_codes_are_documented() {
         let help = Cli::command().render_long_help().to_string();
         for code in [

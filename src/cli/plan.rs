@@ -71,7 +71,7 @@ fn located(errors: Vec<manifest::Located>) -> Vec<String> {
 /// document an override applies to it; with several it must name one (`NAME:path=value`).
 pub fn load(path: &str, sets: &[Override]) -> Result<Vec<Document>, CliError> {
     let shown = if path == "-" { "<stdin>" } else { path };
-    let mut docs = manifest::load(path).map_err(|e| {
+    let docs = manifest::load(path).map_err(|e| {
         let count = e.len();
         CliError::invalid(
             located(e),
@@ -81,7 +81,16 @@ pub fn load(path: &str, sets: &[Override]) -> Result<Vec<Document>, CliError> {
             ),
         )
     })?;
-    let path = shown;
+    apply_sets(shown, docs, sets)
+}
+
+/// Applies `--set` overrides to the documents of the file shown as `path` (see [`load`]) and
+/// checks that no resource appears twice. Pure: what `load` does after reading the file.
+pub fn apply_sets(
+    path: &str,
+    mut docs: Vec<Document>,
+    sets: &[Override],
+) -> Result<Vec<Document>, CliError> {
     let mut problems = Vec::new();
     let names = |docs: &[Document]| {
         docs.iter()
@@ -176,13 +185,17 @@ fn referenced(doc: &Document) -> Vec<ResourceKey> {
 
 /// Orders documents so that those referred to come first; a cycle is an error.
 pub fn order(docs: Vec<Document>) -> Result<Vec<Document>, CliError> {
-    let keys: Vec<ResourceKey> = docs.iter().map(Document::key).collect();
+    // Each key's first document: a lookup per reference, not a scan of the file.
+    let mut index: BTreeMap<ResourceKey, usize> = BTreeMap::new();
+    for (i, doc) in docs.iter().enumerate() {
+        index.entry(doc.key()).or_insert(i);
+    }
     let deps: Vec<Vec<usize>> = docs
         .iter()
         .map(|doc| {
             let mut out: Vec<usize> = referenced(doc)
                 .iter()
-                .filter_map(|t| keys.iter().position(|k| k == t))
+                .filter_map(|t| index.get(t).copied())
                 .collect();
             out.sort();
             out.dedup();
@@ -393,6 +406,55 @@ mod tests {
             err.details[0].starts_with("f.yaml:1:1: reference cycle: a -> b -> a"),
             "{}",
             err.details[0]
+        );
+    }
+
+    /// A file whose documents refer each to the next, `j0 -> j1 -> ... -> j999` (a file holds at
+    /// most 1024 documents), ordered on a thread with a 256 KiB stack, which the recursive walk
+    /// (one call frame per link) overflowed; closed into a ring, it fails with the cycle error.
+    #[test]
+    fn long_reference_chains_order_on_a_small_stack() {
+        const N: usize = 1000;
+        const STACK: usize = 256 * 1024;
+        let link = |i: usize, to: usize| {
+            job(
+                &format!("j{i}"),
+                &format!(
+                    "  namespace: {{value: ns}}\n  env:\n    variables:\n      X: {{valueFrom: {{kind: KubernetesJob, name: j{to}, fieldPath: status.outputs.jobName}}}}\n"
+                ),
+            )
+        };
+        let chain: Vec<String> = (0..N)
+            .map(|i| {
+                if i + 1 < N {
+                    link(i, i + 1)
+                } else {
+                    job(&format!("j{i}"), "")
+                }
+            })
+            .collect();
+        let mut ring = chain.clone();
+        ring[N - 1] = link(N - 1, 0);
+        let (chain, ring) = (docs(&chain.join("---\n")), docs(&ring.join("---\n")));
+        let (chain, ring) = std::thread::Builder::new()
+            .stack_size(STACK)
+            .spawn(move || {
+                let chain = order(chain).map(|d| d.iter().map(Document::name).collect::<Vec<_>>());
+                (chain, order(ring).map(|_| ()))
+            })
+            .unwrap()
+            .join()
+            .expect("no stack overflow");
+        let expected: Vec<String> = (0..N).rev().map(|i| format!("j{i}")).collect();
+        assert_eq!(chain.unwrap(), expected);
+        let err = ring.unwrap_err();
+        assert_eq!(err.code, Exit::Invalid);
+        assert!(
+            err.message
+                .contains("the documents' references form a cycle: j0 -> j1 -> j2")
+                && err.message.ends_with(&format!("j{} -> j0", N - 1)),
+            "{}",
+            err.message.chars().take(300).collect::<String>()
         );
     }
 

@@ -15,6 +15,9 @@
 //! | [`secrets`] | the secret rule: paths, values, redaction, state markers |
 //! | [`diff`] | input diffs and the one replace-rule table |
 //! | [`outcome`] | Job outcomes, the re-run policy, the rule for collected Jobs |
+//! | [`plan`] | the deploy order of resources, what a run changes for one resource |
+//! | [`record`] | what the state store holds about one deployed resource |
+//! | [`time`] | deadlines and waits from input, saturating |
 
 pub mod codec;
 pub mod defaults;
@@ -29,3 +32,4 @@ pub mod plan;
 pub mod record;
 pub mod refs;
 pub mod secrets;
+pub mod time;

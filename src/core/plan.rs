@@ -25,7 +25,11 @@ use crate::core::record::{Record, Status};
 use crate::core::refs::ResourceKey;
 
 /// A topological order of `0..count` where `deps[i]` come before `i`, file order otherwise;
-/// or a cycle, as the indexes along it (first = last).
+/// or a cycle, as the indexes along it (first = last; a self-reference is `[i, i]`).
+///
+/// Iterative (a depth-first search over a stack on the heap), so a chain of references as long
+/// as memory allows needs no deeper call stack than a short one. A missing `deps[i]` counts as
+/// none, and a dependency outside `0..count` is ignored.
 pub fn topological(count: usize, deps: &[Vec<usize>]) -> Result<Vec<usize>, Vec<usize>> {
     #[derive(Clone, Copy, PartialEq)]
     enum Mark {
@@ -33,41 +37,40 @@ pub fn topological(count: usize, deps: &[Vec<usize>]) -> Result<Vec<usize>, Vec<
         Open,
         Done,
     }
-    fn visit(
-        i: usize,
-        deps: &[Vec<usize>],
-        marks: &mut [Mark],
-        stack: &mut Vec<usize>,
-        out: &mut Vec<usize>,
-    ) -> Result<(), Vec<usize>> {
-        match marks[i] {
-            Mark::Done => return Ok(()),
-            Mark::Open => {
-                let start = stack
-                    .iter()
-                    .position(|s| *s == i)
-                    .expect("an open node is on the stack");
-                let mut cycle = stack[start..].to_vec();
-                cycle.push(i);
-                return Err(cycle);
-            }
-            Mark::New => {}
-        }
-        marks[i] = Mark::Open;
-        stack.push(i);
-        for &d in &deps[i] {
-            visit(d, deps, marks, stack, out)?;
-        }
-        stack.pop();
-        marks[i] = Mark::Done;
-        out.push(i);
-        Ok(())
-    }
+    let deps_of = |i: usize| deps.get(i).map_or(&[][..], Vec::as_slice);
     let mut marks = vec![Mark::New; count];
     let mut out = Vec::with_capacity(count);
-    let mut stack = Vec::new();
-    for i in 0..count {
-        visit(i, deps, &mut marks, &mut stack, &mut out)?;
+    // The open path: each node with how many of its dependencies were visited.
+    let mut open: Vec<(usize, usize)> = Vec::new();
+    for root in 0..count {
+        if marks[root] != Mark::New {
+            continue;
+        }
+        marks[root] = Mark::Open;
+        open.push((root, 0));
+        while let Some((node, next)) = open.last_mut() {
+            let node = *node;
+            let Some(&dep) = deps_of(node).get(*next) else {
+                open.pop();
+                marks[node] = Mark::Done;
+                out.push(node);
+                continue;
+            };
+            *next += 1;
+            match marks.get(dep) {
+                None | Some(Mark::Done) => {}
+                Some(Mark::Open) => {
+                    let start = open.iter().position(|(n, _)| *n == dep).unwrap_or(0);
+                    let mut cycle: Vec<usize> = open[start..].iter().map(|(n, _)| *n).collect();
+                    cycle.push(dep);
+                    return Err(cycle);
+                }
+                Some(Mark::New) => {
+                    marks[dep] = Mark::Open;
+                    open.push((dep, 0));
+                }
+            }
+        }
     }
     Ok(out)
 }
@@ -282,6 +285,37 @@ mod tests {
         );
         assert_eq!(topological(2, &[vec![], vec![1]]).unwrap_err(), [1, 1]);
         assert_eq!(topological(0, &[]).unwrap(), Vec::<usize>::new());
+        // Malformed graphs: a missing row is no dependency, an index out of range is ignored.
+        assert_eq!(topological(3, &[vec![7], vec![0]]).unwrap(), [0, 1, 2]);
+        assert_eq!(
+            topological(4, &[vec![3], vec![], vec![1], vec![2, 0]]).unwrap_err(),
+            [0, 3, 0]
+        );
+    }
+
+    /// A chain `0 -> 1 -> ... -> n-1` of references, ordered on a thread whose stack a recursive
+    /// walk would overflow (it did: one call frame per link); with `n-1 -> 0` it is a cycle.
+    #[test]
+    fn a_chain_of_100000_references_orders_on_a_small_stack() {
+        const N: usize = 100_000;
+        let outcome = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(|| {
+                let mut deps: Vec<Vec<usize>> = (0..N).map(|i| vec![i + 1]).collect();
+                deps[N - 1].clear();
+                let order = topological(N, &deps);
+                deps[N - 1].push(0);
+                let cycle = topological(N, &deps);
+                (order, cycle)
+            })
+            .unwrap()
+            .join()
+            .expect("no stack overflow");
+        let (order, cycle) = outcome;
+        assert_eq!(order.unwrap(), (0..N).rev().collect::<Vec<_>>());
+        let cycle = cycle.unwrap_err();
+        assert_eq!(cycle.len(), N + 1);
+        assert_eq!((cycle[0], cycle[N - 1], cycle[N]), (0, N - 1, 0));
     }
 
     fn id(kind: ObjectKind, name: &str) -> ObjectRef {

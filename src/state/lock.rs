@@ -124,7 +124,8 @@ impl Store {
             .mode(0o600)
             .open(&path)
             .map_err(io_error(format!("opening {}", path.display())))?;
-        let deadline = Instant::now() + timeout;
+        // Saturating: `--lock-timeout 18446744073709551615` waits for ever, without a panic.
+        let deadline = crate::core::time::deadline(Instant::now(), timeout);
         loop {
             match file.try_lock() {
                 Ok(()) => break,
@@ -187,6 +188,25 @@ mod tests {
         assert!(store.holder().contains("`kjob down`"));
         drop(second);
         assert!(store.lock("again", Duration::ZERO).is_ok());
+    }
+
+    /// `--lock-timeout 18446744073709551615` panicked on `Instant + Duration` overflow; now it
+    /// waits (for ever, in practice) like any other timeout.
+    #[test]
+    fn a_huge_lock_timeout_waits_without_a_panic() {
+        let temp = tempfile::tempdir().unwrap();
+        let store = Store::new(temp.path());
+        let held = store
+            .lock("up", Duration::from_secs(u64::MAX))
+            .expect("a free lock is taken at once");
+        let releaser = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            drop(held);
+        });
+        let second = store.lock("down", Duration::MAX).unwrap();
+        releaser.join().unwrap();
+        assert!(store.holder().contains("`kjob down`"));
+        drop(second);
     }
 
     #[test]

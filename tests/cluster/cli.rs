@@ -1,8 +1,8 @@
 //! The built `kjob` binary against the test bed: a multi-document file with a namespace
 //! reference and an env variable from another resource's outputs, references from the state
 //! store, every unresolvable-reference case, `--set`, a run that crashes mid-`up` and is re-run
-//! (and one that crashes and is torn down), two runs at once, an unreachable cluster, and the
-//! examples. Every test uses its own names and state directory, and cleans up.
+//! (and one that crashes and is torn down), two runs at once, timeouts of u64::MAX seconds, an
+//! unreachable cluster, and the examples. Every test uses its own names and state directory, and cleans up.
 
 use crate::common;
 use common::cli::{API, Bed, Run, yaml_job, yaml_namespace};
@@ -471,6 +471,70 @@ async fn a_second_run_is_refused_while_the_state_is_locked_or_waits_for_it() {
     );
 
     bed.run(&["down", "--name", &job, "--yes"]).ok();
+    nothing_owned(&cluster, &job).await;
+}
+
+/// `--timeout` and `--lock-timeout` of 18446744073709551615 seconds (u64::MAX) panicked on
+/// `Instant + Duration` overflow; they saturate now: `up` waits for a held lock and then for
+/// its Job like with any other timeout, and `wait` and `down` take them too.
+#[tokio::test]
+async fn huge_timeouts_wait_normally_without_a_panic() {
+    let cluster = common::cluster();
+    let bed = Bed::new();
+    let job = common::unique("huge-timeout");
+    let ns = common::unique("kjob-huge");
+    let file = bed.file(
+        "job.yaml",
+        &yaml_job(
+            &job,
+            &format!("  namespace: {{value: {ns}}}\n  createNamespace: true\n"),
+        ),
+    );
+    let max = u64::MAX.to_string();
+
+    let held = bed.store().lock("up", Duration::ZERO).unwrap();
+    let child = bed
+        .command(&[
+            "up",
+            "--manifest",
+            &file,
+            "--yes",
+            "--timeout",
+            &max,
+            "--lock-timeout",
+            &max,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    drop(held);
+    let up = Run::from(child.wait_with_output().unwrap());
+    up.ok();
+    assert!(!up.stderr.contains("panicked"), "{}", up.stderr);
+    assert_eq!(
+        record(&bed, "KubernetesJob", &job)
+            .unwrap()
+            .job_status
+            .map(kjob::core::outcome::JobStatus::word),
+        Some("Complete"),
+        "up waited for the Job"
+    );
+
+    let wait = bed.run(&[
+        "wait",
+        "--name",
+        &job,
+        "--timeout",
+        &max,
+        "--lock-timeout",
+        &max,
+    ]);
+    wait.ok();
+    assert!(!wait.stderr.contains("panicked"), "{}", wait.stderr);
+    bed.run(&["down", "--name", &job, "--yes", "--lock-timeout", &max])
+        .ok();
     nothing_owned(&cluster, &job).await;
 }
 

@@ -33,6 +33,7 @@ pub use types::{
 };
 
 use converge::{Converge, EngineObserver};
+pub use read::rebuild;
 
 /// The KubernetesJob resource under one provider configuration: its cluster client, whether
 /// Create and Update wait, the state store references resolve from, the engine's log, and the

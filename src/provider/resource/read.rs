@@ -177,7 +177,7 @@ impl KubernetesJob {
 
 /// The inputs the live objects show, with what no live object shows (and the spelling of
 /// quantities that mean the same) kept from the previous outputs.
-fn rebuild(live: &LiveObjects, previous: &Value) -> Value {
+pub fn rebuild(live: &LiveObjects, previous: &Value) -> Value {
     let mut rebuilt = import::inputs_from_live(live);
     for pointer in UNOBSERVABLE {
         if let Some(old) = previous.pointer(pointer) {

@@ -114,6 +114,9 @@ fn timeouts_names_and_types() {
     assert_eq!(timeout_from(-1.0), None);
     assert_eq!(timeout_from(3.0), Some(std::time::Duration::from_secs(3)));
     assert_eq!(timeout_from(1e300), Some(std::time::Duration::MAX));
+    assert_eq!(timeout_from(f64::MAX), Some(std::time::Duration::MAX));
+    assert_eq!(timeout_from(f64::INFINITY), Some(std::time::Duration::MAX));
+    assert_eq!(timeout_from(f64::NEG_INFINITY), None);
     assert_eq!(resource_name("", "urn:pulumi:s::p::t::job"), "job");
     assert_eq!(resource_name("given", "urn:pulumi:s::p::t::job"), "given");
     assert!(check_type(RESOURCE_TOKEN, "").is_ok());
@@ -159,6 +162,32 @@ async fn check_and_preview_through_the_service() {
         values::secret(json!("t0ps3cret"))
     );
     assert_eq!(inputs["dockerConfigJson"], values::secret(json!("{}")));
+    // Any timeout the engine sends is taken without a panic (`Duration::from_secs_f64` panics
+    // on the infinite and the huge ones).
+    for timeout in [f64::INFINITY, f64::NAN, -1.0, 1e300, f64::MAX, 0.5] {
+        provider
+            .create(Request::new(CreateRequest {
+                r#type: RESOURCE_TOKEN.into(),
+                name: "job".into(),
+                properties: checked.inputs.clone(),
+                preview: true,
+                timeout,
+                ..Default::default()
+            }))
+            .await
+            .unwrap();
+        provider
+            .update(Request::new(UpdateRequest {
+                r#type: RESOURCE_TOKEN.into(),
+                name: "job".into(),
+                news: checked.inputs.clone(),
+                preview: true,
+                timeout,
+                ..Default::default()
+            }))
+            .await
+            .unwrap();
+    }
     let preview = provider
         .create(Request::new(CreateRequest {
             r#type: RESOURCE_TOKEN.into(),

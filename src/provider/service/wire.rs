@@ -67,12 +67,10 @@ pub(super) fn check_type(ty: &str, urn: &str) -> Result<(), Status> {
 }
 
 /// The wait a Create or Update allows: the engine's timeout in seconds (customTimeouts), none
-/// (the default) when it is not a finite positive number of seconds; a wait beyond any sensible
-/// one saturates instead of panicking.
+/// (the default) when it is zero, negative or NaN; a huge or infinite one saturates instead of
+/// panicking ([`crate::core::time::wait_from_secs_f64`]).
 pub(super) fn timeout_from(seconds: f64) -> Option<std::time::Duration> {
-    (seconds.is_finite() && seconds > 0.0).then(|| {
-        std::time::Duration::try_from_secs_f64(seconds).unwrap_or(std::time::Duration::MAX)
-    })
+    crate::core::time::wait_from_secs_f64(seconds)
 }
 
 /// A typed failure as a status: a partial failure is Pulumi's ErrorResourceInitFailed detail.
