@@ -22,6 +22,7 @@ use serde_json::{Map, Value};
 
 use crate::core::objects::labels;
 use crate::core::refs::ResourceKey;
+use crate::core::secrets::sha256_hex;
 
 /// Label: the owner's hash ([`Owner::hash`]).
 pub const OWNER_LABEL: &str = "kjob.project-planton.org/owner";
@@ -56,11 +57,9 @@ impl Owner {
     /// label value however long the names are).
     pub fn hash(&self) -> String {
         let identity = serde_json::json!([self.stack, self.kind, self.env, self.name]).to_string();
-        let digest = ring::digest::digest(&ring::digest::SHA256, identity.as_bytes());
-        digest.as_ref()[..16]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        let mut hex = sha256_hex(&identity);
+        hex.truncate(32);
+        hex
     }
 
     /// The value of [`OWNER_ANNOTATION`].

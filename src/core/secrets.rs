@@ -300,11 +300,15 @@ pub fn redact(text: &str, secrets: &[String]) -> String {
     out
 }
 
+/// The SHA-256 of `value` as 64 lower-case hex digits.
+pub fn sha256_hex(value: &str) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, value.as_bytes());
+    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// The marker the state store keeps instead of a secret value: its SHA-256.
 pub fn marker(value: &str) -> String {
-    let digest = ring::digest::digest(&ring::digest::SHA256, value.as_bytes());
-    let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
-    format!("{MARKER_PREFIX}{hex}]")
+    format!("{MARKER_PREFIX}{}]", sha256_hex(value))
 }
 
 /// Whether a string is a [`marker`].
