@@ -244,14 +244,13 @@ pub fn foreign_contents(
         let name = text(&c.live["metadata"], "name").unwrap_or_default();
         ownership(&c.live, owner).is_ours(recorded(&c.kind, name))
     };
-    let our_uids: BTreeSet<&str> = contents
+    let (mine, others): (Vec<&Content>, Vec<&Content>) = contents.iter().partition(|c| ours(c));
+    let our_uids: BTreeSet<&str> = mine
         .iter()
-        .filter(|c| ours(c))
         .filter_map(|c| text(&c.live["metadata"], "uid"))
         .collect();
-    let mut out: Vec<String> = contents
-        .iter()
-        .filter(|c| !ours(c))
+    let mut out: Vec<String> = others
+        .into_iter()
         .filter(|c| !builtin(c))
         .filter(|c| {
             let refs = c.live["metadata"]["ownerReferences"].as_array();
