@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use super::select::Selector;
-use crate::manifest::overrides::Override;
+use crate::manifest::overrides::OverrideList;
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -85,17 +85,24 @@ pub(crate) struct Global {
     /// Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account).
     #[arg(long, global = true, value_name = "FILE")]
     pub(crate) kubeconfig: Option<String>,
-    /// Kubeconfig context (default: the current context).
-    #[arg(long, global = true, value_name = "NAME")]
+    /// Kubeconfig context (default: the manifest's label kubernetes.project-planton.org/context,
+    /// else the current context).
+    #[arg(
+        long,
+        visible_alias = "kube-context",
+        global = true,
+        value_name = "NAME"
+    )]
     pub(crate) context: Option<String>,
     /// State directory (default: $KJOB_STATE_DIR, $XDG_STATE_HOME/kjob, ~/.local/state/kjob).
     #[arg(long, global = true, value_name = "DIR")]
     pub(crate) state_dir: Option<PathBuf>,
     /// Override a manifest value: dotted path (snake or camel case), value typed per the proto
     /// field. Repeatable. With several documents in the file, prefix the document's
-    /// metadata.name: NAME:PATH=VALUE.
-    #[arg(long = "set", global = true, value_name = "[NAME:]PATH=VALUE", value_parser = crate::manifest::overrides::parse)]
-    pub(crate) set: Vec<Override>,
+    /// metadata.name: NAME:PATH=VALUE. Several in one argument are separated by commas:
+    /// --set spec.parallelism=2,spec.suspend=true.
+    #[arg(long = "set", global = true, value_name = "[NAME:]PATH=VALUE[,...]", value_parser = clap::value_parser!(OverrideList))]
+    pub(crate) set: Vec<OverrideList>,
     /// Do not ask for confirmation (required by up and down when standard input is not a
     /// terminal).
     #[arg(long, short = 'y', global = true)]
@@ -120,6 +127,8 @@ pub(crate) struct Global {
         default_value_t = crate::cluster::Deadlines::CALL.as_secs(),
         value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) call_timeout: u64,
+    #[command(flatten)]
+    pub(crate) planton: super::planton::PlantonArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -171,6 +180,13 @@ pub(crate) enum Command {
         after_help = "Example:\n  kjob schema            (writes schema/schema.json and schema/kubernetesjob.schema.json)"
     )]
     Schema(SchemaArgs),
+    /// Print the effective manifest: --set overrides, defaults and resolved references applied
+    /// (YAML or JSON); contacts no cluster.
+    #[command(
+        visible_alias = "load",
+        after_help = "Examples:\n  kjob load-manifest examples/job.yaml --set spec.parallelism=2\n  kjob load-manifest -i stack-input.yaml -o json"
+    )]
+    LoadManifest(super::planton::load_manifest::LoadManifestArgs),
 }
 
 #[derive(Debug, Args)]
@@ -182,9 +198,17 @@ pub(crate) struct SchemaArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct ManifestArg {
-    /// Manifest file; `-` reads standard input. May hold several YAML documents.
-    #[arg(long, short = 'f', value_name = "FILE")]
-    pub(crate) manifest: String,
+    /// Manifest file or http(s) URL; `-` reads standard input. May hold several YAML
+    /// documents. Not needed with --stack-input.
+    #[arg(long, short = 'f', value_name = "FILE", required_unless_present_any = ["stack_input"])]
+    pub(crate) manifest: Option<String>,
+}
+
+impl ManifestArg {
+    /// The manifest to read (set by `--manifest` or by [`super::planton::prepare`]).
+    pub(crate) fn path(&self) -> &str {
+        self.manifest.as_deref().unwrap_or("-")
+    }
 }
 
 const UP_HELP: &str = "\
@@ -323,13 +347,13 @@ pub(crate) struct LogsArgs {
 }
 
 #[derive(Debug, Args)]
-#[group(required = true, multiple = false)]
+#[group(multiple = false)]
 pub(crate) struct Which {
-    /// Manifest file naming the resources (`-` reads standard input).
+    /// Manifest file or http(s) URL naming the resources (`-` reads standard input).
     #[arg(long, short = 'f', value_name = "FILE")]
     pub(crate) manifest: Option<String>,
     /// metadata.name of a resource in the state store.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", required_unless_present_any = ["manifest", "stack_input"])]
     pub(crate) name: Option<String>,
 }
 
@@ -434,7 +458,7 @@ mod tests {
         ])
         .unwrap();
         assert!(cli.global.yes);
-        assert_eq!(cli.global.set[0].target.as_deref(), Some("a"));
+        assert_eq!(cli.global.set[0].0[0].target.as_deref(), Some("a"));
         assert_eq!(
             cli.global.state_dir.as_deref(),
             Some(std::path::Path::new("/s"))

@@ -9,14 +9,14 @@ use super::{CliError, Context, Exit, jobs, plan, run, select, show};
 
 /// `kjob validate`: checks the manifest's documents and prints what each renders to.
 pub(crate) fn validate(context: &Context, args: &ManifestArg) -> Result<(), CliError> {
-    let planned = plan::prepare(context, &args.manifest)?;
+    let planned = plan::prepare(context, args.path())?;
     show::validated(&planned);
     Ok(())
 }
 
 /// `kjob preview`: prints what `up` would do, against the state store.
 pub(crate) fn preview(context: &Context, args: &ManifestArg) -> Result<(), CliError> {
-    let planned = plan::prepare(context, &args.manifest)?;
+    let planned = plan::prepare(context, args.path())?;
     let changes = plan::changes(&context.store, &planned)?;
     show::preview(&planned, &changes, context.colour);
     Ok(())
@@ -26,7 +26,7 @@ pub(crate) fn preview(context: &Context, args: &ManifestArg) -> Result<(), CliEr
 /// then applies (see `kjob up --help`).
 pub(crate) async fn up(context: &Context, args: &UpArgs) -> Result<(), CliError> {
     let _lock = context.store.lock("up", context.lock_timeout)?;
-    let manifest = &args.manifest.manifest;
+    let manifest = args.manifest.path();
     let planned = plan::prepare(context, manifest)?;
     jobs::refresh(context, &planned).await?;
     let changes = plan::changes(&context.store, &planned)?;

@@ -12,7 +12,9 @@
 //! [`select`] picks resources by manifest or name. One file per command group: [`deploy`]
 //! (`validate`, `preview`, `up`, `down`), [`inspect`] (`outputs`, `list`, `get`, `schema`),
 //! [`jobs`] (`wait`, `logs`, and the refresh of recorded Job outcomes before `up`); [`run`]
-//! applies and deletes for `up` and `down`, writing state after every object. Only [`show`]
+//! applies and deletes for `up` and `down`, writing state after every object; [`planton`] takes
+//! Project Planton's CLI inputs (stack input, manifest URL, kube context label, `load-manifest`).
+//! Only [`show`]
 //! prints (a lint holds every other module to it).
 
 #![deny(clippy::print_stdout, clippy::print_stderr)]
@@ -23,6 +25,7 @@ pub mod error;
 pub mod inspect;
 pub mod jobs;
 pub mod plan;
+pub mod planton;
 pub mod run;
 pub mod select;
 pub mod show;
@@ -112,13 +115,24 @@ async fn dispatch(cli: Cli) -> Result<(), CliError> {
         tokio::spawn(signals.watch(cancel.clone()));
     }
     let global = cli.global;
+    let mut command = cli.command;
+    let planton = planton::prepare(&mut command, &global.planton).await?;
+    let kubeconfig = match (global.kubeconfig, planton.kubeconfig) {
+        (Some(_), Some(_)) => {
+            return Err(CliError::new(
+                Exit::Invalid,
+                "give either --kubeconfig or a stack input with providerConfig, not both",
+            ));
+        }
+        (flag, stack_input) => flag.or(stack_input),
+    };
     let dir = state::resolve_dir(global.state_dir.as_deref())?;
     let store = Store::new(dir);
     let stack = match global.stack {
         Some(name) => format!("kjob:{name}"),
         None => {
             // Only `up` creates the store's id; any other command reads it when there is one.
-            let create = matches!(cli.command, Command::Up(_));
+            let create = matches!(command, Command::Up(_));
             let id = store.id(create)?.unwrap_or_else(|| "unsaved".into());
             format!("kjob:{id}")
         }
@@ -127,20 +141,20 @@ async fn dispatch(cli: Cli) -> Result<(), CliError> {
         store,
         stack,
         cluster: Cluster::new(ClusterConfig {
-            kubeconfig: global.kubeconfig,
-            context: global.context,
+            kubeconfig,
+            context: global.context.or(planton.context),
             deadlines: Deadlines {
                 request: Duration::from_secs(global.request_timeout),
                 call: Duration::from_secs(global.call_timeout),
             },
         }),
-        sets: global.set,
+        sets: global.set.into_iter().flat_map(|list| list.0).collect(),
         colour: show::use_colour(),
         yes: global.yes,
         lock_timeout: Duration::from_secs(global.lock_timeout),
         cancel,
     };
-    match cli.command {
+    match command {
         Command::Validate(args) => deploy::validate(&context, &args),
         Command::Preview(args) => deploy::preview(&context, &args),
         Command::Up(args) => deploy::up(&context, &args).await,
@@ -151,6 +165,7 @@ async fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::List(args) => inspect::list(&context, &args),
         Command::Schema(args) => inspect::schema(&args),
         Command::Get(args) => inspect::get(&context, args),
+        Command::LoadManifest(args) => planton::load_manifest::run(&context, &args),
     }
 }
 

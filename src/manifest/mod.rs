@@ -161,8 +161,38 @@ impl Document {
     }
 }
 
-/// Reads a manifest file, `-` meaning standard input; returns its display name and text.
+/// Manifests this process already holds in memory, by name (see [`provide`]).
+static PROVIDED: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
+
+/// Makes `text` the manifest named `name` for the rest of the process: [`read`] returns it
+/// instead of reading a file. The CLI's Planton inputs (a URL, a stack input's target, a
+/// kustomize build, standard input read once) reach the pipeline this way, without writing
+/// their text (which may hold secrets) to a file.
+pub fn provide(name: &str, text: String) {
+    let mut provided = PROVIDED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    provided.retain(|(n, _)| n != name);
+    provided.push((name.to_owned(), text));
+}
+
+fn provided(name: &str) -> Option<String> {
+    let provided = PROVIDED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    provided
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, text)| text.clone())
+}
+
+/// Reads a manifest file, `-` meaning standard input (or a manifest [`provide`]d under that
+/// name); returns its display name and text.
 pub fn read(path: &str) -> Result<(String, String), Located> {
+    if let Some(text) = provided(path) {
+        let shown = if path == "-" { "<stdin>" } else { path };
+        return Ok((shown.to_owned(), text));
+    }
     if path == "-" {
         let mut text = String::new();
         std::io::stdin()

@@ -11,6 +11,9 @@
 //! plain value as its literal (`spec.namespace=batch` is `spec.namespace.value=batch`). Setting
 //! one member of a oneof (`value` / `valueFrom`) removes the others.
 //!
+//! One `--set` may carry several overrides separated by commas (`--set a=1,b=2`, see
+//! [`parse_list`] for where a comma splits); `--set` may also be repeated.
+//!
 //! In a file with several documents an override names its document: `NAME:path=value`
 //! (`migrate:spec.parallelism=3`), NAME being `metadata.name`.
 
@@ -18,6 +21,9 @@ use prost_reflect::{FieldDescriptor, Kind, MessageDescriptor};
 use serde_json::{Map, Value};
 
 use crate::core::path::PropertyPath;
+
+mod list;
+pub use list::{OverrideList, parse_list};
 
 const STRING_VALUE_OR_REF: &str = "org.project_planton.shared.foreignkey.v1.StringValueOrRef";
 
@@ -58,7 +64,13 @@ impl std::str::FromStr for Override {
 pub fn parse(text: &str) -> Result<Override, String> {
     let (left, value) = text
         .split_once('=')
-        .ok_or_else(|| format!("expected PATH=VALUE or NAME:PATH=VALUE, got {text:?}"))?;
+        .ok_or_else(|| {
+            // Not shown: without '=' there is no telling a path from a secret value.
+            format!(
+                "expected PATH=VALUE or NAME:PATH=VALUE; the argument ({} characters, not shown) has no '='",
+                text.chars().count()
+            )
+        })?;
     let (target, path) = match left.split_once(':') {
         Some((name, path)) => {
             if name.is_empty() {

@@ -4,3 +4,4 @@
 mod architecture;
 mod render_golden;
 mod schema_fresh;
+mod upstream;

@@ -25,7 +25,7 @@ use crate::core::plan::{Action, Change};
 use crate::state::Store;
 
 pub use progress::{Progress, seconds};
-pub use records::{list, outputs, record, schema_written};
+pub use records::{effective_manifests, list, outputs, record, schema_written};
 
 /// Whether standard output should be coloured: a terminal, and NO_COLOR unset.
 pub fn use_colour() -> bool {

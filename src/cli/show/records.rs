@@ -181,3 +181,21 @@ pub fn schema_written(dir: &Path) {
         crate::schema::JSON_SCHEMA_FILE
     );
 }
+
+/// `kjob load-manifest`'s output: the documents as YAML (separated by `---`) or JSON (one
+/// document: an object; several: a list).
+pub fn effective_manifests(documents: &[Value], format: Format) -> Result<(), CliError> {
+    match (format, documents) {
+        (Format::Json, [one]) => print_structured(one, Format::Json),
+        (Format::Json, many) => print_structured(&Value::Array(many.to_vec()), Format::Json),
+        (_, many) => {
+            for (i, document) in many.iter().enumerate() {
+                if i > 0 {
+                    println!("---");
+                }
+                print!("{}", yaml(document)?);
+            }
+            Ok(())
+        }
+    }
+}

@@ -166,7 +166,7 @@ mod tests {
                     "env": {"variables": {"1BAD": {"value": "x"}}, "secrets": {"DB_PASSWORD": {"secretRef": {"name": "db"}}}},
                     "configMaps": {"conf": "x"},
                     "volumeMounts": [
-                        {"name": "a", "mountPath": "/a", "configMap": {"name": "missing"}},
+                        {"name": "a", "mountPath": "/a", "configMap": {"name": "conf", "key": "other"}},
                         {"name": "a", "mountPath": "/b", "emptyDir": {}, "pvc": {"claimName": "c"}},
                         {"name": "c", "mountPath": "/c"}
                     ],
@@ -187,10 +187,70 @@ mod tests {
                 "spec.image.repo",
                 "spec.resources.requests.cpu",
                 "spec.restartPolicy",
-                "spec.volumeMounts[0].configMap.name",
+                "spec.volumeMounts[0].configMap.key",
                 "spec.volumeMounts[1]",
                 "spec.volumeMounts[1].name",
                 "spec.volumeMounts[2]",
+            ]
+        );
+    }
+
+    #[test]
+    fn existing_config_maps_and_secrets_mount_as_named() {
+        let spec = |mounts: Value| {
+            json!({"namespace": {"value": "ns"}, "image": {"repo": "busybox"},
+                "configMaps": {"ours": "x=1"}, "volumeMounts": mounts})
+        };
+        let c = check(
+            &manifest(spec(json!([
+                {"name": "a", "mountPath": "/a", "configMap": {"name": "ours"}},
+                {"name": "b", "mountPath": "/b", "configMap": {"name": "shared-settings", "key": "app.ini", "path": "app.ini"}},
+                {"name": "c", "mountPath": "/c", "secret": {"name": "tls-certs", "key": "tls.crt"}}
+            ]))),
+            &PropertyPath::root(),
+            None,
+            &[],
+        );
+        assert!(c.is_ok(), "{:?}", c.failures);
+        let rendered = render(&c, &render::RenderOptions::default()).unwrap();
+        let names: Vec<_> = rendered
+            .config_maps
+            .iter()
+            .map(|m| m.metadata.name.clone().unwrap())
+            .collect();
+        assert_eq!(names, ["ours"], "only spec.configMaps are created");
+        let volumes = rendered
+            .job
+            .spec
+            .unwrap()
+            .template
+            .spec
+            .unwrap()
+            .volumes
+            .unwrap();
+        assert_eq!(volumes[0].config_map.as_ref().unwrap().name, "ours");
+        assert_eq!(
+            volumes[1].config_map.as_ref().unwrap().name,
+            "shared-settings"
+        );
+        assert_eq!(
+            volumes[2].secret.as_ref().unwrap().secret_name.as_deref(),
+            Some("tls-certs")
+        );
+        let bad = check(
+            &manifest(spec(json!([
+                {"name": "a", "mountPath": "/a", "configMap": {"name": "Not_A_Name"}},
+                {"name": "b", "mountPath": "/b", "secret": {"name": "Bad_Secret"}}
+            ]))),
+            &PropertyPath::root(),
+            None,
+            &[],
+        );
+        assert_eq!(
+            paths(&bad),
+            [
+                "spec.volumeMounts[0].configMap.name",
+                "spec.volumeMounts[1].secret.name"
             ]
         );
     }

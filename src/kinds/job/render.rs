@@ -243,6 +243,9 @@ fn job_spec(
                     value: Some(v.clone()),
                     value_from: None,
                 }),
+                // Names no kind: nothing to resolve it from; left out, as upstream's module
+                // leaves out every variable without a literal (see core::refs).
+                Some(LiteralOrRef::ValueFrom(r)) if r.kind == 0 => {}
                 Some(LiteralOrRef::ValueFrom(_)) => {
                     return Err(RenderError::Unresolved(format!("spec.env.variables.{key}")));
                 }

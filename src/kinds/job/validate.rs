@@ -13,6 +13,19 @@ use crate::core::names;
 use crate::core::objects::API_VERSION;
 use crate::core::path::{Failure, PropertyPath};
 
+// Where kjob is stricter than upstream's buf.validate rules, the message names the rule (README,
+// "Stricter than upstream", gives each one's reason).
+/// metadata.name is required and a DNS label: it names the Job and its objects.
+pub const RULE_NAME: &str = "[rule: dns-label-name]";
+/// spec.image.repo is required: a Job without an image cannot start.
+pub const RULE_IMAGE: &str = "[rule: image-required]";
+/// requests may not exceed limits: the API server refuses such a pod only at creation.
+pub const RULE_REQUESTS: &str = "[rule: requests-within-limits]";
+/// An Indexed Job needs completions: the API server refuses one without.
+pub const RULE_INDEXED: &str = "[rule: indexed-needs-completions]";
+/// spec.namespace.value is a DNS label: it names a Namespace.
+pub const RULE_NAMESPACE: &str = "[rule: dns-label-namespace]";
+
 /// Restart policies a Job accepts.
 pub const RESTART_POLICIES: [&str; 2] = ["OnFailure", "Never"];
 /// Completion modes a Job accepts.
@@ -74,12 +87,12 @@ pub fn validate(job: &KubernetesJob, root: &PropertyPath) -> Vec<Failure> {
         Some(metadata) => {
             let path = root.field("metadata").field("name");
             if metadata.name.is_empty() {
-                report.fail(path, "is required");
+                report.fail(path, format!("is required (it names the Job) {RULE_NAME}"));
             } else {
                 report.check(
                     path,
                     names::dns1123_label(&metadata.name)
-                        .map_err(|e| format!("{e} (it names the Job)")),
+                        .map_err(|e| format!("{e} (it names the Job) {RULE_NAME}")),
                 );
             }
         }
@@ -116,7 +129,10 @@ fn validate_spec(report: &mut Report, spec: &KubernetesJobSpec, at: &PropertyPat
     {
         None => report.fail(ns_path, "is required: set `value` or `valueFrom`"),
         Some(LiteralOrRef::Value(value)) => {
-            report.check(ns_path.field("value"), names::dns1123_label(value));
+            report.check(
+                ns_path.field("value"),
+                names::dns1123_label(value).map_err(|e| format!("{e} {RULE_NAMESPACE}")),
+            );
         }
         Some(LiteralOrRef::ValueFrom(reference)) => {
             if reference.name.is_empty() {
@@ -126,10 +142,13 @@ fn validate_spec(report: &mut Report, spec: &KubernetesJobSpec, at: &PropertyPat
     }
 
     match &spec.image {
-        None => report.fail(at.field("image"), "is required"),
+        None => report.fail(at.field("image"), format!("is required {RULE_IMAGE}")),
         Some(image) => {
             if image.repo.is_empty() {
-                report.fail(at.field("image").field("repo"), "is required");
+                report.fail(
+                    at.field("image").field("repo"),
+                    format!("is required {RULE_IMAGE}"),
+                );
             } else if image.repo.contains(char::is_whitespace) {
                 report.fail(
                     at.field("image").field("repo"),
@@ -241,7 +260,7 @@ fn validate_spec(report: &mut Report, spec: &KubernetesJobSpec, at: &PropertyPat
     if spec.completion_mode.as_deref() == Some("Indexed") && spec.completions.unwrap_or(0) == 0 {
         report.fail(
             at.field("completions"),
-            "must be greater than 0 when completionMode is Indexed",
+            format!("must be greater than 0 when completionMode is Indexed {RULE_INDEXED}"),
         );
     }
     if let Some(policy) = &spec.restart_policy
@@ -327,7 +346,7 @@ fn validate_resources(report: &mut Report, resources: &ContainerResources, at: &
         {
             report.fail(
                 at.field("requests").field(field),
-                format!("must not exceed limits.{field}"),
+                format!("must not exceed limits.{field} {RULE_REQUESTS}"),
             );
         }
     }
@@ -365,28 +384,24 @@ fn validate_volume_source(
         let path = at.field("configMap");
         if source.name.is_empty() {
             report.fail(path.field("name"), "is required");
-        } else if !spec.config_maps.contains_key(&source.name) {
-            let known: Vec<&str> = spec.config_maps.keys().map(String::as_str).collect();
-            report.fail(
-                path.field("name"),
-                format!(
-                    "{:?} is not one of the ConfigMaps in spec.configMaps ({})",
-                    source.name,
-                    if known.is_empty() {
-                        "none defined".to_owned()
-                    } else {
-                        known.join(", ")
-                    }
-                ),
-            );
-        } else if !source.key.is_empty() && source.key != source.name {
-            report.fail(
-                path.field("key"),
-                format!(
-                    "the ConfigMap {:?} has the single key {:?}; got {:?}",
-                    source.name, source.name, source.key
-                ),
-            );
+        } else if spec.config_maps.contains_key(&source.name) {
+            // One of ours: it holds the single key named after it.
+            if !source.key.is_empty() && source.key != source.name {
+                report.fail(
+                    path.field("key"),
+                    format!(
+                        "the ConfigMap {:?} (from spec.configMaps) has the single key {:?}; got {:?}",
+                        source.name, source.name, source.key
+                    ),
+                );
+            }
+        } else {
+            // A ConfigMap that already exists in the namespace, mounted as named (as upstream's
+            // module does); kjob neither creates nor owns it.
+            report.check(path.field("name"), names::dns1123_subdomain(&source.name));
+            if !source.key.is_empty() {
+                report.check(path.field("key"), names::config_key(&source.key));
+            }
         }
         if !mode_ok(source.default_mode) {
             report.fail(
