@@ -116,6 +116,13 @@ async fn dispatch(cli: Cli) -> Result<(), CliError> {
     }
     let global = cli.global;
     let mut command = cli.command;
+    let mut sets = Vec::new();
+    for list in global.set {
+        sets.extend(
+            list.into_result()
+                .map_err(|e| CliError::new(Exit::Invalid, format!("--set: {e}")))?,
+        );
+    }
     let planton = planton::prepare(&mut command, &global.planton).await?;
     let kubeconfig = match (global.kubeconfig, planton.kubeconfig) {
         (Some(_), Some(_)) => {
@@ -148,7 +155,7 @@ async fn dispatch(cli: Cli) -> Result<(), CliError> {
                 call: Duration::from_secs(global.call_timeout),
             },
         }),
-        sets: global.set.into_iter().flat_map(|list| list.0).collect(),
+        sets,
         colour: show::use_colour(),
         yes: global.yes,
         lock_timeout: Duration::from_secs(global.lock_timeout),

@@ -12,15 +12,24 @@ use super::{Override, parse};
 /// override only when its path begins with one of them.
 const ROOTS: [&str; 5] = ["spec", "metadata", "apiVersion", "api_version", "kind"];
 
-/// Several overrides from one argument.
+/// Several overrides from one argument, or why they do not parse. Parsing never fails at the
+/// command line's level: clap would quote the whole argument, secret value included, so the
+/// error is kept here and reported by the command ([`OverrideList::into_result`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OverrideList(pub Vec<Override>);
+pub struct OverrideList(pub Result<Vec<Override>, String>);
 
 impl std::str::FromStr for OverrideList {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, String> {
-        parse_list(text).map(OverrideList)
+        Ok(OverrideList(parse_list(text)))
+    }
+}
+
+impl OverrideList {
+    /// The overrides, or the parse error (which never quotes a secret value).
+    pub fn into_result(self) -> Result<Vec<Override>, String> {
+        self.0
     }
 }
 
