@@ -199,8 +199,8 @@ pub(crate) struct SchemaArgs {
 #[derive(Debug, Args)]
 pub(crate) struct ManifestArg {
     /// Manifest file or http(s) URL; `-` reads standard input. May hold several YAML
-    /// documents. Not needed with --stack-input.
-    #[arg(long, short = 'f', value_name = "FILE", required_unless_present_any = ["stack_input"])]
+    /// documents. Not needed with --stack-input or --kustomize-dir.
+    #[arg(long, short = 'f', value_name = "FILE", required_unless_present_any = ["stack_input", "kustomize_dir"])]
     pub(crate) manifest: Option<String>,
 }
 
@@ -353,7 +353,7 @@ pub(crate) struct Which {
     #[arg(long, short = 'f', value_name = "FILE")]
     pub(crate) manifest: Option<String>,
     /// metadata.name of a resource in the state store.
-    #[arg(long, value_name = "NAME", required_unless_present_any = ["manifest", "stack_input"])]
+    #[arg(long, value_name = "NAME", required_unless_present_any = ["manifest", "stack_input", "kustomize_dir"])]
     pub(crate) name: Option<String>,
 }
 

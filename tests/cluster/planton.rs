@@ -418,3 +418,116 @@ async fn existing_config_maps_and_secrets_are_mounted_as_named_and_left_alone() 
             .is_none()
     );
 }
+
+/// The kustomize binary `scripts/kustomize-build` builds (once; cached under ~/.cache/kjob).
+fn kustomize_binary() -> String {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/kustomize-build");
+    let out = Command::new(script)
+        .output()
+        .expect("scripts/kustomize-build runs");
+    assert!(
+        out.status.success(),
+        "scripts/kustomize-build failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_kustomize_overlay_is_built_and_deployed() {
+    let bed = Bed::new();
+    let name = common::unique("kust");
+    let root = tempfile::tempdir().unwrap();
+    let write = |path: &str, text: &str| {
+        let path = root.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write("base/job.yaml", &job_doc(&name, "default"));
+    write("base/kustomization.yaml", "resources: [job.yaml]\n");
+    write(
+        "overlays/dev/kustomization.yaml",
+        "resources: [../../base]\npatches:\n- target: {kind: KubernetesJob}\n  patch: |-\n    - op: add\n      path: /spec/parallelism\n      value: 3\n",
+    );
+    let dir = root.path().to_str().unwrap();
+    let binary = kustomize_binary();
+    let with = |args: &[&str], kustomize: &str, path: &str| {
+        let output = Command::new(env!("CARGO_BIN_EXE_kjob"))
+            .args(args)
+            .arg("--state-dir")
+            .arg(bed.state())
+            .arg("--kubeconfig")
+            .arg(common::kubeconfig())
+            .env("NO_COLOR", "1")
+            .env("KJOB_KUSTOMIZE", kustomize)
+            .env("KJOB_CACHE", "/nonexistent")
+            .env("PATH", path)
+            .env_remove("KJOB_STATE_DIR")
+            .env_remove("KJOB_STACK")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        Run::from(output)
+    };
+    let path = std::env::var("PATH").unwrap_or_default();
+    let run = with(
+        &[
+            "load-manifest",
+            "--kustomize-dir",
+            dir,
+            "--overlay",
+            "dev",
+            "-o",
+            "json",
+        ],
+        &binary,
+        &path,
+    );
+    let doc: Value = serde_json::from_str(&run.ok().stdout).unwrap();
+    assert_eq!(doc["spec"]["parallelism"], 3, "the overlay's patch applies");
+    with(
+        &[
+            "up",
+            "--kustomize-dir",
+            dir,
+            "--overlay",
+            "dev",
+            "--yes",
+            "--no-wait",
+        ],
+        &binary,
+        &path,
+    )
+    .ok();
+    let cluster = common::cluster();
+    let job = common::get(&cluster, ObjectKind::Job, Some("default"), &name)
+        .await
+        .unwrap();
+    assert_eq!(job["spec"]["parallelism"], 3);
+    with(
+        &["down", "--kustomize-dir", dir, "--overlay", "dev", "--yes"],
+        &binary,
+        &path,
+    )
+    .ok();
+    // No kustomize anywhere: a clear error saying how to get one.
+    with(
+        &["validate", "--kustomize-dir", dir, "--overlay", "dev"],
+        "",
+        "/nonexistent",
+    )
+    .exit(2)
+    .says("scripts/kustomize-build");
+    with(
+        &["validate", "--kustomize-dir", dir, "--overlay", "prod"],
+        &binary,
+        &path,
+    )
+    .exit(2)
+    .says("overlays/prod is not a directory");
+}

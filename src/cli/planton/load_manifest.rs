@@ -13,7 +13,7 @@ use crate::core::secrets;
 #[derive(Debug, Args)]
 pub(crate) struct LoadManifestArgs {
     /// Manifest file or http(s) URL; `-` reads standard input.
-    #[arg(long, short = 'f', value_name = "FILE", required_unless_present_any = ["stack_input", "path"], conflicts_with = "path")]
+    #[arg(long, short = 'f', value_name = "FILE", required_unless_present_any = ["stack_input", "kustomize_dir", "path"], conflicts_with = "path")]
     pub(crate) manifest: Option<String>,
     /// The manifest, as a positional argument (as upstream's load-manifest takes it).
     #[arg(value_name = "PATH")]

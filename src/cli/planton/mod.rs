@@ -1,6 +1,7 @@
 //! Project Planton's CLI inputs, for users who already have them: `--stack-input/-i FILE`
 //! ([`stack_input`]), a manifest given as an http(s) URL ([`http`]), the kube context chosen as
-//! upstream chooses it (`--kube-context`, else the manifest label [`CONTEXT_LABEL`]), and
+//! upstream chooses it (`--kube-context`, else the manifest label [`CONTEXT_LABEL`]),
+//! `--kustomize-dir DIR --overlay NAME` ([`kustomize`]), and
 //! `kjob load-manifest` ([`load_manifest`]). Every command that takes a manifest takes them.
 //!
 //! [`prepare`] runs before a command: it turns whichever input was given into a manifest held
@@ -10,6 +11,7 @@
 
 pub mod gke;
 pub mod http;
+pub mod kustomize;
 pub mod load_manifest;
 pub mod stack_input;
 
@@ -33,6 +35,19 @@ pub(crate) struct PlantonArgs {
     /// kubeconfig; none: the ambient kubeconfig).
     #[arg(long, short = 'i', global = true, value_name = "FILE")]
     pub(crate) stack_input: Option<String>,
+    /// A kustomize directory instead of --manifest: the manifest is what `kustomize build
+    /// DIR/overlays/NAME` prints (with --overlay NAME).
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR",
+        requires = "overlay",
+        conflicts_with = "stack_input"
+    )]
+    pub(crate) kustomize_dir: Option<std::path::PathBuf>,
+    /// The overlay of --kustomize-dir.
+    #[arg(long, global = true, value_name = "NAME", requires = "kustomize_dir")]
+    pub(crate) overlay: Option<String>,
 }
 
 /// What [`prepare`] found: how to reach the cluster.
@@ -91,9 +106,9 @@ pub(crate) async fn prepare(
 ) -> Result<Prepared, CliError> {
     let mut prepared = Prepared::default();
     let Some(slot) = manifest_slot(command) else {
-        if args.stack_input.is_some() {
+        if args.stack_input.is_some() || args.kustomize_dir.is_some() {
             return Err(usage(
-                "--stack-input applies to the commands that take a manifest",
+                "--stack-input and --kustomize-dir apply to the commands that take a manifest",
             ));
         }
         return Ok(prepared);
@@ -111,6 +126,16 @@ pub(crate) async fn prepare(
             prepared.kubeconfig = Some(kubeconfig(config).await?);
         }
         (format!("{file} (target)"), input.target)
+    } else if let Some(dir) = &args.kustomize_dir {
+        if slot.is_some() {
+            return Err(usage("give either --manifest or --kustomize-dir, not both"));
+        }
+        let overlay = args.overlay.as_deref().unwrap_or_default();
+        let text = kustomize::build(dir, overlay).await.map_err(usage)?;
+        (
+            format!("{}/overlays/{overlay} (kustomize build)", dir.display()),
+            text,
+        )
     } else {
         match slot.as_deref() {
             None => return Ok(prepared),
