@@ -44,7 +44,7 @@ pub struct Override {
 impl Override {
     /// The value as messages may show it: `[redacted]` for a secret.
     pub fn shown_value(&self) -> &str {
-        if crate::core::secrets::is_secret_dotted(&self.path) {
+        if may_be_secret(&self.path) {
             "[redacted]"
         } else {
             &self.value
@@ -58,6 +58,13 @@ impl std::str::FromStr for Override {
     fn from_str(text: &str) -> Result<Self, String> {
         parse(text)
     }
+}
+
+/// Whether messages hide the value set at `path`: a secret field
+/// ([`crate::core::secrets::is_secret_dotted`]), or any path that mentions "secret", so that a
+/// mistyped path to one (`spec.env.secret.X.value`) does not show the value either.
+fn may_be_secret(path: &str) -> bool {
+    crate::core::secrets::is_secret_dotted(path) || path.to_ascii_lowercase().contains("secret")
 }
 
 /// Parses `[NAME:]path=value`.
@@ -85,7 +92,7 @@ pub fn parse(text: &str) -> Result<Override, String> {
             "{left:?}: the path {path:?} is not a dotted path such as spec.parallelism"
         ));
     }
-    let text = if crate::core::secrets::is_secret_dotted(path) {
+    let text = if may_be_secret(path) {
         format!("{left}=[redacted]")
     } else {
         text.to_owned()

@@ -111,5 +111,20 @@ mod tests {
             let e = parse_list(bad).unwrap_err();
             assert!(!e.contains("hunter2"), "{bad}: {e}");
         }
+        // A mistyped path to a secret does not show the value in messages either.
+        for typo in [
+            "spec.env.secret.T.value=hunter2",
+            "spec.env.secrets.T.valu=hunter2",
+        ] {
+            let o = &parse_list(typo).unwrap()[0];
+            assert!(
+                !o.text.contains("hunter2") && o.shown_value() != "hunter2",
+                "{typo}"
+            );
+        }
+        for bad in ["hunter2"] {
+            let e = parse_list(bad).unwrap_err();
+            assert!(!e.contains("hunter2"), "{bad}: {e}");
+        }
     }
 }
