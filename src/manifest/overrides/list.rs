@@ -122,9 +122,7 @@ mod tests {
                 "{typo}"
             );
         }
-        for bad in ["hunter2"] {
-            let e = parse_list(bad).unwrap_err();
-            assert!(!e.contains("hunter2"), "{bad}: {e}");
-        }
+        let e = parse_list("hunter2").unwrap_err();
+        assert!(!e.contains("hunter2"), "{e}");
     }
 }
