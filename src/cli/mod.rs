@@ -26,6 +26,7 @@ pub mod plan;
 pub mod run;
 pub mod select;
 pub mod show;
+pub mod statecmd;
 
 use std::time::Duration;
 
@@ -43,7 +44,7 @@ use args::Command;
 /// What every command needs.
 pub struct Context {
     /// The state store.
-    pub store: Store,
+    pub store: Box<dyn Store>,
     /// How to reach the cluster (connected lazily).
     pub cluster: Cluster,
     /// `--set` overrides.
@@ -112,8 +113,20 @@ async fn dispatch(cli: Cli) -> Result<(), CliError> {
         tokio::spawn(signals.watch(cancel.clone()));
     }
     let global = cli.global;
-    let dir = state::resolve_dir(global.state_dir.as_deref())?;
-    let store = Store::new(dir);
+    let deadlines = Deadlines {
+        request: Duration::from_secs(global.request_timeout),
+        call: Duration::from_secs(global.call_timeout),
+    };
+    let backend = state::resolve_backend(global.backend.as_deref(), global.state_dir.as_deref())?;
+    let cluster = ClusterConfig {
+        kubeconfig: global.kubeconfig,
+        context: global.context,
+        deadlines,
+    };
+    let (store, moved) = state::open_following(&backend, cluster.clone())?;
+    if !moved.is_empty() {
+        show::store_moved(&moved, &store.url());
+    }
     let stack = match global.stack {
         Some(name) => format!("kjob:{name}"),
         None => {
@@ -126,14 +139,7 @@ async fn dispatch(cli: Cli) -> Result<(), CliError> {
     let context = Context {
         store,
         stack,
-        cluster: Cluster::new(ClusterConfig {
-            kubeconfig: global.kubeconfig,
-            context: global.context,
-            deadlines: Deadlines {
-                request: Duration::from_secs(global.request_timeout),
-                call: Duration::from_secs(global.call_timeout),
-            },
-        }),
+        cluster: Cluster::new(cluster),
         sets: global.set,
         colour: show::use_colour(),
         yes: global.yes,
@@ -151,6 +157,7 @@ async fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::List(args) => inspect::list(&context, &args),
         Command::Schema(args) => inspect::schema(&args),
         Command::Get(args) => inspect::get(&context, args),
+        Command::State(args) => statecmd::run(&context, args).await,
     }
 }
 
