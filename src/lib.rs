@@ -12,7 +12,7 @@
 //! | shell | [`cluster`] | the only Kubernetes client: apply, get, list, delete, logs; deadlines and retries of every call | yes |
 //! | shell | [`deploy`] | the one apply / prune / delete path, for an owner's objects only | yes |
 //! | shell | [`wait`] | waiting for a Job with progress, failure diagnostics | yes |
-//! | shell | [`state`] | the embedded state store: records, atomic writes, lock | yes (files) |
+//! | shell | [`state`] | the state store behind one interface: `file://` (records, atomic writes, flock) and `kubernetes://` (Secrets, a Lease) | yes (files, cluster) |
 //! | front end | [`provider`] | `pulumi-resource-kjob`: the gRPC service over typed resource functions | yes |
 //! | front end | [`cli`] | `kjob`: arguments, commands, output | yes |
 //!

@@ -97,6 +97,10 @@ pub(crate) struct Global {
     /// State directory (default: $KJOB_STATE_DIR, $XDG_STATE_HOME/kjob, ~/.local/state/kjob).
     #[arg(long, global = true, value_name = "DIR")]
     pub(crate) state_dir: Option<PathBuf>,
+    /// State backend URL: file://DIR (the default, from --state-dir) or
+    /// kubernetes://NAMESPACE[?context=NAME] (Secrets and a Lease in that namespace).
+    #[arg(long, global = true, value_name = "URL", env = "KJOB_BACKEND")]
+    pub(crate) backend: Option<String>,
     /// Override a manifest value: dotted path (snake or camel case), value typed per the proto
     /// field. Repeatable. With several documents in the file, prefix the document's
     /// metadata.name: NAME:PATH=VALUE. Several in one argument are separated by commas:
@@ -137,6 +141,10 @@ pub(crate) enum Command {
     /// cluster.
     #[command(after_help = "Example:\n  kjob validate --manifest examples/namespace-and-job.yaml")]
     Validate(ManifestArg),
+    /// Manage the state store: migrate it to another backend, list, show and remove records,
+    /// release a lock (see README, Team state).
+    #[command(subcommand)]
+    State(super::statecmd::StateCommand),
     /// Show what up would do: per object create, update, replace, delete or unchanged, and a
     /// diff of the inputs against the state store (secret values masked); contacts no cluster.
     #[command(

@@ -17,7 +17,7 @@ pub(crate) fn validate(context: &Context, args: &ManifestArg) -> Result<(), CliE
 /// `kjob preview`: prints what `up` would do, against the state store.
 pub(crate) fn preview(context: &Context, args: &ManifestArg) -> Result<(), CliError> {
     let planned = plan::prepare(context, args.path())?;
-    let changes = plan::changes(&context.store, &planned)?;
+    let changes = plan::changes(context.store.as_ref(), &planned)?;
     show::preview(&planned, &changes, context.colour);
     Ok(())
 }
@@ -29,7 +29,7 @@ pub(crate) async fn up(context: &Context, args: &UpArgs) -> Result<(), CliError>
     let manifest = args.manifest.path();
     let planned = plan::prepare(context, manifest)?;
     jobs::refresh(context, &planned).await?;
-    let changes = plan::changes(&context.store, &planned)?;
+    let changes = plan::changes(context.store.as_ref(), &planned)?;
     show::preview(&planned, &changes, context.colour);
     if changes.iter().any(|c| !c.skip) {
         confirm(context, manifest == "-", "Apply these changes?").await?;
@@ -50,7 +50,7 @@ pub(crate) async fn up(context: &Context, args: &UpArgs) -> Result<(), CliError>
 pub(crate) async fn down(context: &Context, args: &DownArgs) -> Result<(), CliError> {
     let _lock = context.store.lock("down", context.lock_timeout)?;
     let targets = select::targets(context, &args.target.selector())?;
-    show::down_plan(&targets, &context.store, context.colour);
+    show::down_plan(&targets, context.store.as_ref(), context.colour);
     if targets.is_empty() {
         return Ok(());
     }
@@ -66,7 +66,7 @@ pub(crate) async fn down(context: &Context, args: &DownArgs) -> Result<(), CliEr
 /// Asks for confirmation when allowed, as documented in `--help`: `--yes` proceeds; without a
 /// terminal on standard input (or with the manifest read from it) there is no one to ask.
 /// SIGINT or SIGTERM while it asks ends the command at once (exit 130), nothing changed.
-async fn confirm(
+pub(crate) async fn confirm(
     context: &Context,
     manifest_from_stdin: bool,
     question: &str,

@@ -60,7 +60,7 @@ impl From<StateError> for CliError {
     fn from(e: StateError) -> Self {
         let code = match e {
             StateError::Locked { .. } => Exit::Locked,
-            StateError::NoDir => Exit::Invalid,
+            StateError::NoDir | StateError::Backend(_) => Exit::Invalid,
             _ => Exit::Failed,
         };
         CliError::new(code, e.to_string())

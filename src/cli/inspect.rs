@@ -12,9 +12,9 @@ pub(crate) fn outputs(context: &Context, args: &OutputsArgs) -> Result<(), CliEr
         return Err(CliError::new(
             Exit::Invalid,
             format!(
-                "{} is not deployed: the state store at {} has no record of it",
+                "{} is not deployed: {} has no record of it",
                 missing.key,
-                context.store.dir().display()
+                context.store.describe()
             ),
         ));
     }

@@ -158,8 +158,8 @@ fn deployed(context: &Context, selector: &Selector) -> Result<Vec<Deployed>, Cli
             return Err(CliError::new(
                 Exit::Invalid,
                 format!(
-                    "{key} is not deployed: the state store at {} has no record of it",
-                    context.store.dir().display()
+                    "{key} is not deployed: {} has no record of it",
+                    context.store.describe()
                 ),
             ));
         };

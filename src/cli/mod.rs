@@ -29,6 +29,7 @@ pub mod planton;
 pub mod run;
 pub mod select;
 pub mod show;
+pub mod statecmd;
 
 use std::time::Duration;
 
@@ -46,7 +47,7 @@ use args::Command;
 /// What every command needs.
 pub struct Context {
     /// The state store.
-    pub store: Store,
+    pub store: Box<dyn Store>,
     /// How to reach the cluster (connected lazily).
     pub cluster: Cluster,
     /// `--set` overrides.
@@ -133,8 +134,20 @@ async fn dispatch(cli: Cli) -> Result<(), CliError> {
         }
         (flag, stack_input) => flag.or(stack_input),
     };
-    let dir = state::resolve_dir(global.state_dir.as_deref())?;
-    let store = Store::new(dir);
+    let deadlines = Deadlines {
+        request: Duration::from_secs(global.request_timeout),
+        call: Duration::from_secs(global.call_timeout),
+    };
+    let backend = state::resolve_backend(global.backend.as_deref(), global.state_dir.as_deref())?;
+    let cluster = ClusterConfig {
+        kubeconfig,
+        context: global.context.or(planton.context),
+        deadlines,
+    };
+    let (store, moved) = state::open_following(&backend, cluster.clone())?;
+    if !moved.is_empty() {
+        show::store_moved(&moved, &store.url());
+    }
     let stack = match global.stack {
         Some(name) => format!("kjob:{name}"),
         None => {
@@ -147,14 +160,7 @@ async fn dispatch(cli: Cli) -> Result<(), CliError> {
     let context = Context {
         store,
         stack,
-        cluster: Cluster::new(ClusterConfig {
-            kubeconfig,
-            context: global.context.or(planton.context),
-            deadlines: Deadlines {
-                request: Duration::from_secs(global.request_timeout),
-                call: Duration::from_secs(global.call_timeout),
-            },
-        }),
+        cluster: Cluster::new(cluster),
         sets,
         colour: show::use_colour(),
         yes: global.yes,
@@ -173,6 +179,7 @@ async fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Schema(args) => inspect::schema(&args),
         Command::Get(args) => inspect::get(&context, args),
         Command::LoadManifest(args) => planton::load_manifest::run(&context, &args),
+        Command::State(args) => statecmd::run(&context, args).await,
     }
 }
 

@@ -281,7 +281,7 @@ fn check_one(
 /// renders them for `stack`.
 pub fn check_all(
     docs: Vec<Document>,
-    store: &Store,
+    store: &dyn Store,
     stack: &str,
 ) -> Result<Vec<Planned>, CliError> {
     let source_name = docs.first().map(|d| d.source.clone()).unwrap_or_default();
@@ -318,7 +318,7 @@ pub fn check_all(
 /// Loads, orders and checks a manifest file.
 pub fn prepare(context: &Context, path: &str) -> Result<Vec<Planned>, CliError> {
     let docs = order(load(path, &context.sets)?)?;
-    check_all(docs, &context.store, &context.stack)
+    check_all(docs, context.store.as_ref(), &context.stack)
 }
 
 /// Renders a stored (redacted) manifest to object bodies, for comparison.
@@ -350,11 +350,14 @@ pub fn change(planned: &Planned, previous: Option<Record>) -> Change {
 }
 
 /// Compares every planned resource with the state store.
-pub fn changes(store: &Store, planned: &[Planned]) -> Result<Vec<Change>, CliError> {
-    planned
+pub fn changes(store: &dyn Store, planned: &[Planned]) -> Result<Vec<Change>, CliError> {
+    let keys: Vec<_> = planned.iter().map(|p| p.key.clone()).collect();
+    let records = store.get_many(&keys)?;
+    Ok(planned
         .iter()
-        .map(|p| Ok(change(p, store.get(&p.key)?)))
-        .collect()
+        .zip(records)
+        .map(|(p, record)| change(p, record))
+        .collect())
 }
 
 #[cfg(test)]
@@ -461,7 +464,7 @@ mod tests {
     #[test]
     fn later_documents_resolve_from_earlier_ones_outputs() {
         let temp = tempfile::tempdir().unwrap();
-        let store = Store::new(temp.path());
+        let store = crate::state::FileStore::new(temp.path());
         let text = format!(
             "{}---\n{NS}",
             job(
@@ -488,7 +491,7 @@ mod tests {
     #[test]
     fn unresolvable_references_fail_at_the_referring_field() {
         let temp = tempfile::tempdir().unwrap();
-        let store = Store::new(temp.path());
+        let store = crate::state::FileStore::new(temp.path());
         let text = job("migrate", "  namespace:\n    valueFrom: {name: nowhere}\n");
         let err = check_all(order(docs(&text)).unwrap(), &store, "kjob:test").unwrap_err();
         assert_eq!(err.code, Exit::Invalid);
@@ -535,7 +538,7 @@ mod tests {
         use crate::core::plan::Action;
         use crate::state::Status;
         let temp = tempfile::tempdir().unwrap();
-        let store = Store::new(temp.path());
+        let store = crate::state::FileStore::new(temp.path());
         let text = job(
             "migrate",
             "  namespace: {value: ns}\n  env:\n    secrets:\n      PW: {value: s3cret}\n",

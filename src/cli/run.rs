@@ -64,7 +64,7 @@ enum Mode {
 
 /// Records every object applied or deleted into the resource's state file at once.
 struct Recorder<'a> {
-    store: &'a Store,
+    store: &'a dyn Store,
     record: Record,
     mode: Mode,
     rendered: Vec<ObjectRef>,
@@ -74,7 +74,7 @@ struct Recorder<'a> {
 static APPLIED: AtomicUsize = AtomicUsize::new(0);
 
 impl<'a> Recorder<'a> {
-    fn new(store: &'a Store, record: Record, mode: Mode, rendered: Vec<ObjectRef>) -> Self {
+    fn new(store: &'a dyn Store, record: Record, mode: Mode, rendered: Vec<ObjectRef>) -> Self {
         Self {
             store,
             record,
@@ -172,7 +172,7 @@ fn not_started(key: &crate::core::refs::ResourceKey, verb: &str) -> CliError {
 
 /// Records a failure (status `failed`, what exists, why) and returns the error to exit with.
 fn failed(
-    store: &Store,
+    store: &dyn Store,
     mut record: Record,
     owned: &[ObjectRef],
     code: Exit,
@@ -242,7 +242,7 @@ async fn apply_one(
     change: &Change,
     options: &UpOptions,
 ) -> Result<Record, CliError> {
-    let store = &context.store;
+    let store = context.store.as_ref();
     let key = &planned.key;
     steps::resource(key);
     let mut record = store.get(key)?.unwrap_or_else(|| Record::new(key));
@@ -388,7 +388,7 @@ pub async fn up(
 
 /// Deletes every target's recorded objects, last target first.
 pub async fn down(context: &Context, targets: Vec<Target>) -> Result<(), CliError> {
-    let store = &context.store;
+    let store = context.store.as_ref();
     for target in targets.into_iter().rev() {
         let Some(mut record) = target.record else {
             continue;

@@ -64,14 +64,14 @@ pub fn targets(context: &Context, selector: &Selector) -> Result<Vec<Target>, Cl
                 0 => Err(CliError::new(
                     Exit::Invalid,
                     format!(
-                        "no resource named {name:?}{}{} in the state store at {}",
+                        "no resource named {name:?}{}{} in {}",
                         kind.as_ref()
                             .map(|k| format!(" of kind {k}"))
                             .unwrap_or_default(),
                         env.as_ref()
                             .map(|e| format!(" in env {e:?}"))
                             .unwrap_or_default(),
-                        context.store.dir().display()
+                        context.store.describe()
                     ),
                 )),
                 1 => Ok(matching

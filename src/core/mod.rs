@@ -4,6 +4,7 @@
 //!
 //! | module | what |
 //! |---|---|
+//! | [`backend`] | backend URLs, record Secrets (names, labels, payload), Lease holders and expiry |
 //! | [`path`] | property paths and failures |
 //! | [`codec`] | protobuf JSON to messages and back, strict, with paths |
 //! | [`defaults`] | proto defaults from field options |
@@ -19,6 +20,7 @@
 //! | [`record`] | what the state store holds about one deployed resource |
 //! | [`time`] | deadlines and waits from input, saturating |
 
+pub mod backend;
 pub mod codec;
 pub mod defaults;
 pub mod diff;

@@ -1,4 +1,4 @@
-//! The provider's configuration (`kjob:kubeconfig`, `kjob:context`, `kjob:stateDir`,
+//! The provider's configuration (`kjob:kubeconfig`, `kjob:context`, `kjob:stateDir`, `kjob:backend`,
 //! `kjob:wait`, `kjob:requestTimeout`, `kjob:callTimeout`): parsed from Configure's arguments or, for old engines, its variables. Pure.
 
 use std::collections::BTreeMap;
@@ -17,6 +17,9 @@ pub struct ProviderConfig {
     pub cluster: ClusterConfig,
     /// The CLI state store to resolve `valueFrom` references from.
     pub state_dir: Option<PathBuf>,
+    /// The state backend URL to resolve `valueFrom` references from (`file://DIR`,
+    /// `kubernetes://NAMESPACE[?context=NAME]`); wins over `state_dir`.
+    pub backend: Option<String>,
     /// Whether Create and Update wait for the Job to finish (default true).
     pub wait: bool,
 }
@@ -30,6 +33,7 @@ impl std::fmt::Debug for ProviderConfig {
             )
             .field("context", &self.cluster.context)
             .field("state_dir", &self.state_dir)
+            .field("backend", &self.backend)
             .field("wait", &self.wait)
             .field("deadlines", &self.cluster.deadlines)
             .finish()
@@ -37,10 +41,11 @@ impl std::fmt::Debug for ProviderConfig {
 }
 
 /// Configuration keys the provider knows.
-pub const KEYS: [&str; 6] = [
+pub const KEYS: [&str; 7] = [
     "kubeconfig",
     "context",
     "stateDir",
+    "backend",
     "wait",
     "requestTimeout",
     "callTimeout",
@@ -80,7 +85,7 @@ pub fn parse(args: &Value) -> Result<ProviderConfig, Vec<Failure>> {
             continue;
         }
         match key.as_str() {
-            "kubeconfig" | "context" | "stateDir" => {
+            "kubeconfig" | "context" | "stateDir" | "backend" => {
                 if !value.is_string() {
                     failures.push(Failure::new(path, "expected a string"));
                     continue;
@@ -88,6 +93,11 @@ pub fn parse(args: &Value) -> Result<ProviderConfig, Vec<Failure>> {
                 match key.as_str() {
                     "kubeconfig" => config.cluster.kubeconfig = text(value),
                     "context" => config.cluster.context = text(value),
+                    "backend" => match text(value).map(|u| (crate::core::backend::parse(&u), u)) {
+                        Some((Err(e), _)) => failures.push(Failure::new(path, e)),
+                        Some((Ok(_), url)) => config.backend = Some(url),
+                        None => {}
+                    },
                     _ => config.state_dir = text(value).map(PathBuf::from),
                 }
             }
@@ -171,6 +181,9 @@ mod tests {
         assert!(!format!("{c:?}").contains("/k"), "kubeconfig never printed");
         assert!(check(&json!({"wait": true})).is_empty());
         assert_eq!(check(&json!({"wait": 3})).len(), 1);
+        let c = parse(&json!({"backend": "kubernetes://team"})).unwrap();
+        assert_eq!(c.backend.as_deref(), Some("kubernetes://team"));
+        assert_eq!(check(&json!({"backend": "s3://x"})).len(), 1);
     }
 
     #[test]

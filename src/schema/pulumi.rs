@@ -204,6 +204,13 @@ fn provider_config() -> Value {
                 resources the CLI deployed. Defaults to the CLI's default state directory (`$KJOB_STATE_DIR`, \
                 else `$XDG_STATE_HOME/kjob`, else `~/.local/state/kjob`)."
         },
+        "backend": {
+            "type": "string",
+            "description": "The kjob CLI's state backend, used to resolve `valueFrom` references to resources \
+                the CLI deployed: `file://DIR`, or `kubernetes://NAMESPACE[?context=NAME]` for a team's store \
+                kept in the cluster (Secrets in that namespace). Wins over `stateDir`; defaults to \
+                `$KJOB_BACKEND`, else `stateDir`."
+        },
         "wait": {
             "type": "boolean",
             "default": true,

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use super::{StateError, Store, io_error};
+use super::{FileStore, StateError, io_error};
 use crate::core::record::now;
 
 /// Who holds the lock, as written into the lock file.
@@ -95,7 +95,7 @@ impl Drop for Lock {
     }
 }
 
-impl Store {
+impl FileStore {
     /// The lock file's path.
     pub fn lock_path(&self) -> PathBuf {
         self.dir().join("lock")
@@ -166,7 +166,7 @@ mod tests {
     #[test]
     fn the_lock_refuses_a_second_holder_and_names_the_first() {
         let temp = tempfile::tempdir().unwrap();
-        let store = Store::new(temp.path());
+        let store = FileStore::new(temp.path());
         let held = store.lock("up", Duration::ZERO).unwrap();
         let started = Instant::now();
         let err = store.lock("down", Duration::ZERO).unwrap_err();
@@ -195,7 +195,7 @@ mod tests {
     #[test]
     fn a_huge_lock_timeout_waits_without_a_panic() {
         let temp = tempfile::tempdir().unwrap();
-        let store = Store::new(temp.path());
+        let store = FileStore::new(temp.path());
         let held = store
             .lock("up", Duration::from_secs(u64::MAX))
             .expect("a free lock is taken at once");
@@ -212,7 +212,7 @@ mod tests {
     #[test]
     fn a_secret_bearing_command_line_never_reaches_the_lock_file() {
         let temp = tempfile::tempdir().unwrap();
-        let store = Store::new(temp.path());
+        let store = FileStore::new(temp.path());
         let argv = "up --manifest job.yaml --set spec.env.secrets.PW.value=hunter2-secret --yes";
         let held = store.lock(argv, Duration::ZERO).unwrap();
         let raw = fs::read_to_string(store.lock_path()).unwrap();

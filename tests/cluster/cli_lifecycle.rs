@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use kjob::cluster::Cluster;
 use kjob::core::objects::ObjectKind;
-use kjob::state::{Record, Status, Store};
+use kjob::state::{FileStore as Store, Record, Status};
 use serde_json::Value;
 
 const API: &str = "kubernetes.project-planton.org/v1";

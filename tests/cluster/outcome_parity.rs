@@ -10,7 +10,7 @@ use kjob::cluster::Cluster;
 use kjob::core::objects::ObjectKind;
 use kjob::core::outcome::JobStatus;
 use kjob::core::refs::ResourceKey;
-use kjob::state::Store;
+use kjob::state::FileStore as Store;
 use serde_json::json;
 
 use crate::common;

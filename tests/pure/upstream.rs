@@ -11,7 +11,7 @@
 use std::path::Path;
 
 use kjob::cli::plan;
-use kjob::state::Store;
+use kjob::state::FileStore as Store;
 
 /// What `kjob validate` must say.
 #[derive(Debug, Clone, Copy)]

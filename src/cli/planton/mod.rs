@@ -86,7 +86,7 @@ fn manifest_slot(command: &mut Command) -> Option<&mut Option<String>> {
         Command::Outputs(a) => Some(&mut a.target.which.manifest),
         Command::Wait(a) => Some(&mut a.target.which.manifest),
         Command::Logs(a) => Some(&mut a.target.which.manifest),
-        Command::List(_) | Command::Schema(_) | Command::Get(_) => None,
+        Command::List(_) | Command::Schema(_) | Command::Get(_) | Command::State(_) => None,
     }
 }
 

@@ -10,6 +10,7 @@
 
 pub mod progress;
 pub mod records;
+pub mod state;
 pub mod steps;
 
 use std::io::{IsTerminal, Write};
@@ -26,6 +27,7 @@ use crate::state::Store;
 
 pub use progress::{Progress, seconds};
 pub use records::{effective_manifests, list, outputs, record, schema_written};
+pub use state::store_moved;
 
 /// Whether standard output should be coloured: a terminal, and NO_COLOR unset.
 pub fn use_colour() -> bool {
@@ -271,7 +273,7 @@ pub fn preview(planned: &[Planned], changes: &[Change], colour: bool) {
 }
 
 /// Prints what `down` deletes, in the order it deletes.
-pub fn down_plan(targets: &[Target], store: &Store, colour: bool) {
+pub fn down_plan(targets: &[Target], store: &dyn Store, colour: bool) {
     let paint = Paint::new(colour);
     let mut any = false;
     for target in targets.iter().rev() {
@@ -279,10 +281,7 @@ pub fn down_plan(targets: &[Target], store: &Store, colour: bool) {
             None => println!(
                 "{} {}",
                 paint.bold(&target.key.to_string()),
-                paint.dim(&format!(
-                    "(not in the state store at {}: nothing to delete)",
-                    store.dir().display()
-                ))
+                paint.dim(&format!("(not in {}: nothing to delete)", store.describe()))
             ),
             Some(record) => {
                 any = true;

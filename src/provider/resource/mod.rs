@@ -23,7 +23,7 @@ use crate::kinds::{RenderOptions, Rendered};
 use crate::provider::config::ProviderConfig;
 use crate::provider::engine::EngineLog;
 use crate::provider::{inputs, values};
-use crate::state::{self, Store};
+use crate::state;
 use tokio_util::sync::CancellationToken;
 
 pub use types::{
@@ -72,17 +72,36 @@ impl KubernetesJob {
         &self.config
     }
 
+    /// The store references resolve through: the configured `backend`, else the configured
+    /// `stateDir`, else `$KJOB_BACKEND`, else the default directory when it exists.
+    fn reference_store(&self) -> Option<Box<dyn state::Store>> {
+        let backend = match (&self.config.backend, &self.config.state_dir) {
+            (Some(url), _) => crate::core::backend::parse(url),
+            (None, Some(dir)) => Ok(state::Backend::File(dir.clone())),
+            (None, None) => match state::resolve_backend(None, None) {
+                Ok(state::Backend::File(dir)) if !dir.is_dir() => return None,
+                Ok(b) => Ok(b),
+                Err(e) => Err(e.to_string()),
+            },
+        };
+        match backend.map(|b| state::open(&b, self.config.cluster.clone())) {
+            Ok(Ok(store)) => Some(store),
+            Ok(Err(e)) => {
+                tracing::warn!("{e}");
+                None
+            }
+            Err(e) => {
+                tracing::warn!("{e}");
+                None
+            }
+        }
+    }
+
     /// Checks new inputs: defaults, references (resolved from the CLI's state store too: the
     /// configured `stateDir`, else the default one when it exists), validation.
     pub fn check(&self, request: CheckRequest) -> CheckResult {
-        let store = match &self.config.state_dir {
-            Some(dir) => Some(Store::new(dir.clone())),
-            None => state::resolve_dir(None)
-                .ok()
-                .map(Store::new)
-                .filter(Store::exists),
-        };
-        let sources: Vec<&dyn Source> = store.iter().map(|s| s as &dyn Source).collect();
+        let store = self.reference_store();
+        let sources: Vec<&dyn Source> = store.iter().map(|s| s.as_ref() as &dyn Source).collect();
         let checked = inputs::check(&request.news.value, &request.name, &sources);
         CheckResult {
             inputs: Properties::with_secret_fields(checked.inputs, &request.news.secrets),

@@ -81,7 +81,7 @@ impl Bed {
     }
 
     fn record(&self) -> Option<kjob::state::Record> {
-        kjob::state::Store::new(self.state())
+        kjob::state::FileStore::new(self.state())
             .get(&ResourceKey {
                 kind: "KubernetesJob".into(),
                 env: String::new(),

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use kjob::state::Store;
+use kjob::state::FileStore as Store;
 
 /// `apiVersion` of the manifests.
 pub const API: &str = "kubernetes.project-planton.org/v1";

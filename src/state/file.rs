@@ -1,4 +1,4 @@
-//! The records: one JSON file per resource, read whole and written atomically (see the
+//! The `file://` backend ([`FileStore`]): one JSON file per resource, read whole and written atomically (see the
 //! [module doc](super) for the layout and the guarantees).
 
 use std::fs::{self, File, OpenOptions};
@@ -9,13 +9,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::Value;
 
-use super::{StateError, io_error};
+use std::time::Duration;
+
+use super::{Guard, StateError, Store, io_error};
 use crate::core::record::{Record, now};
 use crate::core::refs::{ResourceKey, Source};
 
 /// The state store in one directory.
 #[derive(Debug, Clone)]
-pub struct Store {
+pub struct FileStore {
     dir: PathBuf,
 }
 
@@ -48,7 +50,7 @@ static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// 128 fresh random bits as hex (the standard library's randomly keyed hasher, over the time,
 /// the process and a counter).
-fn fresh_id() -> String {
+pub(super) fn fresh_id() -> String {
     use std::hash::{BuildHasher, Hasher};
     let half = |salt: u64| {
         let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
@@ -70,7 +72,7 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
-impl Store {
+impl FileStore {
     /// The store in `dir` (nothing is touched until it is used).
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         Self { dir: dir.into() }
@@ -223,9 +225,28 @@ impl Store {
     /// Writes a record (atomically), stamping `updated_at`.
     pub fn save(&self, record: &mut Record) -> Result<(), StateError> {
         record.updated_at = now();
-        let mut bytes = serde_json::to_vec_pretty(record).expect("records serialize");
-        bytes.push(b'\n');
+        self.put(record)
+    }
+
+    /// Writes a record as it is (atomically).
+    pub fn put(&self, record: &Record) -> Result<(), StateError> {
+        let bytes = crate::core::backend::record_bytes(record);
         self.write_atomic(&self.record_path(&record.key()), &bytes)
+    }
+
+    /// Gives the store `id` when it has none; an error when it has another.
+    pub fn adopt_id(&self, id: &str) -> Result<(), StateError> {
+        match self.id(false)? {
+            Some(own) if own == id => Ok(()),
+            Some(own) => Err(StateError::Backend(format!(
+                "{} already has the id {own}, not {id}: its objects belong to another store",
+                self.describe()
+            ))),
+            None => {
+                self.make_dirs(&self.dir)?;
+                self.write_atomic(&self.dir.join("id"), format!("{id}\n").as_bytes())
+            }
+        }
     }
 
     /// Removes a record (and fsyncs its directory). Removing a missing record is not an error.
@@ -280,7 +301,7 @@ impl Store {
     }
 }
 
-impl Source for Store {
+impl Source for FileStore {
     fn find(&self, key: &ResourceKey) -> Option<Value> {
         match self.get(key) {
             Ok(record) => record.map(|r| r.document()),
@@ -293,6 +314,71 @@ impl Source for Store {
 
     fn describe(&self) -> String {
         format!("the state store at {}", self.dir.display())
+    }
+}
+
+impl Store for FileStore {
+    fn url(&self) -> String {
+        format!("file://{}", self.dir.display())
+    }
+    fn get(&self, key: &ResourceKey) -> Result<Option<Record>, StateError> {
+        FileStore::get(self, key)
+    }
+    fn put(&self, record: &Record) -> Result<(), StateError> {
+        FileStore::put(self, record)
+    }
+    fn remove(&self, key: &ResourceKey) -> Result<(), StateError> {
+        FileStore::remove(self, key)
+    }
+    fn list(&self) -> Result<Vec<Record>, StateError> {
+        FileStore::list(self)
+    }
+    fn lock(&self, command: &'static str, timeout: Duration) -> Result<Guard, StateError> {
+        FileStore::lock(self, command, timeout).map(Guard::new)
+    }
+    fn holder(&self) -> Result<Option<String>, StateError> {
+        if !self.lock_path().exists() {
+            return Ok(None);
+        }
+        Ok(match FileStore::lock(self, "", Duration::ZERO) {
+            Ok(_free) => None,
+            Err(StateError::Locked { holder, .. }) => Some(holder),
+            Err(e) => return Err(e),
+        })
+    }
+    fn force_unlock(&self) -> Result<Option<String>, StateError> {
+        match Store::holder(self)? {
+            None => Ok(None),
+            Some(holder) => Err(StateError::Backend(format!(
+                "{} is locked by {holder}: a file lock ends only with its holder's process (stop that process)",
+                self.describe()
+            ))),
+        }
+    }
+    fn id(&self, create: bool) -> Result<Option<String>, StateError> {
+        FileStore::id(self, create)
+    }
+    fn adopt_id(&self, id: &str) -> Result<(), StateError> {
+        FileStore::adopt_id(self, id)
+    }
+    fn moved_to(&self) -> Result<Option<String>, StateError> {
+        let path = self.dir.join("moved-to");
+        match fs::read_to_string(&path) {
+            Ok(text) => Ok(Some(text.trim().to_owned()).filter(|t| !t.is_empty())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_error(format!("reading {}", path.display()))(e)),
+        }
+    }
+    fn set_moved_to(&self, url: Option<&str>) -> Result<(), StateError> {
+        let path = self.dir.join("moved-to");
+        match url {
+            Some(url) => self.write_atomic(&path, format!("{url}\n").as_bytes()),
+            None => match fs::remove_file(&path) {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(io_error(format!("removing {}", path.display()))(e)),
+            },
+        }
     }
 }
 
@@ -313,7 +399,7 @@ mod tests {
     #[test]
     fn records_round_trip_atomically() {
         let temp = tempfile::tempdir().unwrap();
-        let store = Store::new(temp.path().join("state"));
+        let store = FileStore::new(temp.path().join("state"));
         assert!(store.get(&key("a")).unwrap().is_none());
         let mut record = Record::new(&key("a"));
         record.manifest =
@@ -382,7 +468,7 @@ mod tests {
     #[test]
     fn damaged_records_are_reported() {
         let temp = tempfile::tempdir().unwrap();
-        let store = Store::new(temp.path());
+        let store = FileStore::new(temp.path());
         let path = store.record_path(&key("a"));
         fs::create_dir_all(path.parent().unwrap()).unwrap();
         fs::write(&path, "{ not json").unwrap();
@@ -392,7 +478,7 @@ mod tests {
 
     #[test]
     fn env_and_names_are_safe_in_paths() {
-        let store = Store::new("/s");
+        let store = FileStore::new("/s");
         let k = ResourceKey {
             kind: "KubernetesJob".into(),
             env: "../x y".into(),
