@@ -14,7 +14,7 @@
 //! | shell | [`wait`] | waiting for a Job with progress, failure diagnostics | yes |
 //! | shell | [`state`] | the state store behind one interface: `file://` (records, atomic writes, flock) and `kubernetes://` (Secrets, a Lease) | yes (files, cluster) |
 //! | front end | [`provider`] | `pulumi-resource-kjob`: the gRPC service over typed resource functions | yes |
-//! | front end | [`cli`] | `kjob`: arguments, commands, output | yes |
+//! | front end | [`cli`] | `kjob`: arguments, commands, output; Project Planton's CLI inputs ([`cli::planton`]) | yes |
 //!
 //! A front end never re-implements a rule that [`core`] or [`kinds`] holds.
 

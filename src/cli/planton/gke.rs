@@ -163,7 +163,7 @@ pub async fn access_token(key_base64: &str) -> Result<String, String> {
         })
 }
 
-/// A kubeconfig (YAML) for the cluster at `endpoint` (host[:port], or a URL) with the base64
+/// A kubeconfig (YAML) for the cluster at `endpoint` (`host[:port]`, or a URL) with the base64
 /// CA bundle `ca_data`, authenticating with `token`.
 pub fn kubeconfig(endpoint: &str, ca_data: &str, token: &str) -> String {
     let server = if endpoint.starts_with("https://") || endpoint.starts_with("http://") {

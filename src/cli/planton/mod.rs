@@ -4,7 +4,7 @@
 //! `--kustomize-dir DIR --overlay NAME` ([`kustomize`]), and
 //! `kjob load-manifest` ([`load_manifest`]). Every command that takes a manifest takes them.
 //!
-//! [`prepare`] runs before a command: it turns whichever input was given into a manifest held
+//! `prepare` runs before a command: it turns whichever input was given into a manifest held
 //! in memory ([`crate::manifest::provide`]) under a display name that the command then reads as
 //! its `--manifest`, and works out how to reach the cluster. Nothing it reads is written to a
 //! file: a stack input's kubeconfig, service account key and token stay in memory.
@@ -50,7 +50,7 @@ pub(crate) struct PlantonArgs {
     pub(crate) overlay: Option<String>,
 }
 
-/// What [`prepare`] found: how to reach the cluster.
+/// What `prepare` found: how to reach the cluster.
 #[derive(Default)]
 pub struct Prepared {
     /// A kubeconfig's contents from the stack input's provider configuration.
