@@ -12,6 +12,7 @@
 //! | shell | [`cluster`] | the only Kubernetes client: apply, get, list, delete, logs; deadlines and retries of every call | yes |
 //! | shell | [`deploy`] | the one apply / prune / delete path, for an owner's objects only | yes |
 //! | shell | [`wait`] | waiting for a Job with progress, failure diagnostics | yes |
+//! | shell | [`follow`] | following a Job's pods' logs until it finishes (`logs --follow`, `up --logs`, the provider's status) | yes |
 //! | shell | [`state`] | the embedded state store: records, atomic writes, lock | yes (files) |
 //! | front end | [`provider`] | `pulumi-resource-kjob`: the gRPC service over typed resource functions | yes |
 //! | front end | [`cli`] | `kjob`: arguments, commands, output | yes |
@@ -23,6 +24,7 @@ pub mod cli;
 pub mod cluster;
 pub mod core;
 pub mod deploy;
+pub mod follow;
 pub mod kinds;
 pub mod logging;
 pub mod manifest;

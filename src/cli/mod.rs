@@ -19,9 +19,11 @@
 
 pub mod args;
 pub mod deploy;
+pub mod drift;
 pub mod error;
 pub mod inspect;
 pub mod jobs;
+pub mod logs;
 pub mod plan;
 pub mod run;
 pub mod select;
@@ -112,6 +114,9 @@ async fn dispatch(cli: Cli) -> Result<(), CliError> {
         tokio::spawn(signals.watch(cancel.clone()));
     }
     let global = cli.global;
+    show::set_level(if global.quiet { 0 } else { 1 + global.verbose });
+    let (name, format) = cli.command.report_format();
+    show::report::start(name, format);
     let dir = state::resolve_dir(global.state_dir.as_deref())?;
     let store = Store::new(dir);
     let stack = match global.stack {
@@ -135,29 +140,40 @@ async fn dispatch(cli: Cli) -> Result<(), CliError> {
             },
         }),
         sets: global.set,
-        colour: show::use_colour(),
+        colour: show::use_colour(global.color),
         yes: global.yes,
         lock_timeout: Duration::from_secs(global.lock_timeout),
         cancel,
     };
     match cli.command {
         Command::Validate(args) => deploy::validate(&context, &args),
-        Command::Preview(args) => deploy::preview(&context, &args),
+        Command::Preview(args) => deploy::preview(&context, &args).await,
+        Command::Refresh(args) => drift::refresh(&context, &args).await,
         Command::Up(args) => deploy::up(&context, &args).await,
         Command::Down(args) => deploy::down(&context, &args).await,
         Command::Outputs(args) => inspect::outputs(&context, &args),
         Command::Wait(args) => jobs::wait(&context, &args).await,
-        Command::Logs(args) => jobs::logs(&context, &args).await,
+        Command::Logs(args) => logs::logs(&context, &args).await,
         Command::List(args) => inspect::list(&context, &args),
         Command::Schema(args) => inspect::schema(&args),
         Command::Get(args) => inspect::get(&context, args),
+        Command::Completion(args) => {
+            show::docs::completion(args.shell);
+            Ok(())
+        }
+        Command::Man(args) => show::docs::man(args.dir.as_deref()),
     }
 }
 
 /// Runs the command line and exits with its code.
 pub fn main() -> ! {
-    crate::logging::init();
     let cli = Cli::parse();
+    crate::logging::init_with(match cli.global.verbose {
+        _ if cli.global.quiet => "error,kube_client=off",
+        0 => "warn,kube_client=off",
+        1 => "warn,kjob=info,kube_client=off",
+        _ => "warn,kjob=debug,kube_client=off",
+    });
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -171,7 +187,9 @@ pub fn main() -> ! {
             std::process::exit(Exit::Failed as i32);
         }
     };
-    let code = match runtime.block_on(dispatch(cli)) {
+    let result = runtime.block_on(dispatch(cli));
+    show::report::finish(result.as_ref().map(|_| ()));
+    let code = match result {
         Ok(()) => Exit::Ok,
         Err(e) => {
             show::error(&e);
