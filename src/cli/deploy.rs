@@ -93,8 +93,16 @@ pub(crate) async fn up(context: &Context, args: &UpArgs) -> Result<(), CliError>
         show::steps::drift(&found);
         for change in &mut changes {
             // Applied again: the live objects are set back to what the manifest renders.
-            if found.iter().any(|d| d.key == change.key && d.drifted()) {
-                change.skip = false;
+            let Some(d) = found.iter().find(|d| d.key == change.key && d.drifted()) else {
+                continue;
+            };
+            change.skip = false;
+            for (id, action) in &mut change.objects {
+                if d.missing.contains(id) {
+                    *action = Action::Create;
+                } else if *action == Action::Unchanged && d.fields.iter().any(|f| f.object == *id) {
+                    *action = Action::Update;
+                }
             }
         }
     }
