@@ -11,7 +11,7 @@ use serde_json::Value;
 mod drift;
 mod logs;
 mod output;
-mod server;
+pub(crate) mod server;
 
 /// A KubernetesJob document in namespace `ns` (created by it) with `spec` lines added.
 /// The test bed's fake kubelet decides a pod's fate by its image without a tag

@@ -10,7 +10,7 @@ use super::*;
 
 /// A namespace whose ResourceQuota allows no Job, counted by the quota controller (the test
 /// bed runs it for this).
-async fn quota_namespace(prefix: &str) -> String {
+pub(crate) async fn quota_namespace(prefix: &str) -> String {
     let client = common::cluster().client().await.unwrap();
     let ns = common::unique(prefix);
     let namespaces: Api<Namespace> = Api::all(client.clone());
@@ -46,7 +46,7 @@ async fn quota_namespace(prefix: &str) -> String {
     ns
 }
 
-async fn delete_namespace(ns: &str) {
+pub(crate) async fn delete_namespace(ns: &str) {
     let client = common::cluster().client().await.unwrap();
     let namespaces: Api<Namespace> = Api::all(client);
     let _ = namespaces.delete(ns, &Default::default()).await;
