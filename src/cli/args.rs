@@ -47,7 +47,11 @@ whole run; a second run is refused at once (exit 3) unless --lock-timeout gives 
 Confirmation: up and down show what they will do and ask before doing it when standard input
 is a terminal; when it is not (scripts, CI, --manifest -), they proceed only with --yes.
 
-Colour: previews are coloured when standard output is a terminal and NO_COLOR is not set.
+Colour: previews are coloured when standard output is a terminal and NO_COLOR is not set
+(--color always|never decides instead).
+
+Scriptable output: -o json|yaml on validate, preview, up, down and refresh prints one document
+(version 1: plan, results, outputs, error; secret values as \"[secret]\") when the command ends.
 
 Progress: while up and wait wait for a Job, a spinner shows its active/succeeded/failed pod
 counts and the time waited when standard error is a terminal; otherwise a plain line is printed

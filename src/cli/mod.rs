@@ -11,9 +11,11 @@
 //! and the error a command ends with; [`plan`] loads, orders and checks the documents of a file;
 //! [`select`] picks resources by manifest or name. One file per command group: [`deploy`]
 //! (`validate`, `preview`, `up`, `down`), [`inspect`] (`outputs`, `list`, `get`, `schema`),
-//! [`jobs`] (`wait`, `logs`, and the refresh of recorded Job outcomes before `up`); [`run`]
+//! [`jobs`] (`wait`, and the refresh of recorded Job outcomes before `up`), [`logs`] (`logs`),
+//! [`drift`] (`refresh`, `up --refresh`); [`run`]
 //! applies and deletes for `up` and `down`, writing state after every object. Only [`show`]
-//! prints (a lint holds every other module to it).
+//! prints (a lint holds every other module to it), including the `-o json|yaml` result document
+//! ([`show::report`]), completions and man pages ([`show::docs`]).
 
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
