@@ -17,7 +17,9 @@ use tokio::sync::OnceCell;
 use crate::core::objects::{ObjectKind, ObjectRef};
 use crate::core::owner::Content;
 
+mod dryrun;
 mod pods;
+pub use pods::{LogLines, LogOptions};
 pub mod retry;
 pub use retry::{Deadlines, NoAnswer, RetryPolicy, transient, with_retry, with_retry_if};
 

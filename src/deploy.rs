@@ -352,5 +352,8 @@ pub async fn delete(
     }
 }
 
+mod check;
+pub use check::server_check;
+
 #[cfg(test)]
 mod tests;

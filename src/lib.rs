@@ -12,6 +12,7 @@
 //! | shell | [`cluster`] | the only Kubernetes client: apply, get, list, delete, logs; deadlines and retries of every call | yes |
 //! | shell | [`deploy`] | the one apply / prune / delete path, for an owner's objects only | yes |
 //! | shell | [`wait`] | waiting for a Job with progress, failure diagnostics | yes |
+//! | shell | [`follow`] | following a Job's pods' logs until it finishes (`logs --follow`, `up --logs`, the provider's status) | yes |
 //! | shell | [`state`] | the state store behind one interface: `file://` (records, atomic writes, flock) and `kubernetes://` (Secrets, a Lease) | yes (files, cluster) |
 //! | front end | [`provider`] | `pulumi-resource-kjob`: the gRPC service over typed resource functions | yes |
 //! | front end | [`cli`] | `kjob`: arguments, commands, output; Project Planton's CLI inputs ([`cli::planton`]) | yes |
@@ -23,6 +24,7 @@ pub mod cli;
 pub mod cluster;
 pub mod core;
 pub mod deploy;
+pub mod follow;
 pub mod kinds;
 pub mod logging;
 pub mod manifest;

@@ -47,7 +47,11 @@ whole run; a second run is refused at once (exit 3) unless --lock-timeout gives 
 Confirmation: up and down show what they will do and ask before doing it when standard input
 is a terminal; when it is not (scripts, CI, --manifest -), they proceed only with --yes.
 
-Colour: previews are coloured when standard output is a terminal and NO_COLOR is not set.
+Colour: previews are coloured when standard output is a terminal and NO_COLOR is not set
+(--color always|never decides instead).
+
+Scriptable output: -o json|yaml on validate, preview, up, down and refresh prints one document
+(version 1: plan, results, outputs, error; secret values as \"[secret]\") when the command ends.
 
 Progress: while up and wait wait for a Job, a spinner shows its active/succeeded/failed pod
 counts and the time waited when standard error is a terminal; otherwise a plain line is printed
@@ -133,6 +137,28 @@ pub(crate) struct Global {
     pub(crate) call_timeout: u64,
     #[command(flatten)]
     pub(crate) planton: super::planton::PlantonArgs,
+    /// More detail on standard error: -v logs kjob's info messages, -vv its debug messages
+    /// (KJOB_LOG, when set, decides instead).
+    #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub(crate) verbose: u8,
+    /// Only errors on standard error: no progress, spinner or step lines (results, warnings
+    /// and errors are still printed).
+    #[arg(long, short = 'q', global = true)]
+    pub(crate) quiet: bool,
+    /// Colour standard output: auto (a terminal and NO_COLOR unset), always or never.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    pub(crate) color: ColorChoice,
+}
+
+/// When to colour (`--color`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless NO_COLOR is set.
+    Auto,
+    /// Always, even into a pipe or with NO_COLOR.
+    Always,
+    /// Never.
+    Never,
 }
 
 #[derive(Debug, Subcommand)]
@@ -148,9 +174,16 @@ pub(crate) enum Command {
     /// Show what up would do: per object create, update, replace, delete or unchanged, and a
     /// diff of the inputs against the state store (secret values masked); contacts no cluster.
     #[command(
-        after_help = "Example:\n  kjob preview --manifest examples/job.yaml --set spec.parallelism=2"
+        after_help = "Examples:\n  kjob preview --manifest examples/job.yaml --set spec.parallelism=2\n  kjob preview --manifest examples/job.yaml --server\n\nWith --server the API server checks every object the run would apply (a server-side dry-run\napply: admission, quotas, RBAC, validation, immutable fields); a refusal names the object and\nexits 1. An object whose namespace the same run creates is reported as not checked."
     )]
-    Preview(ManifestArg),
+    Preview(PreviewArgs),
+    /// Compare the live objects of deployed resources with what kjob applied and report each
+    /// drifted field (secret values never shown); changes nothing (`up --refresh` puts them
+    /// back).
+    #[command(
+        after_help = "Examples:\n  kjob refresh --manifest examples/job.yaml\n  kjob refresh --manifest examples/job.yaml -o json\n  kjob up --manifest examples/job.yaml --refresh --yes"
+    )]
+    Refresh(ManifestArg),
     /// Apply manifests in reference order, recording state after every object, and wait for
     /// each Job to finish.
     #[command(after_help = format!("{UP_HELP}\n{EXIT_CODES}"))]
@@ -195,6 +228,55 @@ pub(crate) enum Command {
         after_help = "Examples:\n  kjob load-manifest examples/job.yaml --set spec.parallelism=2\n  kjob load-manifest -i stack-input.yaml -o json"
     )]
     LoadManifest(super::planton::load_manifest::LoadManifestArgs),
+    /// Print a shell completion script (generated from these definitions).
+    #[command(
+        after_help = "Examples:\n  kjob completion bash > /etc/bash_completion.d/kjob\n  kjob completion zsh > \"${fpath[1]}/_kjob\"\n  kjob completion fish > ~/.config/fish/completions/kjob.fish\n  kjob completion powershell >> $PROFILE"
+    )]
+    Completion(CompletionArgs),
+    /// Print the man page kjob(1), or write one page per command into a directory.
+    #[command(
+        after_help = "Examples:\n  kjob man | man -l -\n  kjob man --dir /usr/local/share/man/man1"
+    )]
+    Man(ManArgs),
+}
+
+impl Command {
+    /// The name and output format of a command that takes `-o` for its result document
+    /// (validate, preview, up, down); a table for the others.
+    pub(crate) fn report_format(&self) -> (&'static str, Format) {
+        match self {
+            Command::Validate(a) => ("validate", a.output),
+            Command::Preview(a) => ("preview", a.manifest.output),
+            Command::Up(a) => ("up", a.manifest.output),
+            Command::Down(a) => ("down", a.output),
+            Command::Refresh(a) => ("refresh", a.output),
+            _ => ("", Format::Table),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PreviewArgs {
+    #[command(flatten)]
+    pub(crate) manifest: ManifestArg,
+    /// Also have the API server check every object (server-side dry-run apply); contacts the
+    /// cluster.
+    #[arg(long)]
+    pub(crate) server: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CompletionArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub(crate) shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ManArgs {
+    /// Write kjob.1 and kjob-COMMAND.1 into this directory instead of printing kjob.1.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -210,6 +292,10 @@ pub(crate) struct ManifestArg {
     /// documents. Not needed with --stack-input or --kustomize-dir.
     #[arg(long, short = 'f', value_name = "FILE", required_unless_present_any = ["stack_input", "kustomize_dir"])]
     pub(crate) manifest: Option<String>,
+    /// Output: text (table), or one JSON or YAML document when the command ends (plan,
+    /// per-document results, outputs; see README "Scriptable output").
+    #[arg(long, short = 'o', value_enum, default_value_t = Format::Table)]
+    pub(crate) output: Format,
 }
 
 impl ManifestArg {
@@ -269,10 +355,15 @@ const LOGS_HELP: &str = "\
 Examples:
   kjob logs --manifest job.yaml
   kjob logs --name migrate --tail 20
+  kjob logs --name migrate --follow
+  kjob logs --name migrate --index 2 --since 5m
+  kjob logs --name migrate --pod migrate-x7k2p --previous
   kjob logs --name migrate --env prod 2>/dev/null | grep ERROR
 
 Prints, for every pod of each selected Job (oldest first), its last --tail log lines on
-standard output, each line prefixed with the pod's name (\"migrate-x7k2p: ...\"). A pod whose
+standard output, each line prefixed with the pod's name (\"migrate-x7k2p: ...\"); with --pod or
+--index into a pipe, a single pod's lines come without the prefix. --follow keeps printing
+new lines until the Job is Complete or Failed (Ctrl-C stops earlier; the Job keeps running). A pod whose
 log cannot be read (the node serves none, the pod is gone, no RBAC permission for pods/log)
 gets one line on standard error saying so and why, with the pod's phase and exit code.
 
@@ -309,6 +400,14 @@ pub(crate) struct UpArgs {
     /// stops the run with an error naming its owner.
     #[arg(long)]
     pub(crate) adopt: bool,
+    /// Before planning, compare the live objects with what was applied (as kjob refresh does),
+    /// report what drifted, and apply again every resource that drifted.
+    #[arg(long)]
+    pub(crate) refresh: bool,
+    /// While waiting for a Job, stream its pods' logs to standard error, each line prefixed
+    /// with its pod's name, secret values redacted.
+    #[arg(long)]
+    pub(crate) logs: bool,
 }
 
 /// Which deployed KubernetesJob(s) `wait` and `logs` act on.
@@ -352,6 +451,22 @@ pub(crate) struct LogsArgs {
     /// Lines to print from the end of each pod's log.
     #[arg(long, value_name = "LINES", default_value_t = 100)]
     pub(crate) tail: i64,
+    /// Keep printing lines as they are written (pods that start later too) until the Job is
+    /// Complete or Failed, or until interrupted.
+    #[arg(long)]
+    pub(crate) follow: bool,
+    /// The log of each pod's previous container (the one before a restart).
+    #[arg(long, conflicts_with = "follow")]
+    pub(crate) previous: bool,
+    /// Only lines written within this long: seconds, or e.g. 30s, 5m, 1h30m.
+    #[arg(long, value_name = "DURATION", value_parser = crate::core::time::parse_duration)]
+    pub(crate) since: Option<std::time::Duration>,
+    /// Only this pod (a name kjob logs printed).
+    #[arg(long, value_name = "POD", conflicts_with = "index")]
+    pub(crate) pod: Option<String>,
+    /// Only the pods of this completion index (an Indexed Job's).
+    #[arg(long, value_name = "N")]
+    pub(crate) index: Option<u32>,
 }
 
 #[derive(Debug, Args)]
@@ -382,6 +497,9 @@ pub(crate) struct Target {
 pub(crate) struct DownArgs {
     #[command(flatten)]
     pub(crate) target: Target,
+    /// Output: text (table), or one JSON or YAML document when the command ends.
+    #[arg(long, short = 'o', value_enum, default_value_t = Format::Table)]
+    pub(crate) output: Format,
 }
 
 /// Output formats.
@@ -442,120 +560,4 @@ impl Target {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use clap::CommandFactory;
-
-    #[test]
-    fn the_command_line_is_consistent() {
-        Cli::command().debug_assert();
-    }
-
-    #[test]
-    fn parses_global_flags_anywhere() {
-        let cli = Cli::try_parse_from([
-            "kjob",
-            "up",
-            "--manifest",
-            "f.yaml",
-            "--set",
-            "a:spec.parallelism=3",
-            "--yes",
-            "--state-dir",
-            "/s",
-        ])
-        .unwrap();
-        assert!(cli.global.yes);
-        assert_eq!(
-            cli.global.set[0].0.as_ref().unwrap()[0].target.as_deref(),
-            Some("a")
-        );
-        assert_eq!(
-            cli.global.state_dir.as_deref(),
-            Some(std::path::Path::new("/s"))
-        );
-        assert!(Cli::try_parse_from(["kjob", "destroy", "--name", "x"]).is_ok());
-        assert!(
-            Cli::try_parse_from(["kjob", "down"]).is_err(),
-            "down needs --manifest or --name"
-        );
-        assert!(Cli::try_parse_from(["kjob", "down", "--name", "x", "--manifest", "f"]).is_err());
-        assert!(
-            Cli::try_parse_from([
-                "kjob",
-                "down",
-                "--name",
-                "x",
-                "--kind",
-                "KubernetesJob",
-                "--env",
-                "dev"
-            ])
-            .is_ok()
-        );
-        assert!(
-            Cli::try_parse_from(["kjob", "down", "--manifest", "f", "--kind", "KubernetesJob"])
-                .is_err(),
-            "--kind goes with --name"
-        );
-        // A bad --set is reported by the command, not by clap (which would quote it whole).
-        let cli = Cli::try_parse_from(["kjob", "up", "--manifest", "f", "--set", "nonsense"]);
-        assert!(cli.unwrap().global.set[0].0.is_err());
-    }
-
-    #[test]
-    fn any_number_of_seconds_parses_and_a_bad_one_is_named() {
-        let max = u64::MAX.to_string();
-        let cli = Cli::try_parse_from([
-            "kjob",
-            "up",
-            "--manifest",
-            "f",
-            "--timeout",
-            &max,
-            "--lock-timeout",
-            &max,
-        ])
-        .unwrap();
-        assert_eq!(cli.global.lock_timeout, u64::MAX);
-        let Command::Up(up) = cli.command else {
-            panic!("parsed as up")
-        };
-        assert_eq!(up.timeout, u64::MAX);
-        let wait = Cli::try_parse_from(["kjob", "wait", "--name", "x", "--timeout", &max]).unwrap();
-        let Command::Wait(wait) = wait.command else {
-            panic!("parsed as wait")
-        };
-        assert_eq!(wait.timeout, u64::MAX);
-        // Past u64, negative, fractional or not a number: an error that names the flag.
-        for (flag, value) in [
-            ("--timeout", "18446744073709551616"),
-            ("--timeout", "-1"),
-            ("--lock-timeout", "1.5"),
-            ("--lock-timeout", "inf"),
-        ] {
-            let arg = format!("{flag}={value}");
-            let err = Cli::try_parse_from(["kjob", "up", "--manifest", "f", &arg])
-                .unwrap_err()
-                .to_string();
-            assert!(
-                err.contains(&format!("'{value}' for '{flag} <SECONDS>'")),
-                "{flag} {value}: {err}"
-            );
-        }
-    }
-
-    #[test]
-    fn exit_codes_are_documented() {
-        let help = Cli::command().render_long_help().to_string();
-        for code in [
-            "0  success",
-            "1  deployment failed",
-            "2  nothing was done",
-            "3  the state store is locked",
-            "4  the cluster could not be reached",
-        ] {
-            assert!(help.contains(code), "{code} missing from --help");
-        }
-    }
-}
+mod tests;

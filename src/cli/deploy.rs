@@ -4,8 +4,13 @@
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use super::args::{DownArgs, ManifestArg, UpArgs};
-use super::{CliError, Context, Exit, jobs, plan, run, select, show};
+use super::args::{DownArgs, ManifestArg, PreviewArgs, UpArgs};
+use super::{CliError, Context, Exit, cluster_exit, jobs, plan, run, select, show};
+use crate::core::objects::ObjectRef;
+use crate::core::plan::{Action, Change};
+use crate::core::secrets;
+use crate::core::servercheck::Verdict;
+use crate::deploy;
 
 /// `kjob validate`: checks the manifest's documents and prints what each renders to.
 pub(crate) fn validate(context: &Context, args: &ManifestArg) -> Result<(), CliError> {
@@ -14,12 +19,65 @@ pub(crate) fn validate(context: &Context, args: &ManifestArg) -> Result<(), CliE
     Ok(())
 }
 
-/// `kjob preview`: prints what `up` would do, against the state store.
-pub(crate) fn preview(context: &Context, args: &ManifestArg) -> Result<(), CliError> {
-    let planned = plan::prepare(context, args.path())?;
+/// `kjob preview`: prints what `up` would do, against the state store; with `--server`, what
+/// the API server says of each object it would apply.
+pub(crate) async fn preview(context: &Context, args: &PreviewArgs) -> Result<(), CliError> {
+    let planned = plan::prepare(context, args.manifest.path())?;
     let changes = plan::changes(context.store.as_ref(), &planned)?;
     show::preview(&planned, &changes, context.colour);
+    if args.server {
+        server_check(context, &planned, &changes).await?;
+    }
     Ok(())
+}
+
+/// Has the API server check every object the run would apply (`preview --server`).
+async fn server_check(
+    context: &Context,
+    planned: &[plan::Planned],
+    changes: &[Change],
+) -> Result<(), CliError> {
+    let run: Vec<ObjectRef> = planned
+        .iter()
+        .flat_map(|p| p.objects().iter().map(|o| o.id.clone()))
+        .collect();
+    let mut refused = Vec::new();
+    for (p, change) in planned.iter().zip(changes) {
+        let objects: Vec<_> = p
+            .objects()
+            .iter()
+            .map(|o| {
+                let action = change
+                    .objects
+                    .iter()
+                    .find(|(id, _)| *id == o.id)
+                    .map_or(Action::Create, |(_, a)| *a);
+                (o, action)
+            })
+            .collect();
+        let mut verdicts = deploy::server_check(&context.cluster, &objects, &run)
+            .await
+            .map_err(|e| CliError::new(cluster_exit(&e), e.to_string()))?;
+        let values = secrets::secret_values(&p.manifest);
+        for (id, verdict) in &mut verdicts {
+            if let Verdict::Refused { message } = verdict {
+                *message = secrets::redact(message, &values);
+                refused.push(id.to_string());
+            }
+        }
+        show::steps::server_checks(&p.key, &verdicts, context.colour);
+    }
+    if refused.is_empty() {
+        return Ok(());
+    }
+    Err(CliError::new(
+        Exit::Failed,
+        format!(
+            "the API server refuses {} of the objects this run would apply: {}",
+            refused.len(),
+            refused.join(", ")
+        ),
+    ))
 }
 
 /// `kjob up`: under the lock, refreshes recorded Job outcomes, plans, shows the plan, asks,
@@ -29,7 +87,25 @@ pub(crate) async fn up(context: &Context, args: &UpArgs) -> Result<(), CliError>
     let manifest = args.manifest.path();
     let planned = plan::prepare(context, manifest)?;
     jobs::refresh(context, &planned).await?;
-    let changes = plan::changes(context.store.as_ref(), &planned)?;
+    let mut changes = plan::changes(context.store.as_ref(), &planned)?;
+    if args.refresh {
+        let found = super::drift::find(context, &planned, &changes).await?;
+        show::steps::drift(&found);
+        for change in &mut changes {
+            // Applied again: the live objects are set back to what the manifest renders.
+            let Some(d) = found.iter().find(|d| d.key == change.key && d.drifted()) else {
+                continue;
+            };
+            change.skip = false;
+            for (id, action) in &mut change.objects {
+                if d.missing.contains(id) {
+                    *action = Action::Create;
+                } else if *action == Action::Unchanged && d.fields.iter().any(|f| f.object == *id) {
+                    *action = Action::Update;
+                }
+            }
+        }
+    }
     show::preview(&planned, &changes, context.colour);
     if changes.iter().any(|c| !c.skip) {
         confirm(context, manifest == "-", "Apply these changes?").await?;
@@ -42,6 +118,7 @@ pub(crate) async fn up(context: &Context, args: &UpArgs) -> Result<(), CliError>
         },
         timeout: Duration::from_secs(args.timeout),
         adopt: args.adopt,
+        logs: args.logs,
     };
     run::up(context, &planned, &changes, &options).await
 }

@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::args::{LogsArgs, WaitArgs};
+use super::args::WaitArgs;
 use super::plan::{self, Planned};
 use super::select::{self, Selector};
 use super::show::{Progress, steps};
@@ -81,23 +81,23 @@ pub async fn refresh(context: &Context, planned: &[Planned]) -> Result<(), CliEr
 }
 
 /// A deployed KubernetesJob to wait for or read logs of.
-struct Deployed {
-    key: ResourceKey,
-    record: Record,
-    job: ObjectRef,
-    namespace: String,
-    name: String,
+pub(super) struct Deployed {
+    pub(super) key: ResourceKey,
+    pub(super) record: Record,
+    pub(super) job: ObjectRef,
+    pub(super) namespace: String,
+    pub(super) name: String,
     /// Secret values known in clear (the manifest file's).
     secrets: Vec<String>,
 }
 
 impl Deployed {
-    fn label(&self) -> String {
+    pub(super) fn label(&self) -> String {
         format!("{}/{}", self.namespace, self.name)
     }
 
     /// The values to redact: the manifest's, plus the live env Secret's when it can be read.
-    async fn redaction(&self, context: &Context) -> (Vec<String>, BTreeSet<String>) {
+    pub(super) async fn redaction(&self, context: &Context) -> (Vec<String>, BTreeSet<String>) {
         let mut secrets = self.secrets.clone();
         let env_secret = render::env_secret_name(&self.record.name);
         if let Some(id) = self
@@ -131,7 +131,7 @@ impl Deployed {
 
 /// The deployed KubernetesJobs a selector names: every KubernetesJob document of a manifest
 /// file, or one by name (and env). Not deployed, or deployed without a Job, is exit 2.
-fn deployed(context: &Context, selector: &Selector) -> Result<Vec<Deployed>, CliError> {
+pub(super) fn deployed(context: &Context, selector: &Selector) -> Result<Vec<Deployed>, CliError> {
     let mut wanted: Vec<(ResourceKey, Vec<String>)> = Vec::new();
     match selector {
         Selector::Manifest(path) => {
@@ -201,7 +201,7 @@ fn deployed(context: &Context, selector: &Selector) -> Result<Vec<Deployed>, Cli
 }
 
 /// Ends with the first error's code; several errors are listed, one per line.
-fn combine(mut errors: Vec<CliError>, total: usize) -> Result<(), CliError> {
+pub(super) fn combine(mut errors: Vec<CliError>, total: usize) -> Result<(), CliError> {
     match errors.len() {
         0 => Ok(()),
         1 => Err(errors.remove(0)),
@@ -337,110 +337,4 @@ async fn wait_one(context: &Context, job: &Deployed, timeout: Duration) -> Resul
         }) => Err(fail(Exit::Interrupted, clean(error.to_string()))),
         Err(unfinished) => Err(fail(Exit::Failed, clean(unfinished.error.to_string()))),
     }
-}
-
-/// A pod's phase and, when it ended, its exit code: `Failed, exit code 1`.
-fn pod_summary(pod: &k8s_openapi::api::core::v1::Pod) -> String {
-    let status = pod.status.as_ref();
-    let phase = status
-        .and_then(|s| s.phase.clone())
-        .unwrap_or_else(|| "Unknown".into());
-    let exit = status
-        .and_then(|s| s.container_statuses.as_ref())
-        .and_then(|c| c.first())
-        .and_then(|c| c.state.as_ref())
-        .and_then(|s| s.terminated.as_ref())
-        .map(|t| format!(", exit code {}", t.exit_code))
-        .unwrap_or_default();
-    format!("{phase}{exit}")
-}
-
-/// `kjob logs`: prints the last `--tail` lines of each selected Job's pods' logs, each line
-/// prefixed with its pod's name (see `kjob logs --help`).
-pub(crate) async fn logs(context: &Context, args: &LogsArgs) -> Result<(), CliError> {
-    let tail = args.tail;
-    let jobs = deployed(context, &args.target.selector())?;
-    let total = jobs.len();
-    let mut errors = Vec::new();
-    for job in &jobs {
-        if let Err(e) = logs_one(context, job, tail).await {
-            errors.push(e);
-        }
-    }
-    match combine(errors, total) {
-        Err(mut e) if total > 1 && e.details.len() > 1 => {
-            e.message = format!("{} of {total} KubernetesJobs have no pods", e.details.len());
-            Err(e)
-        }
-        other => other,
-    }
-}
-
-async fn logs_one(context: &Context, job: &Deployed, tail: i64) -> Result<(), CliError> {
-    let key = &job.key;
-    let label = job.label();
-    let fail = |code: Exit, message: String| CliError::new(code, format!("{key}: {message}"));
-    let mut pods = context
-        .cluster
-        .job_pods(&job.namespace, &job.name)
-        .await
-        .map_err(|e| fail(cluster_exit(&e), e.to_string()))?;
-    if pods.is_empty() {
-        let live = context
-            .cluster
-            .get(&job.job)
-            .await
-            .map_err(|e| fail(cluster_exit(&e), e.to_string()))?;
-        let why = match (live, job.record.job_status) {
-            (None, Some(outcome)) => format!(
-                "the Job no longer exists (last recorded as {outcome}{}), and its pods went with it",
-                if outcome::has_ttl(&job.record.manifest) {
-                    "; ttlSecondsAfterFinished lets Kubernetes delete it once finished"
-                } else {
-                    ""
-                }
-            ),
-            (None, None) => "the Job no longer exists, and its pods went with it".into(),
-            (Some(_), _) => {
-                "the Job has no pods now (not started yet, or they were deleted)".into()
-            }
-        };
-        return Err(fail(
-            Exit::Failed,
-            format!("Job {label} has no pods: {why}"),
-        ));
-    }
-    pods.sort_by(|a, b| {
-        (
-            a.metadata.creation_timestamp.as_ref().map(|t| t.0),
-            &a.metadata.name,
-        )
-            .cmp(&(
-                b.metadata.creation_timestamp.as_ref().map(|t| t.0),
-                &b.metadata.name,
-            ))
-    });
-    let (secrets, hashes) = job.redaction(context).await;
-    let clean = |text: &str| secrets::redact_marked(&secrets::redact(text, &secrets), &hashes);
-    for pod in &pods {
-        let pod_name = pod.metadata.name.clone().unwrap_or_default();
-        match context
-            .cluster
-            .pod_log_tail(&job.namespace, &pod_name, tail)
-            .await
-        {
-            Ok(text) if text.trim().is_empty() => steps::log_empty(&pod_name, &pod_summary(pod)),
-            Ok(text) => {
-                for line in text.lines() {
-                    steps::log_line(&pod_name, &clean(line));
-                }
-            }
-            Err(e) => steps::log_unavailable(
-                &pod_name,
-                &pod_summary(pod),
-                &clean(&crate::wait::log_unavailable(&e)),
-            ),
-        }
-    }
-    Ok(())
 }

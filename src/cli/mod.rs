@@ -11,19 +11,22 @@
 //! and the error a command ends with; [`plan`] loads, orders and checks the documents of a file;
 //! [`select`] picks resources by manifest or name. One file per command group: [`deploy`]
 //! (`validate`, `preview`, `up`, `down`), [`inspect`] (`outputs`, `list`, `get`, `schema`),
-//! [`jobs`] (`wait`, `logs`, and the refresh of recorded Job outcomes before `up`); [`run`]
-//! applies and deletes for `up` and `down`, writing state after every object; [`planton`] takes
-//! Project Planton's CLI inputs (stack input, manifest URL, kube context label, `load-manifest`).
-//! Only [`show`]
-//! prints (a lint holds every other module to it).
+//! [`jobs`] (`wait`, and the refresh of recorded Job outcomes before `up`), [`logs`] (`logs`),
+//! [`drift`] (`refresh`, `up --refresh`), [`statecmd`] (`state ...`); [`run`] applies and deletes
+//! for `up` and `down`, writing state after every object; [`planton`] takes Project Planton's CLI
+//! inputs (stack input, manifest URL, kube context label, `load-manifest`). Only [`show`] prints
+//! (a lint holds every other module to it), including the `-o json|yaml` result document
+//! ([`show::report`]), completions and man pages ([`show::docs`]).
 
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod args;
 pub mod deploy;
+pub mod drift;
 pub mod error;
 pub mod inspect;
 pub mod jobs;
+pub mod logs;
 pub mod plan;
 pub mod planton;
 pub mod run;
@@ -116,6 +119,9 @@ async fn dispatch(cli: Cli) -> Result<(), CliError> {
         tokio::spawn(signals.watch(cancel.clone()));
     }
     let global = cli.global;
+    show::set_level(if global.quiet { 0 } else { 1 + global.verbose });
+    let (name, format) = cli.command.report_format();
+    show::report::start(name, format);
     let mut command = cli.command;
     let mut sets = Vec::new();
     for list in global.set {
@@ -162,31 +168,42 @@ async fn dispatch(cli: Cli) -> Result<(), CliError> {
         stack,
         cluster: Cluster::new(cluster),
         sets,
-        colour: show::use_colour(),
+        colour: show::use_colour(global.color),
         yes: global.yes,
         lock_timeout: Duration::from_secs(global.lock_timeout),
         cancel,
     };
     match command {
         Command::Validate(args) => deploy::validate(&context, &args),
-        Command::Preview(args) => deploy::preview(&context, &args),
+        Command::Preview(args) => deploy::preview(&context, &args).await,
+        Command::Refresh(args) => drift::refresh(&context, &args).await,
         Command::Up(args) => deploy::up(&context, &args).await,
         Command::Down(args) => deploy::down(&context, &args).await,
         Command::Outputs(args) => inspect::outputs(&context, &args),
         Command::Wait(args) => jobs::wait(&context, &args).await,
-        Command::Logs(args) => jobs::logs(&context, &args).await,
+        Command::Logs(args) => logs::logs(&context, &args).await,
         Command::List(args) => inspect::list(&context, &args),
         Command::Schema(args) => inspect::schema(&args),
         Command::Get(args) => inspect::get(&context, args),
         Command::LoadManifest(args) => planton::load_manifest::run(&context, &args),
         Command::State(args) => statecmd::run(&context, args).await,
+        Command::Completion(args) => {
+            show::docs::completion(args.shell);
+            Ok(())
+        }
+        Command::Man(args) => show::docs::man(args.dir.as_deref()),
     }
 }
 
 /// Runs the command line and exits with its code.
 pub fn main() -> ! {
-    crate::logging::init();
     let cli = Cli::parse();
+    crate::logging::init_with(match cli.global.verbose {
+        _ if cli.global.quiet => "error,kube_client=off",
+        0 => "warn,kube_client=off",
+        1 => "warn,kjob=info,kube_client=off",
+        _ => "warn,kjob=debug,kube_client=off",
+    });
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -200,7 +217,9 @@ pub fn main() -> ! {
             std::process::exit(Exit::Failed as i32);
         }
     };
-    let code = match runtime.block_on(dispatch(cli)) {
+    let result = runtime.block_on(dispatch(cli));
+    show::report::finish(result.as_ref().map(|_| ()));
+    let code = match result {
         Ok(()) => Exit::Ok,
         Err(e) => {
             show::error(&e);

@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use super::plan::Planned;
 use super::select::Target;
-use super::show::{Progress, steps};
+use super::show::{Progress, report, steps};
 use super::{CliError, Context, Exit, cluster_exit};
 use crate::core::objects::{ObjectKind, ObjectRef};
 use crate::core::outcome::{self, Event, JobRef, JobStatus};
@@ -54,6 +54,8 @@ pub struct UpOptions {
     pub timeout: Duration,
     /// `--adopt`: take over rendered objects that belong to another owner.
     pub adopt: bool,
+    /// `--logs`: stream the Job's pods' logs while waiting.
+    pub logs: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -184,6 +186,11 @@ fn failed(
     record.status = Status::Failed;
     record.error = Some(message.clone());
     let key = record.key();
+    report::result(
+        &key,
+        "failed",
+        serde_json::json!({"job": record.job_status.map(JobStatus::word), "error": message}),
+    );
     let mut error = CliError::new(code, format!("{key}: {message}"));
     if let Err(e) = store.save(&mut record) {
         error.details.push(format!("error: {e}"));
@@ -211,15 +218,47 @@ async fn job_outcome(
     let secrets = secrets::secret_values(&planned.manifest);
     let progress = Progress::start(&job.label());
     let mut on_event = |event: Event| progress.event(event);
-    let waited = crate::wait::outcome(
+    let waiting = crate::wait::outcome(
         &context.cluster,
         job,
         options.timeout,
         &secrets,
         &context.cancel,
         &mut on_event,
-    )
-    .await;
+    );
+    let waited = if options.logs {
+        // The follow ends by itself once the Job is finished and its last lines are in; after
+        // a wait that ended otherwise (timeout, error) it is stopped a moment later.
+        let stop = context.cancel.child_token();
+        let mut on_line =
+            |pod: &str, line: &str| progress.log_line(pod, &secrets::redact(line, &secrets));
+        let everything = crate::cluster::LogOptions::default();
+        let following = crate::follow::job(
+            &context.cluster,
+            &job.namespace,
+            &job.name,
+            &everything,
+            &crate::follow::PodChoice::All,
+            &stop,
+            &mut on_line,
+        );
+        let waiting = async {
+            let waited = waiting.await;
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_secs(6)).await;
+                stop.cancel();
+            });
+            waited
+        };
+        let (waited, followed) = tokio::join!(waiting, following);
+        if let Err(e) = followed {
+            tracing::info!("following the logs of Job {}: {e}", job.label());
+        }
+        waited
+    } else {
+        waiting.await
+    };
     progress.finish();
     let elapsed = Some(progress.elapsed());
     match waited {
@@ -372,6 +411,12 @@ pub async fn up(
         }
         if change.skip {
             steps::unchanged(&p.key);
+            let job = change.previous.as_ref().and_then(|r| r.job_status);
+            report::result(
+                &p.key,
+                "unchanged",
+                serde_json::json!({"job": job.map(JobStatus::word)}),
+            );
             done.push((
                 p.key.clone(),
                 p.outputs.clone(),
@@ -380,6 +425,11 @@ pub async fn up(
             continue;
         }
         let record = apply_one(context, p, change, options).await?;
+        report::result(
+            &p.key,
+            "applied",
+            serde_json::json!({"job": record.job_status.map(JobStatus::word)}),
+        );
         done.push((p.key.clone(), record.outputs.clone(), record.job_status));
     }
     steps::up_outputs(&done);

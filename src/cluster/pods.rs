@@ -87,12 +87,23 @@ impl Cluster {
         pod: &str,
         lines: i64,
     ) -> Result<String, ClusterError> {
+        let options = LogOptions {
+            tail: Some(lines),
+            ..LogOptions::default()
+        };
+        self.pod_log(namespace, pod, &options).await
+    }
+
+    /// A pod's log as `options` choose (its first container's: a Job's pod has one).
+    pub async fn pod_log(
+        &self,
+        namespace: &str,
+        pod: &str,
+        options: &LogOptions,
+    ) -> Result<String, ClusterError> {
         let api: Api<k8s_openapi::api::core::v1::Pod> =
             Api::namespaced(self.client().await?, namespace);
-        let params = kube::api::LogParams {
-            tail_lines: Some(lines),
-            ..Default::default()
-        };
+        let params = options.params(false);
         // One attempt, limited to one request's time: a log the node cannot serve is
         // explained, not retried.
         let once = RetryPolicy {
@@ -101,10 +112,73 @@ impl Cluster {
         };
         with_retry(once, || api.logs(pod, &params))
             .await
-            .map_err(|source| ClusterError::Api {
-                action: "reading the log of",
-                object: format!("Pod {namespace}/{pod}"),
-                source,
+            .map_err(|source| log_error(namespace, pod, source))
+    }
+
+    /// A pod's log followed: its lines as they are written, for as long as the caller reads
+    /// (the server may never end it: the caller stops reading when the Job is finished). Only
+    /// opening it is limited by the request deadline.
+    pub async fn pod_log_follow(
+        &self,
+        namespace: &str,
+        pod: &str,
+        options: &LogOptions,
+    ) -> Result<LogLines, ClusterError> {
+        use futures::{AsyncBufReadExt, StreamExt};
+        let api: Api<k8s_openapi::api::core::v1::Pod> =
+            Api::namespaced(self.client().await?, namespace);
+        let params = options.params(true);
+        let once = RetryPolicy {
+            attempts: 1,
+            ..self.retry
+        };
+        let reader = with_retry(once, || api.log_stream(pod, &params))
+            .await
+            .map_err(|source| log_error(namespace, pod, source))?;
+        let (namespace, pod) = (namespace.to_owned(), pod.to_owned());
+        Ok(reader
+            .lines()
+            .map(move |line| {
+                line.map_err(|e| ClusterError::Api {
+                    action: "following the log of",
+                    object: format!("Pod {namespace}/{pod}"),
+                    source: kube::Error::ReadEvents(e),
+                })
             })
+            .boxed())
+    }
+}
+
+/// The lines of a followed log ([`Cluster::pod_log_follow`]).
+pub type LogLines = futures::stream::BoxStream<'static, Result<String, ClusterError>>;
+
+/// Which part of a pod's log to read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogOptions {
+    /// Only the last lines.
+    pub tail: Option<i64>,
+    /// The previous container's log (the one that ran before a restart).
+    pub previous: bool,
+    /// Only lines written in the last seconds.
+    pub since_seconds: Option<i64>,
+}
+
+impl LogOptions {
+    fn params(&self, follow: bool) -> kube::api::LogParams {
+        kube::api::LogParams {
+            tail_lines: self.tail,
+            previous: self.previous,
+            since_seconds: self.since_seconds,
+            follow,
+            ..Default::default()
+        }
+    }
+}
+
+fn log_error(namespace: &str, pod: &str, source: kube::Error) -> ClusterError {
+    ClusterError::Api {
+        action: "reading the log of",
+        object: format!("Pod {namespace}/{pod}"),
+        source,
     }
 }

@@ -15,15 +15,18 @@
 //! | [`owner`] | owner identities on objects, whose an object is, what keeps a namespace |
 //! | [`secrets`] | the secret rule: paths, values, redaction, state markers |
 //! | [`diff`] | input diffs and the one replace-rule table |
+//! | [`drift`] | how a live object differs from what kjob applied |
 //! | [`outcome`] | Job outcomes, the re-run policy, the rule for collected Jobs |
 //! | [`plan`] | the deploy order of resources, what a run changes for one resource |
 //! | [`record`] | what the state store holds about one deployed resource |
+//! | [`servercheck`] | what a preview checked by the API server sends, and what each answer means |
 //! | [`time`] | deadlines and waits from input, saturating |
 
 pub mod backend;
 pub mod codec;
 pub mod defaults;
 pub mod diff;
+pub mod drift;
 pub mod load;
 pub mod names;
 pub mod objects;
@@ -34,4 +37,5 @@ pub mod plan;
 pub mod record;
 pub mod refs;
 pub mod secrets;
+pub mod servercheck;
 pub mod time;

@@ -34,6 +34,47 @@ pub fn wait_from_secs_f64(seconds: f64) -> Option<Duration> {
     Some(Duration::try_from_secs_f64(seconds).unwrap_or(Duration::MAX))
 }
 
+/// A duration as a user writes it for `--since`: a number of seconds, or numbers each followed
+/// by `h`, `m` or `s` (`90`, `30s`, `5m`, `1h30m`). An error names what is wrong; a huge value
+/// saturates instead of overflowing.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("empty: give seconds, or e.g. 30s, 5m, 1h30m".into());
+    }
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Ok(Duration::from_secs(seconds));
+    }
+    let mut total: u64 = 0;
+    let mut number = String::new();
+    for c in text.chars() {
+        match c {
+            '0'..='9' => number.push(c),
+            'h' | 'm' | 's' => {
+                let n: u64 = number
+                    .parse()
+                    .map_err(|_| format!("{text:?}: a number must come before {c:?}"))?;
+                let unit = match c {
+                    'h' => 3600,
+                    'm' => 60,
+                    _ => 1,
+                };
+                total = total.saturating_add(n.saturating_mul(unit));
+                number.clear();
+            }
+            other => {
+                return Err(format!(
+                    "{text:?}: unexpected {other:?} (units: h, m, s; e.g. 30s, 5m, 1h30m)"
+                ));
+            }
+        }
+    }
+    if !number.is_empty() {
+        return Err(format!("{text:?}: {number} has no unit (h, m or s)"));
+    }
+    Ok(Duration::from_secs(total))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,5 +112,26 @@ mod tests {
         // A Duration built from them makes a deadline like any other.
         let now = Instant::now();
         assert_eq!(deadline(now, Duration::MAX), now + FOREVER);
+    }
+
+    #[test]
+    fn durations_as_users_write_them() {
+        for (text, secs) in [
+            ("90", 90),
+            ("30s", 30),
+            ("5m", 300),
+            ("1h30m", 5400),
+            ("2h", 7200),
+        ] {
+            assert_eq!(
+                parse_duration(text),
+                Ok(Duration::from_secs(secs)),
+                "{text}"
+            );
+        }
+        for bad in ["", "5x", "m", "5m3", "-1", "1.5h"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+        assert!(parse_duration("18446744073709551615h").is_ok(), "saturates");
     }
 }

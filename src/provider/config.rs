@@ -1,5 +1,5 @@
 //! The provider's configuration (`kjob:kubeconfig`, `kjob:context`, `kjob:stateDir`, `kjob:backend`,
-//! `kjob:wait`, `kjob:requestTimeout`, `kjob:callTimeout`): parsed from Configure's arguments or, for old engines, its variables. Pure.
+//! `kjob:wait`, `kjob:serverPreview`, `kjob:requestTimeout`, `kjob:callTimeout`): parsed from Configure's arguments or, for old engines, its variables. Pure.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -22,6 +22,10 @@ pub struct ProviderConfig {
     pub backend: Option<String>,
     /// Whether Create and Update wait for the Job to finish (default true).
     pub wait: bool,
+    /// Whether a preview (Create and Update with `preview`) has the API server check the
+    /// objects, as `kjob preview --server` does, when the cluster can be reached (default
+    /// false).
+    pub server_preview: bool,
 }
 
 impl std::fmt::Debug for ProviderConfig {
@@ -35,18 +39,20 @@ impl std::fmt::Debug for ProviderConfig {
             .field("state_dir", &self.state_dir)
             .field("backend", &self.backend)
             .field("wait", &self.wait)
+            .field("server_preview", &self.server_preview)
             .field("deadlines", &self.cluster.deadlines)
             .finish()
     }
 }
 
 /// Configuration keys the provider knows.
-pub const KEYS: [&str; 7] = [
+pub const KEYS: [&str; 8] = [
     "kubeconfig",
     "context",
     "stateDir",
     "backend",
     "wait",
+    "serverPreview",
     "requestTimeout",
     "callTimeout",
 ];
@@ -101,11 +107,21 @@ pub fn parse(args: &Value) -> Result<ProviderConfig, Vec<Failure>> {
                     _ => config.state_dir = text(value).map(PathBuf::from),
                 }
             }
-            "wait" => match value {
-                Value::Bool(b) => config.wait = *b,
-                Value::String(s) if s == "true" || s == "false" => config.wait = s == "true",
-                _ => failures.push(Failure::new(path, "expected a boolean")),
-            },
+            "wait" | "serverPreview" => {
+                let flag = match value {
+                    Value::Bool(b) => *b,
+                    Value::String(s) if s == "true" || s == "false" => s == "true",
+                    _ => {
+                        failures.push(Failure::new(path, "expected a boolean"));
+                        continue;
+                    }
+                };
+                if key == "wait" {
+                    config.wait = flag;
+                } else {
+                    config.server_preview = flag;
+                }
+            }
             "requestTimeout" | "callTimeout" => match seconds(value) {
                 Some(d) if key == "requestTimeout" => config.cluster.deadlines.request = d,
                 Some(d) => config.cluster.deadlines.call = d,

@@ -217,6 +217,14 @@ fn provider_config() -> Value {
             "description": "Whether Create and Update wait for the Job to complete (and fail if it fails). \
                 Defaults to true."
         },
+        "serverPreview": {
+            "type": "boolean",
+            "default": false,
+            "description": "Whether `pulumi preview` has the API server check every object a KubernetesJob \
+                would apply (a server-side dry-run apply: admission, quotas, RBAC, validation, immutable \
+                fields) when the cluster can be reached; a refusal fails the preview and names the object. \
+                An object whose namespace the same resource creates is not checked. Defaults to false."
+        },
         "requestTimeout": {
             "type": "integer",
             "default": crate::cluster::Deadlines::REQUEST.as_secs(),

@@ -74,7 +74,8 @@ impl std::fmt::Debug for Prepared {
 /// The command's `--manifest`, when it takes one.
 fn manifest_slot(command: &mut Command) -> Option<&mut Option<String>> {
     match command {
-        Command::Validate(a) | Command::Preview(a) => Some(&mut a.manifest),
+        Command::Validate(a) | Command::Refresh(a) => Some(&mut a.manifest),
+        Command::Preview(a) => Some(&mut a.manifest.manifest),
         Command::Up(a) => Some(&mut a.manifest.manifest),
         Command::LoadManifest(a) => {
             if a.manifest.is_none() {
@@ -86,7 +87,12 @@ fn manifest_slot(command: &mut Command) -> Option<&mut Option<String>> {
         Command::Outputs(a) => Some(&mut a.target.which.manifest),
         Command::Wait(a) => Some(&mut a.target.which.manifest),
         Command::Logs(a) => Some(&mut a.target.which.manifest),
-        Command::List(_) | Command::Schema(_) | Command::Get(_) | Command::State(_) => None,
+        Command::List(_)
+        | Command::Schema(_)
+        | Command::Get(_)
+        | Command::State(_)
+        | Command::Completion(_)
+        | Command::Man(_) => None,
     }
 }
 

@@ -8,16 +8,20 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod docs;
 pub mod progress;
 pub mod records;
+pub mod report;
 pub mod state;
 pub mod steps;
 
 use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use serde_json::Value;
 
 use super::CliError;
+use super::args::ColorChoice;
 use super::plan::Planned;
 use super::select::Target;
 use crate::core::diff::ChangeKind;
@@ -29,10 +33,42 @@ pub use progress::{Progress, seconds};
 pub use records::{effective_manifests, list, outputs, record, schema_written};
 pub use state::store_moved;
 
-/// Whether standard output should be coloured: a terminal, and NO_COLOR unset.
-pub fn use_colour() -> bool {
-    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+/// Whether standard output should be coloured: `--color always` or `never` says; `auto`
+/// colours a terminal when NO_COLOR is unset (or empty).
+pub fn use_colour(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    }
 }
+
+/// How much goes to standard error: 0 quiet (`-q`: errors only), 1 normal, 2 and more verbose
+/// (`-v`, `-vv`).
+static LEVEL: AtomicU8 = AtomicU8::new(1);
+
+/// Sets how much goes to standard error.
+pub fn set_level(level: u8) {
+    LEVEL.store(level, Ordering::Relaxed);
+}
+
+/// `-q`: progress and step lines are not printed.
+pub fn quiet() -> bool {
+    LEVEL.load(Ordering::Relaxed) == 0
+}
+
+/// Prints a progress or step line on standard error unless `-q`.
+macro_rules! note {
+    ($($arg:tt)*) => {
+        if !$crate::cli::show::quiet() {
+            eprintln!($($arg)*);
+        }
+    };
+}
+pub(crate) use note;
 
 /// Prints the error a command ends with: its lines, then `error: <message>` (standard error).
 pub fn error(e: &CliError) {
@@ -140,6 +176,10 @@ fn symbol(action: Action) -> &'static str {
 /// Prints what `validate` found (everything valid; failures are errors).
 pub fn validated(planned: &[Planned]) {
     for p in planned {
+        if report::active() {
+            report::validated(p);
+            continue;
+        }
         let objects: Vec<String> = p.objects().iter().map(|o| o.id.to_string()).collect();
         println!(
             "valid: {} ({} document {}): {}",
@@ -205,6 +245,12 @@ pub fn diff_lines(change: &Change, paint: Paint) -> Vec<String> {
 
 /// Prints a preview of `up`.
 pub fn preview(planned: &[Planned], changes: &[Change], colour: bool) {
+    if report::active() {
+        for (p, change) in planned.iter().zip(changes) {
+            report::planned(p, change);
+        }
+        return;
+    }
     let paint = Paint::new(colour);
     let mut counts = [0usize; 5];
     for (p, change) in planned.iter().zip(changes) {
@@ -274,6 +320,29 @@ pub fn preview(planned: &[Planned], changes: &[Change], colour: bool) {
 
 /// Prints what `down` deletes, in the order it deletes.
 pub fn down_plan(targets: &[Target], store: &dyn Store, colour: bool) {
+    if report::active() {
+        for target in targets.iter().rev() {
+            let objects: Vec<_> = target
+                .record
+                .iter()
+                .flat_map(|record| {
+                    let deleted = record
+                        .all_objects()
+                        .into_iter()
+                        .rev()
+                        .map(|id| (id, Action::Delete));
+                    deleted.chain(
+                        record
+                            .foreign
+                            .iter()
+                            .map(|id| (id.clone(), Action::Foreign)),
+                    )
+                })
+                .collect();
+            report::down(&target.key, &objects);
+        }
+        return;
+    }
     let paint = Paint::new(colour);
     let mut any = false;
     for target in targets.iter().rev() {

@@ -27,7 +27,10 @@ pub struct Progress {
 impl Progress {
     /// Starts showing progress for Job `label` (`namespace/name`) on standard error.
     pub fn start(label: &str) -> Self {
-        Self::new(label, std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        Self::new(
+            label,
+            !super::quiet() && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        )
     }
 
     /// Progress with a spinner when `terminal`, plain lines otherwise.
@@ -78,7 +81,7 @@ impl Progress {
                 let counts = format!("active {active}, succeeded {succeeded}, failed {failed}");
                 match &self.bar {
                     Some(bar) => bar.set_message(counts),
-                    None => eprintln!(
+                    None => super::note!(
                         "  waiting for Job {}: {counts} ({})",
                         self.label,
                         seconds(self.elapsed())
@@ -92,6 +95,16 @@ impl Progress {
                     None => eprintln!("{line}"),
                 }
             }
+        }
+    }
+
+    /// Shows one line of a pod's log (`up --logs`) on standard error, prefixed with the pod's
+    /// name and redacted like warnings.
+    pub fn log_line(&self, pod: &str, line: &str) {
+        let line = format!("  {pod}: {}", secrets::redact_marked(line, &self.hashes));
+        match &self.bar {
+            Some(bar) => bar.println(line),
+            None => eprintln!("{line}"),
         }
     }
 

@@ -13,7 +13,7 @@ fn yaml(value: &Value) -> Result<String, CliError> {
         .map_err(|e| CliError::new(Exit::Failed, format!("cannot write YAML: {e}")))
 }
 
-fn print_structured(value: &Value, format: Format) -> Result<(), CliError> {
+pub(super) fn print_structured(value: &Value, format: Format) -> Result<(), CliError> {
     match format {
         Format::Json => println!(
             "{}",

@@ -6,40 +6,43 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use super::note;
 use super::progress::seconds;
+use super::report;
 use crate::core::objects::ObjectRef;
 use crate::core::outcome::JobStatus;
 use crate::core::refs::ResourceKey;
+use crate::core::servercheck::Verdict;
 use crate::state::StateError;
 
 /// The heading of a resource that `up` or `down` works on.
 pub fn resource(key: &ResourceKey) {
-    eprintln!("{key}:");
+    note!("{key}:");
 }
 
 /// A resource that `up` leaves alone: nothing changed since its last successful `up`.
 pub fn unchanged(key: &ResourceKey) {
-    eprintln!("{key}: unchanged");
+    note!("{key}: unchanged");
 }
 
 /// An object was applied (and recorded).
 pub fn applied(object: &ObjectRef) {
-    eprintln!("  applied {object}");
+    note!("  applied {object}");
 }
 
 /// An object was deleted, or was already gone (and recorded).
 pub fn deleted(object: &ObjectRef) {
-    eprintln!("  deleted {object}");
+    note!("  deleted {object}");
 }
 
 /// An object was left alone, and why (it is not ours).
 pub fn left_alone(object: &ObjectRef, why: &str) {
-    eprintln!("  left {object} alone: {why}");
+    note!("  left {object} alone: {why}");
 }
 
 /// An object of another owner is taken over (`--adopt`).
 pub fn adopted(object: &ObjectRef, holder: &str) {
-    eprintln!("  taking over {object} from {holder} (--adopt)");
+    note!("  taking over {object} from {holder} (--adopt)");
 }
 
 /// The state store could not be written after an object (the run goes on, then fails).
@@ -54,12 +57,12 @@ pub fn crash_hook(variable: &str, limit: usize, count: usize) {
 
 /// The old Job is deleted before the new one is applied, and why.
 pub fn replacing_job(why: &str) {
-    eprintln!("  deleting the old Job first: {why}");
+    note!("  deleting the old Job first: {why}");
 }
 
 /// The resource's Job finished and was collected, and is not run again (run once).
 pub fn job_not_run_again() {
-    eprintln!(
+    note!(
         "  Job: {} (it finished and Kubernetes deleted it after ttlSecondsAfterFinished; run once: not run again)",
         JobStatus::Collected
     );
@@ -68,13 +71,19 @@ pub fn job_not_run_again() {
 /// The Job's outcome after `up` applied it, and how long it waited, when it waited.
 pub fn job_outcome(status: JobStatus, waited: Option<Duration>) {
     match waited {
-        Some(waited) => eprintln!("  Job: {status} after {}", seconds(waited)),
-        None => eprintln!("  Job: {status}"),
+        Some(waited) => note!("  Job: {status} after {}", seconds(waited)),
+        None => note!("  Job: {status}"),
     }
 }
 
 /// The outputs `up` ends with: per resource, its non-empty outputs and its Job's outcome.
 pub fn up_outputs(done: &[(ResourceKey, Value, Option<JobStatus>)]) {
+    if report::active() {
+        for (key, outputs, _) in done {
+            report::outputs(key, outputs);
+        }
+        return;
+    }
     println!("Outputs:");
     for (key, outputs, job_status) in done {
         let mut parts: Vec<String> = outputs
@@ -98,6 +107,10 @@ pub fn up_outputs(done: &[(ResourceKey, Value, Option<JobStatus>)]) {
 
 /// `down` deleted a resource (its objects and its record).
 pub fn removed(key: &ResourceKey) {
+    if report::active() {
+        report::result(key, "deleted", serde_json::json!({}));
+        return;
+    }
     println!("{key}: deleted");
 }
 
@@ -112,11 +125,11 @@ pub fn refreshed(
 ) {
     let was = was.map_or("unknown", JobStatus::word);
     match now {
-        Some(now) if !live => eprintln!(
+        Some(now) if !live => note!(
             "{key}: {job} finished ({was}) and Kubernetes deleted it (ttlSecondsAfterFinished): recorded as {now}"
         ),
-        Some(now) => eprintln!("{key}: {job} is {now} (recorded: {was})"),
-        None => eprintln!(
+        Some(now) => note!("{key}: {job} is {now} (recorded: {was})"),
+        None => note!(
             "{key}: {job} is gone (recorded: {was}); it was deleted outside kjob and is created again"
         ),
     }
@@ -142,9 +155,12 @@ pub fn wait_collected(key: &ResourceKey, label: &str) {
     );
 }
 
-/// One line of a pod's log (already redacted), prefixed with the pod's name.
-pub fn log_line(pod: &str, line: &str) {
-    println!("{pod}: {line}");
+/// One line of a pod's log (already redacted), prefixed with the pod's name when given.
+pub fn log_line(pod: Option<&str>, line: &str) {
+    match pod {
+        Some(pod) => println!("{pod}: {line}"),
+        None => println!("{line}"),
+    }
 }
 
 /// A pod whose log is empty, with its phase and exit code.
@@ -155,4 +171,73 @@ pub fn log_empty(pod: &str, summary: &str) {
 /// A pod whose log cannot be read, with its phase and exit code, and why (already redacted).
 pub fn log_unavailable(pod: &str, summary: &str, why: &str) {
     eprintln!("{pod}: log unavailable (pod {summary}): {why}");
+}
+
+/// What the API server said of each object of a resource (`preview --server`): on standard
+/// output, or into the result document (`serverChecks`).
+pub fn server_checks(key: &ResourceKey, verdicts: &[(ObjectRef, Verdict)], colour: bool) {
+    if report::active() {
+        for (id, verdict) in verdicts {
+            let mut entry = serde_json::json!({"resource": report::resource(key), "object": report::object(id, None)});
+            if let (Some(entry), Ok(Value::Object(v))) =
+                (entry.as_object_mut(), serde_json::to_value(verdict))
+            {
+                entry.extend(v);
+            }
+            report::push("serverChecks", entry);
+        }
+        return;
+    }
+    let paint = super::Paint::new(colour);
+    println!(
+        "{} {}",
+        paint.bold(&key.to_string()),
+        paint.dim("(checked by the API server)")
+    );
+    for (id, verdict) in verdicts {
+        match verdict {
+            Verdict::Accepted => println!("  {} {id}", paint.green("accepted")),
+            Verdict::Refused { message } => println!("  {} {id}: {message}", paint.red("REFUSED ")),
+            Verdict::NotChecked { why } => println!("  {} {id}: {why}", paint.dim("not checked")),
+        }
+    }
+}
+
+/// What refresh found: per resource, each drifted field (applied and live values; secret
+/// values already `[secret]`) and each object gone; or into the result document (`drift`).
+pub fn drift(found: &[crate::cli::drift::Drifted]) {
+    for d in found {
+        let result = match (&d.not_compared, d.drifted()) {
+            (Some(_), _) => "not-compared",
+            (None, true) => "drifted",
+            (None, false) => "in-sync",
+        };
+        if report::active() {
+            report::result(
+                &d.key,
+                result,
+                serde_json::json!({"note": d.not_compared, "missing": d.missing.iter().map(|o| report::object(o, None)).collect::<Vec<_>>()}),
+            );
+            for f in &d.fields {
+                report::push(
+                    "drift",
+                    serde_json::json!({"resource": report::resource(&d.key), "object": report::object(&f.object, None), "path": f.path, "applied": f.applied, "live": f.live}),
+                );
+            }
+            continue;
+        }
+        match &d.not_compared {
+            Some(why) => println!("{}: not compared: {why}", d.key),
+            None if !d.drifted() => println!("{}: in sync", d.key),
+            None => {
+                println!("{}: drifted", d.key);
+                for f in &d.fields {
+                    println!("  {f}");
+                }
+                for o in &d.missing {
+                    println!("  {o}: gone (deleted outside kjob)");
+                }
+            }
+        }
+    }
 }

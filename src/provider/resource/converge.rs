@@ -130,33 +130,50 @@ impl KubernetesJob {
             return Ok((id, with_status(status)));
         }
         let timeout = timeout.unwrap_or(outcome::DEFAULT_TIMEOUT);
-        let log = self.log.clone();
-        let urn_owned = urn.to_owned();
-        let mut on_event = move |event: Event| {
-            let log = log.clone();
-            let urn = urn_owned.clone();
-            tokio::spawn(async move {
-                match event {
-                    Event::Progress {
-                        active,
-                        succeeded,
-                        failed,
-                    } => {
-                        log.status(&urn, format!("Waiting for the Job to finish (active: {active}, succeeded: {succeeded}, failed: {failed})")).await;
-                    }
-                    Event::Warning(text) => log.warn(&urn, text).await,
-                }
-            });
+        let status = super::status::WaitStatus::new(&self.log, urn, &secrets);
+        let (log, urn_owned, counts) = (self.log.clone(), urn.to_owned(), status.clone());
+        let mut on_event = move |event: Event| match event {
+            Event::Progress {
+                active,
+                succeeded,
+                failed,
+            } => counts.counts(active, succeeded, failed),
+            Event::Warning(text) => {
+                let (log, urn) = (log.clone(), urn_owned.clone());
+                tokio::spawn(async move { log.warn(&urn, text).await });
+            }
         };
-        let waited = wait::outcome(
+        // The pods' latest log lines join the status line while the wait goes on; the follow
+        // stops with the wait.
+        let stop = self.cancel.child_token();
+        let mut on_line = |pod: &str, line: &str| status.line(pod, line);
+        let everything = crate::cluster::LogOptions::default();
+        let following = crate::follow::job(
             cluster,
-            &job,
-            timeout,
-            &secrets,
-            &self.cancel,
-            &mut on_event,
-        )
-        .await;
+            &job.namespace,
+            &job.name,
+            &everything,
+            &crate::follow::PodChoice::All,
+            &stop,
+            &mut on_line,
+        );
+        let waiting = async {
+            let waited = wait::outcome(
+                cluster,
+                &job,
+                timeout,
+                &secrets,
+                &self.cancel,
+                &mut on_event,
+            )
+            .await;
+            stop.cancel();
+            waited
+        };
+        let (waited, followed) = tokio::join!(waiting, following);
+        if let Err(e) = followed {
+            tracing::debug!("following the logs of Job {}: {e}", job.label());
+        }
         self.log.status(urn, "").await;
         match waited {
             Ok(status) => Ok((id, with_status(status))),

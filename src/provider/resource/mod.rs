@@ -6,7 +6,10 @@
 //! [`crate::provider::service`] is the wire front end.
 
 mod converge;
+mod drift;
 mod read;
+mod server_preview;
+mod status;
 pub mod types;
 
 use std::collections::BTreeMap;
@@ -165,6 +168,9 @@ impl KubernetesJob {
             preview,
         } = request;
         if preview {
+            let rendered = prepare(&props.value, &name, &urn);
+            self.server_preview(&urn, rendered, &props.value, true)
+                .await?;
             let namespace = known(props.value.pointer("/spec/namespace/value"));
             let job_name = known(props.value.pointer("/metadata/name"));
             let outputs = inputs::outputs(&props.value, namespace, job_name);
@@ -200,6 +206,9 @@ impl KubernetesJob {
             preview,
         } = request;
         if preview {
+            let rendered = prepare(&news.value, &name, &urn);
+            self.server_preview(&urn, rendered, &news.value, false)
+                .await?;
             let namespace = known(news.value.pointer("/spec/namespace/value"));
             let job_name = news.value.pointer("/metadata/name").and_then(Value::as_str);
             let outputs = inputs::outputs(&news.value, namespace, job_name);

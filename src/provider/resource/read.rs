@@ -166,6 +166,9 @@ impl KubernetesJob {
         if foreign || inputs::adopts(&previous) {
             outputs[inputs::OUT_ADOPT] = Value::Bool(true);
         }
+        if !importing {
+            self.report_drift(&urn, &previous).await;
+        }
         let inputs = (!has_inputs).then(|| Properties::with_secret_fields(checked.inputs, &[]));
         Ok(Some(ReadResult {
             id: id.clone(),

@@ -318,6 +318,15 @@ impl Provider {
             .unwrap_or_else(|f| panic!("preview Create {name}: {f:?}"))
     }
 
+    /// A preview Create (`pulumi preview`), which may fail (`serverPreview`).
+    pub async fn try_preview_create(
+        &self,
+        name: &str,
+        inputs: &Value,
+    ) -> Result<(String, Value), Failure> {
+        self.create_request(name, inputs, 0.0, true).await
+    }
+
     /// Create, waiting at most `timeout` seconds (0: the provider's default): (ID, outputs).
     pub async fn create(
         &self,

@@ -326,5 +326,6 @@ fn image_of(job: &Value) -> String {
         .to_owned()
 }
 
+mod operator;
 mod sdks;
 mod yaml;
