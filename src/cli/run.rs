@@ -245,7 +245,12 @@ async fn apply_one(
     let store = &context.store;
     let key = &planned.key;
     steps::resource(key);
-    let mut record = store.get(key)?.unwrap_or_else(|| Record::new(key));
+    let existing = store.get(key)?;
+    // A new record, or one whose last up finished, lists everything kjob applied for it.
+    let last_run_failed = existing
+        .as_ref()
+        .is_some_and(|r| r.status != Status::Applied);
+    let mut record = existing.unwrap_or_else(|| Record::new(key));
     record.status = Status::Applying;
     record.error = None;
     let rendered_ids: Vec<ObjectRef> = planned.rendered.ids();
@@ -307,12 +312,14 @@ async fn apply_one(
         adopt: options.adopt,
     };
     let cancel = &context.cancel;
-    let result = deploy::apply(
+    let sweep = deploy::Sweep::Needed { last_run_failed };
+    let result = deploy::apply_with(
         &context.cluster,
         &target,
         &previous,
         &keep,
         takeover,
+        sweep,
         &mut recorder,
         cancel,
     )

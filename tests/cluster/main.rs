@@ -18,6 +18,7 @@ mod outcome_parity;
 mod provider_await;
 mod provider_lifecycle;
 mod pulumi_e2e;
+mod requests;
 mod secrets;
 mod shared_cluster;
 mod warnings;
