@@ -42,6 +42,7 @@ pub(crate) async fn up(context: &Context, args: &UpArgs) -> Result<(), CliError>
         },
         timeout: Duration::from_secs(args.timeout),
         adopt: args.adopt,
+        parallel: usize::from(args.parallel),
     };
     run::up(context, &planned, &changes, &options).await
 }

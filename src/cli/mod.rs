@@ -18,6 +18,7 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod args;
+pub mod concurrent;
 pub mod deploy;
 pub mod error;
 pub mod inspect;

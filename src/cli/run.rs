@@ -54,6 +54,8 @@ pub struct UpOptions {
     pub timeout: Duration,
     /// `--adopt`: take over rendered objects that belong to another owner.
     pub adopt: bool,
+    /// `--parallel`: documents applied at once ([`super::concurrent`]).
+    pub parallel: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -236,7 +238,7 @@ async fn job_outcome(
     }
 }
 
-async fn apply_one(
+pub(super) async fn apply_one(
     context: &Context,
     planned: &Planned,
     change: &Change,
@@ -372,6 +374,9 @@ pub async fn up(
     changes: &[Change],
     options: &UpOptions,
 ) -> Result<(), CliError> {
+    if options.parallel > 1 && planned.len() > 1 {
+        return super::concurrent::up(context, planned, changes, options).await;
+    }
     let mut done = Vec::new();
     for (p, change) in planned.iter().zip(changes) {
         if context.cancel.is_cancelled() {

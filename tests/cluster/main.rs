@@ -15,6 +15,7 @@ mod job_semantics;
 mod load;
 mod outages;
 mod outcome_parity;
+mod parallel;
 mod provider_await;
 mod provider_lifecycle;
 mod pulumi_e2e;
