@@ -7,6 +7,8 @@
 //! All of it runs on the command's task (no spawned tasks): the documents' futures are polled
 //! together, so the state store, the client and the cancellation token are shared as they are.
 
+use std::collections::BTreeMap;
+
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 
@@ -15,6 +17,7 @@ use super::run::{UpOptions, apply_one};
 use super::show::steps;
 use super::{CliError, Context};
 use crate::core::plan::Change;
+use crate::core::refs::ResourceKey;
 
 /// The default of `--parallel`. Measured on the test bed (`kjob up --no-wait` of 100 Jobs, see
 /// BENCHMARKS.md): the run time falls steeply up to 8 documents at once and barely after, while
@@ -32,16 +35,21 @@ enum State {
 
 /// For each document, the earlier documents it references (the order is already topological).
 fn dependencies(planned: &[Planned]) -> Vec<Vec<usize>> {
+    let index: BTreeMap<&ResourceKey, usize> = planned
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (&p.key, i))
+        .collect();
     planned
         .iter()
         .map(|p| {
-            let targets = referenced(&p.doc);
-            planned
+            let mut deps: Vec<usize> = referenced(&p.doc)
                 .iter()
-                .enumerate()
-                .filter(|(_, q)| targets.contains(&q.key))
-                .map(|(i, _)| i)
-                .collect()
+                .filter_map(|t| index.get(t).copied())
+                .collect();
+            deps.sort_unstable();
+            deps.dedup();
+            deps
         })
         .collect()
 }
