@@ -21,6 +21,7 @@ mod dryrun;
 mod pods;
 pub use pods::{LogLines, LogOptions};
 pub mod retry;
+mod watch;
 pub use retry::{Deadlines, NoAnswer, RetryPolicy, transient, with_retry, with_retry_if};
 
 /// The field manager of every server-side apply.
@@ -401,28 +402,6 @@ impl Cluster {
             }
         }
         Ok(out)
-    }
-
-    /// Waits until an object no longer exists.
-    pub async fn wait_gone(&self, id: &ObjectRef, timeout: Duration) -> Result<(), ClusterError> {
-        let deadline = tokio::time::Instant::from_std(crate::core::time::deadline(
-            tokio::time::Instant::now().into_std(),
-            timeout,
-        ));
-        let mut pause = Duration::from_millis(100);
-        loop {
-            if self.get(id).await?.is_none() {
-                return Ok(());
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return Err(ClusterError::Timeout {
-                    what: format!("{id} to be deleted"),
-                    seconds: timeout.as_secs(),
-                });
-            }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_secs(1));
-        }
     }
 }
 

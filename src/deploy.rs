@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::cluster::{Cluster, ClusterError, Deleted};
 use crate::core::objects::{ObjectKind, ObjectRef};
-use crate::core::owner::{Owner, Ownership, foreign_contents, ownership};
+use crate::core::owner::{Owner, Ownership, foreign_contents, look_for_leftovers, ownership};
 use crate::kinds::Rendered;
 use tokio_util::sync::CancellationToken;
 
@@ -95,6 +95,46 @@ pub async fn apply(
     observer: &mut dyn Observer,
     cancel: &CancellationToken,
 ) -> Result<Vec<ObjectRef>, PartialFailure> {
+    let sweep = Sweep::Always;
+    apply_with(
+        cluster, rendered, previous, keep, takeover, sweep, observer, cancel,
+    )
+    .await
+}
+
+/// When [`apply_with`] lists the owner's objects by label to find what an earlier run left
+/// behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sweep {
+    /// Every time (the caller cannot tell whether its last run finished).
+    Always,
+    /// Only when the last run failed or the rendered set shrank versus `previous`
+    /// ([`look_for_leftovers`]); the caller's record is otherwise complete.
+    Needed {
+        /// The caller's last run failed part-way (or crashed).
+        last_run_failed: bool,
+    },
+}
+
+/// [`apply`], looking for leftovers only as `sweep` says: a converged resource is applied
+/// without the four label-selector LISTs.
+#[allow(clippy::too_many_arguments)]
+pub async fn apply_with(
+    cluster: &Cluster,
+    rendered: &Rendered,
+    previous: &[ObjectRef],
+    keep: &[ObjectRef],
+    takeover: Takeover,
+    sweep: Sweep,
+    observer: &mut dyn Observer,
+    cancel: &CancellationToken,
+) -> Result<Vec<ObjectRef>, PartialFailure> {
+    let sweep = match sweep {
+        Sweep::Always => true,
+        Sweep::Needed { last_run_failed } => {
+            look_for_leftovers(previous, &rendered.ids(), last_run_failed)
+        }
+    };
     let owner = &rendered.owner;
     let home = rendered.home.as_deref();
     let mut owned: Vec<ObjectRef> = Vec::new();
@@ -173,7 +213,7 @@ pub async fn apply(
         .collect();
     // Objects an earlier, failed run applied or had yet to prune are not in `previous` when the
     // caller's state only knows that run's inputs: find them by their owner label.
-    if let Some(namespace) = home {
+    if let Some(namespace) = home.filter(|_| sweep) {
         let known: Vec<ObjectRef> = owned.iter().chain(keep).cloned().collect();
         let pruning = || "pruning what is no longer rendered".to_owned();
         let found = leftovers(cluster, namespace, owner, &known);

@@ -408,6 +408,10 @@ pub(crate) struct UpArgs {
     /// with its pod's name, secret values redacted.
     #[arg(long)]
     pub(crate) logs: bool,
+    /// How many documents to apply (and wait for) at once; a document starts only after those
+    /// it references are applied. 1 applies them one after another.
+    #[arg(long, value_name = "N", default_value_t = super::concurrent::DEFAULT_PARALLEL, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub(crate) parallel: u16,
 }
 
 /// Which deployed KubernetesJob(s) `wait` and `logs` act on.

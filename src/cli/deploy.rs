@@ -119,6 +119,7 @@ pub(crate) async fn up(context: &Context, args: &UpArgs) -> Result<(), CliError>
         timeout: Duration::from_secs(args.timeout),
         adopt: args.adopt,
         logs: args.logs,
+        parallel: usize::from(args.parallel),
     };
     run::up(context, &planned, &changes, &options).await
 }

@@ -21,6 +21,7 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod args;
+pub mod concurrent;
 pub mod deploy;
 pub mod drift;
 pub mod error;

@@ -172,7 +172,7 @@ pub fn apply_sets(
 }
 
 /// The resources a document refers to (malformed references are left to the check).
-fn referenced(doc: &Document) -> Vec<ResourceKey> {
+pub(crate) fn referenced(doc: &Document) -> Vec<ResourceKey> {
     let decoded = codec::decode(
         &doc.kind.descriptor(),
         &doc.value,

@@ -56,6 +56,8 @@ pub struct UpOptions {
     pub adopt: bool,
     /// `--logs`: stream the Job's pods' logs while waiting.
     pub logs: bool,
+    /// `--parallel`: documents applied at once ([`super::concurrent`]).
+    pub parallel: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -275,7 +277,7 @@ async fn job_outcome(
     }
 }
 
-async fn apply_one(
+pub(super) async fn apply_one(
     context: &Context,
     planned: &Planned,
     change: &Change,
@@ -284,7 +286,12 @@ async fn apply_one(
     let store = context.store.as_ref();
     let key = &planned.key;
     steps::resource(key);
-    let mut record = store.get(key)?.unwrap_or_else(|| Record::new(key));
+    let existing = store.get(key)?;
+    // A new record, or one whose last up finished, lists everything kjob applied for it.
+    let last_run_failed = existing
+        .as_ref()
+        .is_some_and(|r| r.status != Status::Applied);
+    let mut record = existing.unwrap_or_else(|| Record::new(key));
     record.status = Status::Applying;
     record.error = None;
     let rendered_ids: Vec<ObjectRef> = planned.rendered.ids();
@@ -346,12 +353,14 @@ async fn apply_one(
         adopt: options.adopt,
     };
     let cancel = &context.cancel;
-    let result = deploy::apply(
+    let sweep = deploy::Sweep::Needed { last_run_failed };
+    let result = deploy::apply_with(
         &context.cluster,
         &target,
         &previous,
         &keep,
         takeover,
+        sweep,
         &mut recorder,
         cancel,
     )
@@ -404,6 +413,9 @@ pub async fn up(
     changes: &[Change],
     options: &UpOptions,
 ) -> Result<(), CliError> {
+    if options.parallel > 1 && planned.len() > 1 {
+        return super::concurrent::up(context, planned, changes, options).await;
+    }
     let mut done = Vec::new();
     for (p, change) in planned.iter().zip(changes) {
         if context.cancel.is_cancelled() {

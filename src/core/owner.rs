@@ -20,7 +20,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::core::objects::labels;
+use crate::core::objects::{ObjectRef, labels};
 use crate::core::refs::ResourceKey;
 use crate::core::secrets::sha256_hex;
 
@@ -272,6 +272,19 @@ pub fn foreign_contents(
     out
 }
 
+/// Whether an apply must look, by the owner's label, for objects an earlier run left behind
+/// that `previous` does not list: only when the last run failed (or its outcome is unknown) or
+/// when fewer objects are rendered than `previous` holds. A run that finished recorded all it
+/// applied, so after it the record alone says what to prune: the label-selector LISTs are
+/// skipped.
+pub fn look_for_leftovers(
+    previous: &[ObjectRef],
+    rendered: &[ObjectRef],
+    last_run_failed: bool,
+) -> bool {
+    last_run_failed || previous.iter().any(|p| !rendered.contains(p))
+}
+
 fn builtin(c: &Content) -> bool {
     let name = text(&c.live["metadata"], "name").unwrap_or_default();
     matches!(
@@ -282,6 +295,33 @@ fn builtin(c: &Content) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn leftovers_are_looked_for_only_after_a_failure_or_a_shrink() {
+        use crate::core::objects::ObjectKind;
+        let cm = |n: &str| ObjectRef {
+            kind: ObjectKind::ConfigMap,
+            namespace: Some("ns".into()),
+            name: n.into(),
+        };
+        let (a, b) = (cm("a"), cm("b"));
+        let two = [a.clone(), b.clone()];
+        assert!(!look_for_leftovers(&[], &two, false), "a first run");
+        assert!(!look_for_leftovers(&two, &two, false), "the same set");
+        assert!(
+            !look_for_leftovers(std::slice::from_ref(&a), &two, false),
+            "grown"
+        );
+        assert!(
+            look_for_leftovers(&two, std::slice::from_ref(&a), false),
+            "shrank"
+        );
+        assert!(look_for_leftovers(&two, &[a, b.clone()], true), "failed");
+        assert!(
+            look_for_leftovers(&[], &[b], true),
+            "failed, nothing recorded"
+        );
+    }
+
     use super::*;
     use serde_json::json;
 

@@ -221,11 +221,20 @@ pub fn load(path: &str) -> Result<Vec<Document>, Vec<Located>> {
 /// Parses every YAML document of a file and checks its envelope. Empty documents are skipped;
 /// a file with none is an error. All problems of all documents are returned together.
 pub fn parse(source: &str, text: &str) -> Result<Vec<Document>, Vec<Located>> {
-    let options = serde_saphyr::options! { with_snippet: false };
+    let options = serde_saphyr::options! { with_snippet: false, budget: Some(budget()) };
     let nodes: Vec<Spanned<Node>> = serde_saphyr::from_str_multiple_with_options(text, options)
         .map_err(|e| {
             let origin = e.location().map(|l| Origin::File(position(&l)));
-            let message = syntax_message(&e.to_string());
+            let message = match breach_of(&e) {
+                Some(breach) => breach_message(breach),
+                None => match syntax_message(&e.to_string()) {
+                    // The parser's own nesting limit (flow collections) fired first.
+                    m if m.contains("recursion limit exceeded") => {
+                        breach_message(&serde_saphyr::budget::BudgetBreach::Depth { depth: 0 })
+                    }
+                    m => m,
+                },
+            };
             vec![Located {
                 source: source.to_owned(),
                 origin,
@@ -252,6 +261,69 @@ pub fn parse(source: &str, text: &str) -> Result<Vec<Document>, Vec<Located>> {
         Ok(documents)
     } else {
         Err(errors)
+    }
+}
+
+/// Documents one manifest file may hold: room for 10,000 real documents and the empty ones
+/// between them, still a bound on separator storms.
+pub const MAX_DOCUMENTS: usize = 50_000;
+/// YAML nodes (scalars, mappings, sequences) a file may produce, aliases expanded: about 200
+/// per document at [`MAX_DOCUMENTS`] / 5, so a file of 10,000 full documents loads while an
+/// alias bomb (a few lines expanding to billions of nodes) is refused long before it fills
+/// memory.
+pub const MAX_NODES: usize = 4_000_000;
+/// Nesting depth of one node. The parser counts it on each opening event and stops before the
+/// reader recurses into the next level, so deep nesting is an error, never a stack overflow.
+pub const MAX_DEPTH: usize = 32;
+
+/// The reader's limits: the parser's defaults, except the per-file counts that a file of many
+/// documents needs ([`MAX_DOCUMENTS`], [`MAX_NODES`] and the events they imply). The alias guards
+/// (absolute count, the alias/anchor ratio, a tighter bound on the events kept for replay) and the depth limit keep their defaults.
+fn budget() -> serde_saphyr::Budget {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_documents = MAX_DOCUMENTS;
+    budget.max_nodes = MAX_NODES;
+    // Each node is at most two events (start and end); documents add two more each.
+    budget.max_events = 2 * MAX_NODES + 2 * MAX_DOCUMENTS;
+    budget.max_depth = MAX_DEPTH;
+    // Events kept to replay anchors: a tenth of the parser's default is still hundreds of
+    // anchored documents, and an alias bomb is refused ten times sooner.
+    budget.max_recorded_anchor_events = 100_000;
+    budget
+}
+
+/// The reader limit an error reports, through the wrappers that add alias locations or
+/// snippets.
+fn breach_of(error: &serde_saphyr::Error) -> Option<&serde_saphyr::budget::BudgetBreach> {
+    match error {
+        serde_saphyr::Error::Budget { breach, .. } => Some(breach),
+        serde_saphyr::Error::AliasError { error, .. }
+        | serde_saphyr::Error::WithSnippet { error, .. } => breach_of(error),
+        _ => None,
+    }
+}
+
+/// A clear sentence for a breached reader limit.
+fn breach_message(breach: &serde_saphyr::budget::BudgetBreach) -> String {
+    use serde_saphyr::budget::BudgetBreach as B;
+    match breach {
+        B::Depth { .. } => {
+            format!("nesting is deeper than {MAX_DEPTH} levels; the file is refused")
+        }
+        B::Documents { .. } => {
+            format!("holds more than {MAX_DOCUMENTS} YAML documents; split the file")
+        }
+        B::Nodes { .. } | B::Events { .. } => format!(
+            "expands to more than {MAX_NODES} YAML nodes (aliases counted as expanded); the file is refused"
+        ),
+        B::Aliases { .. }
+        | B::AliasAnchorRatio { .. }
+        | B::Anchors { .. }
+        | B::RecordedAnchorEvents { .. }
+        | B::RecordedAnchorBytes { .. } => {
+            "uses too many aliases (an alias bomb?); the file is refused".into()
+        }
+        other => format!("exceeds the reader's limits ({other:?}); the file is refused"),
     }
 }
 

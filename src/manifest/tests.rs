@@ -164,3 +164,100 @@ fn scalars_keep_their_types() {
     assert_eq!(spec["x"], 1.5);
     assert!(spec["n"].is_null());
 }
+
+/// One small KubernetesJob document named `job-{i}`.
+fn job_document(i: usize) -> String {
+    format!(
+        "apiVersion: {API_VERSION}\nkind: KubernetesJob\nmetadata:\n  name: job-{i}\nspec:\n  namespace:\n    value: batch\n  image:\n    repo: busybox\n    tag: \"1.36\"\n  command: [sh, -c, \"true\"]\n  env:\n    variables:\n      MODE:\n        value: full\n"
+    )
+}
+
+#[test]
+fn ten_thousand_documents_load() {
+    let text: String = (0..10_000)
+        .map(|i| format!("---\n{}", job_document(i)))
+        .collect();
+    let docs = parse("many.yaml", &text).unwrap();
+    assert_eq!(docs.len(), 10_000);
+    assert_eq!(docs[9_999].name(), "job-9999");
+    assert_eq!(docs[9_999].index, 9_999);
+}
+
+#[test]
+fn too_many_documents_are_refused_clearly() {
+    let text = "---\n".repeat(MAX_DOCUMENTS + 1);
+    let err = parse("storm.yaml", &text).unwrap_err();
+    assert_eq!(err.len(), 1);
+    assert!(
+        err[0].message.contains("more than 50000 YAML documents"),
+        "{}",
+        err[0]
+    );
+}
+
+#[test]
+fn alias_bombs_are_refused_clearly() {
+    // Nine levels of ten aliases each: a billion scalars once expanded.
+    let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for level in 1..10 {
+        let prev = format!("*a{}", level - 1);
+        let items = vec![prev; 10].join(", ");
+        text.push_str(&format!("a{level}: &a{level} [{items}]\n"));
+    }
+    let err = parse("bomb.yaml", &text).unwrap_err();
+    assert_eq!(err.len(), 1);
+    assert!(
+        err[0].message.contains("YAML nodes") || err[0].message.contains("aliases"),
+        "{}",
+        err[0]
+    );
+    assert!(err[0].to_string().starts_with("bomb.yaml:"), "{}", err[0]);
+    // Many aliases of one anchor trip the alias/anchor ratio.
+    let text = format!("a: &a x\nb: [{}]\n", vec!["*a"; 200].join(", "));
+    let err = parse("ratio.yaml", &text).unwrap_err();
+    assert!(err[0].message.contains("too many aliases"), "{}", err[0]);
+}
+
+/// The 2 MiB of a tokio worker thread (the CLI parses on its 8 MiB main thread): the depth
+/// guards must fire before recursion could use it up, even with a debug build's large frames.
+const STACK: usize = 2 << 20;
+#[test]
+fn deep_nesting_is_refused_without_overflowing_the_stack() {
+    // Run on a thread with a small stack: the depth guard must fire before recursion could
+    // exhaust it.
+    let outcome = std::thread::Builder::new()
+        .stack_size(STACK)
+        .spawn(|| {
+            let flow = format!("a: {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+            let block: String = (0..10_000)
+                .map(|d| format!("{}k{d}:\n", "  ".repeat(d)))
+                .collect();
+            let deep_ok = format!(
+                "a: {}{}\n",
+                "[".repeat(MAX_DEPTH - 1),
+                "]".repeat(MAX_DEPTH - 1)
+            );
+            (
+                parse("flow.yaml", &flow).unwrap_err(),
+                parse("block.yaml", &block).unwrap_err(),
+                parse("ok.yaml", &deep_ok).unwrap_err(),
+            )
+        })
+        .unwrap()
+        .join()
+        .expect("the reader must not overflow the stack");
+    for err in [&outcome.0, &outcome.1] {
+        assert_eq!(err.len(), 1);
+        assert!(
+            err[0].message.contains("nesting is deeper than 32 levels"),
+            "{}",
+            err[0]
+        );
+    }
+    // Just under the limit parses (and then fails the envelope: no kind).
+    assert!(
+        !outcome.2[0].message.contains("nesting"),
+        "{}",
+        outcome.2[0]
+    );
+}

@@ -105,6 +105,14 @@ pub fn up_outputs(done: &[(ResourceKey, Value, Option<JobStatus>)]) {
     }
 }
 
+/// Each document's result after a concurrent `up` that did not apply them all.
+pub fn summary(results: &[(ResourceKey, String)]) {
+    eprintln!("Summary:");
+    for (key, result) in results {
+        eprintln!("  {key}: {result}");
+    }
+}
+
 /// `down` deleted a resource (its objects and its record).
 pub fn removed(key: &ResourceKey) {
     if report::active() {

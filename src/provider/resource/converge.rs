@@ -104,12 +104,23 @@ impl KubernetesJob {
         let cluster = &self.cluster;
         let mut observer = EngineObserver::new(&self.log, urn);
         let takeover = deploy::Takeover { adopt };
-        let applied = deploy::apply(
+        // A Create has nothing of its own to find: a Create that applied anything and failed
+        // returns a partial result, and the engine's next step is an Update. An Update cannot
+        // tell whether the run before it finished, so it always looks.
+        let sweep = if previous.is_empty() {
+            deploy::Sweep::Needed {
+                last_run_failed: false,
+            }
+        } else {
+            deploy::Sweep::Always
+        };
+        let applied = deploy::apply_with(
             cluster,
             rendered,
             previous,
             &[],
             takeover,
+            sweep,
             &mut observer,
             &self.cancel,
         )
