@@ -82,6 +82,28 @@ fn finished(state: Option<&JobState>) -> bool {
     state.is_none_or(JobState::finished)
 }
 
+/// Every line of every pod of the Job `namespace/name`, from the start, until the Job is
+/// finished or `stop` (`up --logs`, the provider's status line).
+pub async fn all_pods(
+    cluster: &Cluster,
+    namespace: &str,
+    name: &str,
+    stop: &CancellationToken,
+    on_line: &mut (dyn FnMut(&str, &str) + Send),
+) -> Result<(), ClusterError> {
+    let everything = LogOptions::default();
+    job(
+        cluster,
+        namespace,
+        name,
+        &everything,
+        &PodChoice::All,
+        stop,
+        on_line,
+    )
+    .await
+}
+
 /// Follows the logs of the chosen pods of Job `namespace/name`, calling `on_line(pod, line)`
 /// for every line (pods oldest first; lines of different pods interleave as they arrive), until
 /// the Job is finished and its pods' last lines arrived, or `stop` is cancelled. A pod whose log

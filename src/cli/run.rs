@@ -234,13 +234,10 @@ async fn job_outcome(
         let stop = context.cancel.child_token();
         let mut on_line =
             |pod: &str, line: &str| progress.log_line(pod, &secrets::redact(line, &secrets));
-        let everything = crate::cluster::LogOptions::default();
-        let following = crate::follow::job(
+        let following = crate::follow::all_pods(
             &context.cluster,
             &job.namespace,
             &job.name,
-            &everything,
-            &crate::follow::PodChoice::All,
             &stop,
             &mut on_line,
         );

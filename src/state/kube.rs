@@ -100,6 +100,11 @@ fn not_found(error: &kube::Error) -> bool {
 }
 
 impl KubeStore {
+    /// The error for a refused or failed call, naming the verb and resource.
+    pub(super) fn refused(&self, verb: &str, resource: &str, error: &kube::Error) -> StateError {
+        api_error(&self.url, &self.namespace, verb, resource, error)
+    }
+
     /// The store in `namespace` of the cluster `config` reaches (nothing is contacted yet).
     pub fn new(namespace: &str, config: ClusterConfig) -> Result<Self, StateError> {
         let lease_seconds =
@@ -159,7 +164,7 @@ impl KubeStore {
         .await;
         match result {
             Err(e) if !matches!(&e, kube::Error::Api(s) if s.code == 404 || s.code == 409) => {
-                Err(api_error(&self.url, &self.namespace, verb, resource, &e))
+                Err(self.refused(verb, resource, &e))
             }
             other => Ok(other),
         }
@@ -196,7 +201,7 @@ impl KubeStore {
         match self.call("get", "secrets", || api.get(&name)).await? {
             Ok(secret) => self.decode(&secret).map(Some),
             Err(e) if not_found(&e) => Ok(None),
-            Err(e) => Err(api_error(&self.url, &self.namespace, "get", "secrets", &e)),
+            Err(e) => Err(self.refused("get", "secrets", &e)),
         }
     }
 
@@ -213,7 +218,7 @@ impl KubeStore {
             }
             let page = match self.call("list", "secrets", || api.list(&params)).await? {
                 Ok(page) => page,
-                Err(e) => return Err(api_error(&self.url, &self.namespace, "list", "secrets", &e)),
+                Err(e) => return Err(self.refused("list", "secrets", &e)),
             };
             for secret in &page.items {
                 if secret.type_.as_deref() == Some(backend::SECRET_TYPE) {
@@ -263,34 +268,26 @@ impl KubeStore {
             .await?
         {
             Ok(_) => Ok(()),
-            Err(e) => Err(api_error(
-                &self.url,
-                &self.namespace,
-                "patch",
-                "secrets",
-                &e,
-            )),
+            Err(e) => Err(self.refused("patch", "secrets", &e)),
         }
     }
 
     async fn remove_async(&self, key: &ResourceKey) -> Result<(), StateError> {
         self.check_not_lost()?;
+        self.delete_secret(&backend::secret_name(key)).await
+    }
+
+    /// Deletes one of the store's Secrets; one that is already gone is fine.
+    async fn delete_secret(&self, name: &str) -> Result<(), StateError> {
         let api = self.secrets().await?;
-        let name = backend::secret_name(key);
         let delete = DeleteParams::default();
         match self
-            .call("delete", "secrets", || api.delete(&name, &delete))
+            .call("delete", "secrets", || api.delete(name, &delete))
             .await?
         {
             Ok(_) => Ok(()),
             Err(e) if not_found(&e) => Ok(()),
-            Err(e) => Err(api_error(
-                &self.url,
-                &self.namespace,
-                "delete",
-                "secrets",
-                &e,
-            )),
+            Err(e) => Err(self.refused("delete", "secrets", &e)),
         }
     }
 
@@ -318,7 +315,7 @@ impl KubeStore {
                     });
                 }
                 Err(e) if not_found(&e) => {}
-                Err(e) => return Err(api_error(&self.url, &self.namespace, "get", "secrets", &e)),
+                Err(e) => return Err(self.refused("get", "secrets", &e)),
             }
             let Some(id) = &create else {
                 return Ok(None);
@@ -345,13 +342,7 @@ impl KubeStore {
                 Ok(_) => {}
                 Err(e) if matches!(&e, kube::Error::Api(s) if s.code == 409) => {}
                 Err(e) => {
-                    return Err(api_error(
-                        &self.url,
-                        &self.namespace,
-                        "create",
-                        "secrets",
-                        &e,
-                    ));
+                    return Err(self.refused("create", "secrets", &e));
                 }
             }
         }
@@ -370,31 +361,15 @@ impl KubeStore {
                 .and_then(|d| d.get(backend::MOVED_KEY).cloned())
                 .map(|b| String::from_utf8_lossy(&b.0).trim().to_owned())
                 .filter(|u| !u.is_empty())),
-            Err(e) => Err(api_error(&self.url, &self.namespace, "get", "secrets", &e)),
+            Err(e) => Err(self.refused("get", "secrets", &e)),
         }
     }
 
     async fn set_moved_async(&self, url: Option<&str>) -> Result<(), StateError> {
-        let api = self.secrets().await?;
         let Some(url) = url else {
-            let delete = DeleteParams::default();
-            return match self
-                .call("delete", "secrets", || {
-                    api.delete(backend::MOVED_SECRET, &delete)
-                })
-                .await?
-            {
-                Ok(_) => Ok(()),
-                Err(e) if not_found(&e) => Ok(()),
-                Err(e) => Err(api_error(
-                    &self.url,
-                    &self.namespace,
-                    "delete",
-                    "secrets",
-                    &e,
-                )),
-            };
+            return self.delete_secret(backend::MOVED_SECRET).await;
         };
+        let api = self.secrets().await?;
         let mut secret = Self::secret_of(
             &ResourceKey {
                 kind: String::new(),
@@ -421,13 +396,7 @@ impl KubeStore {
             .await?
         {
             Ok(_) => Ok(()),
-            Err(e) => Err(api_error(
-                &self.url,
-                &self.namespace,
-                "patch",
-                "secrets",
-                &e,
-            )),
+            Err(e) => Err(self.refused("patch", "secrets", &e)),
         }
     }
 }

@@ -23,7 +23,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
 use kube::api::{Api, ObjectMeta, PostParams};
 use tokio_util::sync::CancellationToken;
 
-use super::kube::{KubeStore, api_error, block};
+use super::kube::{KubeStore, block};
 use super::{StateError, host_name};
 use crate::core::backend::{self, LeaseHolder, lease_expired};
 
@@ -128,7 +128,7 @@ async fn acquire_async(store: &KubeStore, timeout: Duration) -> Result<LeaseGuar
             .await?
         {
             Ok(l) => l,
-            Err(e) => return Err(api_error(&store.url, &store.namespace, "get", "leases", &e)),
+            Err(e) => return Err(store.refused("get", "leases", &e)),
         };
         let Some(lease) = existing else {
             let fresh = ours(
@@ -151,13 +151,7 @@ async fn acquire_async(store: &KubeStore, timeout: Duration) -> Result<LeaseGuar
                 Ok(l) => break l,
                 Err(e) if crate::cluster::is_conflict(&e) => continue,
                 Err(e) => {
-                    return Err(api_error(
-                        &store.url,
-                        &store.namespace,
-                        "create",
-                        "leases",
-                        &e,
-                    ));
+                    return Err(store.refused("create", "leases", &e));
                 }
             }
         };
@@ -195,13 +189,7 @@ async fn acquire_async(store: &KubeStore, timeout: Duration) -> Result<LeaseGuar
                 Ok(l) => break l,
                 Err(e) if crate::cluster::is_conflict(&e) => continue,
                 Err(e) => {
-                    return Err(api_error(
-                        &store.url,
-                        &store.namespace,
-                        "update",
-                        "leases",
-                        &e,
-                    ));
+                    return Err(store.refused("update", "leases", &e));
                 }
             }
         }
@@ -324,7 +312,7 @@ pub(super) async fn holder(store: &KubeStore) -> Result<Option<String>, StateErr
         .await?
     {
         Ok(l) => l,
-        Err(e) => return Err(api_error(&store.url, &store.namespace, "get", "leases", &e)),
+        Err(e) => return Err(store.refused("get", "leases", &e)),
     };
     Ok(lease.and_then(|l| {
         let (holder, expired) = state_of(&l, store.lease_seconds);
@@ -349,7 +337,7 @@ pub(super) async fn force_release(store: &KubeStore) -> Result<Option<String>, S
         {
             Ok(Some(l)) => l,
             Ok(None) => return Ok(None),
-            Err(e) => return Err(api_error(&store.url, &store.namespace, "get", "leases", &e)),
+            Err(e) => return Err(store.refused("get", "leases", &e)),
         };
         let (Some(holder), _) = state_of(&lease, store.lease_seconds) else {
             return Ok(None);
@@ -368,13 +356,7 @@ pub(super) async fn force_release(store: &KubeStore) -> Result<Option<String>, S
             Ok(_) => return Ok(Some(LeaseHolder::describe(&holder))),
             Err(e) if crate::cluster::is_conflict(&e) => continue,
             Err(e) => {
-                return Err(api_error(
-                    &store.url,
-                    &store.namespace,
-                    "update",
-                    "leases",
-                    &e,
-                ));
+                return Err(store.refused("update", "leases", &e));
             }
         }
     }

@@ -158,16 +158,8 @@ impl KubernetesJob {
         // stops with the wait.
         let stop = self.cancel.child_token();
         let mut on_line = |pod: &str, line: &str| status.line(pod, line);
-        let everything = crate::cluster::LogOptions::default();
-        let following = crate::follow::job(
-            cluster,
-            &job.namespace,
-            &job.name,
-            &everything,
-            &crate::follow::PodChoice::All,
-            &stop,
-            &mut on_line,
-        );
+        let following =
+            crate::follow::all_pods(cluster, &job.namespace, &job.name, &stop, &mut on_line);
         let waiting = async {
             let waited = wait::outcome(
                 cluster,
