@@ -20,4 +20,5 @@ mod provider_lifecycle;
 mod pulumi_e2e;
 mod secrets;
 mod shared_cluster;
+mod team;
 mod warnings;
