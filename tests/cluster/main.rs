@@ -21,4 +21,5 @@ mod pulumi_e2e;
 mod secrets;
 mod shared_cluster;
 mod team;
+mod team_rbac;
 mod warnings;
