@@ -327,4 +327,5 @@ fn image_of(job: &Value) -> String {
 }
 
 mod sdks;
+mod team;
 mod yaml;
