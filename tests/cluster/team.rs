@@ -282,3 +282,46 @@ async fn a_thousand_records_are_read_in_a_few_calls() {
     assert!(l <= 5 && p <= 6, "list {l}, preview {p}");
     delete_namespace(&backend_ns).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_whose_lease_is_taken_stops_writing() {
+    let cluster = common::cluster();
+    let backend_ns = common::namespace(&cluster, "kjob-team").await;
+    let backend = format!("kubernetes://{backend_ns}");
+    let target_ns = common::namespace(&cluster, "kjob-team-target").await;
+    let (a, b) = (Bed::new(), Bed::new());
+    let job = common::unique("lost");
+    let hang_file = a.file(
+        "job.yaml",
+        &yaml_job(&job, &format!("  namespace: {{value: {target_ns}}}\n"))
+            .replace("{repo: busybox, tag: '1.36'}", "{repo: kjob.test/hang}"),
+    );
+    let child = team_command(
+        &a,
+        &backend,
+        &["up", "--manifest", &hang_file, "--yes", "--timeout", "6"],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("kjob starts");
+    common::eventually(
+        "the hanging Job exists",
+        Duration::from_secs(30),
+        || async {
+            common::get(&cluster, ObjectKind::Job, Some(&target_ns), &job)
+                .await
+                .map(|_| ())
+        },
+    )
+    .await;
+    // Another machine forces the lock free: A's next renewal finds it lost.
+    team(&b, &backend, &["state", "unlock", "--yes"])
+        .ok()
+        .says("Released the lock");
+    let out = Run::from(child.wait_with_output().expect("A ends"));
+    out.failed().says("lost its lock");
+    team(&b, &backend, &["down", "--manifest", &hang_file, "--yes"]).ok();
+    delete_namespace(&target_ns).await;
+    delete_namespace(&backend_ns).await;
+}
