@@ -412,6 +412,17 @@ if sizes:
     w("")
 
 # ---------------------------------------------------------------------------------------------- method
+ts = R.get("team_state")
+if ts:
+    w("## Team state: API requests at 1,000 records (`tests/cluster/team.rs`)")
+    w("")
+    w(f"A `kubernetes://` state store holding {ts['records']:,} records (one Secret each, read by a label-selected LIST "
+      f"in pages of {ts['page_size']}): `kjob list` made **{ts['list_requests']}** API requests and a no-change "
+      f"`kjob preview` of {ts['records']:,} documents **{ts['preview_requests']}** (the number does not grow with "
+      f"the records but with the pages). Measured on {ts['measured_on']} at {ts['commit']} by `{ts['how']}`; "
+      "the test fails above 5 and 6.")
+    w("")
+
 w("## How it is measured")
 w("")
 w("* `benches/core.rs`: criterion (`cargo bench --bench core`), default statistics; `cargo bench --bench core -- --test` "

@@ -24,4 +24,6 @@ mod pulumi_e2e;
 mod requests;
 mod secrets;
 mod shared_cluster;
+mod team;
+mod team_rbac;
 mod warnings;

@@ -58,6 +58,7 @@ impl Bed {
             .env("NO_COLOR", "1")
             .env_remove("KJOB_STATE_DIR")
             .env_remove("KJOB_STACK")
+            .env_remove("KJOB_BACKEND")
             .env_remove(kjob::cli::run::CRASH_AFTER_OBJECTS)
             .stdin(Stdio::null());
         command

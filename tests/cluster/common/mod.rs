@@ -126,13 +126,18 @@ pub async fn labelled(cluster: &Cluster, namespace: &str) -> Vec<(ObjectKind, St
 /// Creates a namespace directly (not through kjob) and returns its name.
 pub async fn namespace(cluster: &Cluster, prefix: &str) -> String {
     let name = unique(prefix);
+    namespace_named(cluster, &name).await;
+    name
+}
+
+/// Creates the namespace `name` directly (not through kjob).
+pub async fn namespace_named(cluster: &Cluster, name: &str) {
     let body =
         serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
     cluster
-        .apply(&obj(ObjectKind::Namespace, None, &name), &body, None)
+        .apply(&obj(ObjectKind::Namespace, None, name), &body, None)
         .await
         .expect("create namespace");
-    name
 }
 
 /// Polls `f` until it returns `Some`, or panics after `timeout`.

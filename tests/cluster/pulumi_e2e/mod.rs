@@ -328,4 +328,5 @@ fn image_of(job: &Value) -> String {
 
 mod operator;
 mod sdks;
+mod team;
 mod yaml;
