@@ -22,6 +22,31 @@ fn team(bed: &Bed, backend: &str, args: &[&str]) -> Run {
     Run::new(output, started.elapsed())
 }
 
+/// Starts `kjob up` on `bed` of a Job `name` in `namespace` whose pods hang (the test bed's
+/// `kjob.test/hang` image), so the run holds the backend's Lease while it waits; returns the
+/// manifest's path and the running process.
+fn start_hanging_up(
+    bed: &Bed,
+    backend: &str,
+    name: &str,
+    namespace: &str,
+    extra: &[&str],
+) -> (String, std::process::Child) {
+    let file = bed.file(
+        &format!("{name}.yaml"),
+        &yaml_job(name, &format!("  namespace: {{value: {namespace}}}\n"))
+            .replace("{repo: busybox, tag: '1.36'}", "{repo: kjob.test/hang}"),
+    );
+    let mut args = vec!["up", "--manifest", file.as_str(), "--yes"];
+    args.extend_from_slice(extra);
+    let child = team_command(bed, backend, &args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kjob starts");
+    (file, child)
+}
+
 fn team_command(bed: &Bed, backend: &str, args: &[&str]) -> std::process::Command {
     let mut command = bed.command(args);
     command
@@ -80,20 +105,8 @@ async fn two_machines_share_state_references_and_the_lock() {
     );
     // A holds the Lease with a Job that hangs; B is refused at once, naming the holder.
     let hang = common::unique("teamhang");
-    let hang_file = a.file(
-        "hang.yaml",
-        &yaml_job(&hang, &format!("  namespace: {{value: {target_ns}}}\n"))
-            .replace("{repo: busybox, tag: '1.36'}", "{repo: kjob.test/hang}"),
-    );
-    let holder = team_command(
-        &a,
-        &backend,
-        &["up", "--manifest", &hang_file, "--yes", "--timeout", "5"],
-    )
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .expect("kjob starts");
+    let (hang_file, holder) =
+        start_hanging_up(&a, &backend, &hang, &target_ns, &["--timeout", "5"]);
     let holder_pid = holder.id();
     common::eventually("A holds the Lease", Duration::from_secs(20), || async {
         let run = team(&b, &backend, &["state", "unlock"]);
@@ -150,15 +163,7 @@ async fn a_killed_run_is_taken_over_after_its_lease_expires() {
     let (a, b) = (Bed::new(), Bed::new());
     let job = common::unique("killed");
     let spec = format!("  namespace: {{value: {target_ns}}}\n");
-    let hang_file = a.file(
-        "job.yaml",
-        &yaml_job(&job, &spec).replace("{repo: busybox, tag: '1.36'}", "{repo: kjob.test/hang}"),
-    );
-    let mut child = team_command(&a, &backend, &["up", "--manifest", &hang_file, "--yes"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("kjob starts");
+    let (_, mut child) = start_hanging_up(&a, &backend, &job, &target_ns, &[]);
     common::eventually(
         "the hanging Job exists",
         Duration::from_secs(30),
@@ -291,20 +296,7 @@ async fn a_run_whose_lease_is_taken_stops_writing() {
     let target_ns = common::namespace(&cluster, "kjob-team-target").await;
     let (a, b) = (Bed::new(), Bed::new());
     let job = common::unique("lost");
-    let hang_file = a.file(
-        "job.yaml",
-        &yaml_job(&job, &format!("  namespace: {{value: {target_ns}}}\n"))
-            .replace("{repo: busybox, tag: '1.36'}", "{repo: kjob.test/hang}"),
-    );
-    let child = team_command(
-        &a,
-        &backend,
-        &["up", "--manifest", &hang_file, "--yes", "--timeout", "6"],
-    )
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .expect("kjob starts");
+    let (hang_file, child) = start_hanging_up(&a, &backend, &job, &target_ns, &["--timeout", "6"]);
     common::eventually(
         "the hanging Job exists",
         Duration::from_secs(30),
