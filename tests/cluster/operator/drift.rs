@@ -10,17 +10,8 @@ use super::*;
 #[tokio::test]
 async fn refresh_reports_each_drifted_field_and_up_puts_it_back() {
     let bed = Bed::new();
-    let (job, ns) = (common::unique("drift"), common::unique("kjob-drift"));
     let secret = "dr1ft-s3cret";
-    let file = bed.file(
-        "job.yaml",
-        &job_doc(
-            &job,
-            &ns,
-            "busybox",
-            &format!("  configMaps: {{settings: 'a=1'}}\n  env:\n    secrets:\n      TOKEN: {{value: {secret}}}\n"),
-        ),
-    );
+    let (job, ns, file) = secret_job(&bed, "drift", secret, "  configMaps: {settings: 'a=1'}\n");
     bed.run(&["up", "--manifest", &file, "--yes"]).ok();
     bed.run(&["refresh", "--manifest", &file])
         .ok()

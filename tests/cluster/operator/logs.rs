@@ -11,16 +11,12 @@ use super::*;
 #[test]
 fn logs_choose_pods_and_follow_until_the_job_finishes() {
     let bed = Bed::new();
-    let (job, ns) = (common::unique("flw"), common::unique("kjob-flw"));
     let secret = "fl0w-s3cret";
-    let file = bed.file(
-        "job.yaml",
-        &job_doc(
-            &job,
-            &ns,
-            "busybox",
-            &format!("  completionMode: Indexed\n  completions: 2\n  parallelism: 2\n  env:\n    secrets:\n      TOKEN: {{value: {secret}}}\n"),
-        ),
+    let (job, ns, file) = secret_job(
+        &bed,
+        "flw",
+        secret,
+        "  completionMode: Indexed\n  completions: 2\n  parallelism: 2\n",
     );
     bed.run(&["up", "--manifest", &file, "--yes", "--no-wait"])
         .ok();
@@ -87,17 +83,8 @@ fn logs_choose_pods_and_follow_until_the_job_finishes() {
 #[test]
 fn up_streams_the_pods_logs_while_it_waits() {
     let bed = Bed::new();
-    let (job, ns) = (common::unique("uplog"), common::unique("kjob-uplog"));
     let secret = "upl0g-s3cret";
-    let file = bed.file(
-        "job.yaml",
-        &job_doc(
-            &job,
-            &ns,
-            "busybox",
-            &format!("  env:\n    secrets:\n      TOKEN: {{value: {secret}}}\n"),
-        ),
-    );
+    let (job, ns, file) = secret_job(&bed, "uplog", secret, "");
     // The log is served for the namespace's pods before the namespace exists.
     common::pod_log(&ns, &["loading batch 1", &format!("password {secret}")]);
     let up = bed.run(&["up", "--manifest", &file, "--yes", "--logs"]);

@@ -27,6 +27,18 @@ fn job_doc(name: &str, ns: &str, image: &str, spec: &str) -> String {
     )
 }
 
+/// A busybox KubernetesJob with `spec` lines and the secret env variable `TOKEN` = `secret`, in
+/// a namespace it creates, written to the bed's job.yaml; returns (Job name, namespace, path).
+fn secret_job(bed: &Bed, prefix: &str, secret: &str, spec: &str) -> (String, String, String) {
+    let (job, ns) = (
+        common::unique(prefix),
+        common::unique(&format!("kjob-{prefix}")),
+    );
+    let spec = format!("{spec}  env:\n    secrets:\n      TOKEN: {{value: {secret}}}\n");
+    let file = bed.file("job.yaml", &job_doc(&job, &ns, "busybox", &spec));
+    (job, ns, file)
+}
+
 /// Standard output of a run parsed as JSON.
 #[track_caller]
 fn json_of(run: &Run) -> Value {

@@ -6,17 +6,8 @@ use super::*;
 #[test]
 fn every_deploy_command_prints_one_stable_document_with_secrets_marked() {
     let bed = Bed::new();
-    let (job, ns) = (common::unique("out"), common::unique("kjob-out"));
     let secret = "s3cr3t-out-value";
-    let file = bed.file(
-        "job.yaml",
-        &job_doc(
-            &job,
-            &ns,
-            "busybox",
-            &format!("  env:\n    secrets:\n      TOKEN: {{value: {secret}}}\n"),
-        ),
-    );
+    let (job, ns, file) = secret_job(&bed, "out", secret, "");
 
     let validate = bed.run(&["validate", "--manifest", &file, "-o", "json"]);
     validate.ok().never_says(secret);
