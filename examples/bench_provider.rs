@@ -275,6 +275,9 @@ fn pk8s_type(kind: ObjectKind) -> &'static str {
         ObjectKind::Secret => "kubernetes:core/v1:Secret",
         ObjectKind::ServiceAccount => "kubernetes:core/v1:ServiceAccount",
         ObjectKind::Job => "kubernetes:batch/v1:Job",
+        ObjectKind::ResourceQuota => "kubernetes:core/v1:ResourceQuota",
+        ObjectKind::LimitRange => "kubernetes:core/v1:LimitRange",
+        ObjectKind::NetworkPolicy => "kubernetes:networking.k8s.io/v1:NetworkPolicy",
     }
 }
 

@@ -139,6 +139,7 @@ fn looks_like_yaml(text: &str) -> bool {
 pub fn api_resource(kind: ObjectKind) -> ApiResource {
     let (group, version) = match kind {
         ObjectKind::Job => ("batch", "v1"),
+        ObjectKind::NetworkPolicy => ("networking.k8s.io", "v1"),
         _ => ("", "v1"),
     };
     ApiResource {

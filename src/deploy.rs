@@ -213,10 +213,11 @@ pub async fn apply_with(
         .collect();
     // Objects an earlier, failed run applied or had yet to prune are not in `previous` when the
     // caller's state only knows that run's inputs: find them by their owner label.
-    if let Some(namespace) = home.filter(|_| sweep) {
+    if let Some(namespace) = rendered.sweep_namespace().filter(|_| sweep) {
         let known: Vec<ObjectRef> = owned.iter().chain(keep).cloned().collect();
         let pruning = || "pruning what is no longer rendered".to_owned();
-        let found = leftovers(cluster, namespace, owner, &known);
+        let kinds = rendered.kind.namespaced_objects();
+        let found = leftovers(cluster, &namespace, kinds, owner, &known);
         for id in unless_cancelled(cancel, pruning, found)
             .await
             .map_err(|e| fail(&owned, e))?
@@ -237,25 +238,18 @@ pub async fn apply_with(
     Ok(owned)
 }
 
-/// The namespaced kinds a KubernetesJob renders (its Namespace aside).
-const NAMESPACED: [ObjectKind; 4] = [
-    ObjectKind::ConfigMap,
-    ObjectKind::Secret,
-    ObjectKind::ServiceAccount,
-    ObjectKind::Job,
-];
-
-/// Objects in `namespace` that carry `owner`'s label but are not in `keep`: what a run that
-/// failed part-way left behind (applied but not recorded, or not yet pruned). Only namespaced
-/// objects; a Namespace is never found this way, nor another owner's object.
+/// Objects of `kinds` in `namespace` that carry `owner`'s label but are not in `keep`: what a run
+/// that failed part-way left behind (applied but not recorded, or not yet pruned). Only
+/// namespaced objects; a Namespace is never found this way, nor another owner's object.
 pub async fn leftovers(
     cluster: &Cluster,
     namespace: &str,
+    kinds: &[ObjectKind],
     owner: &Owner,
     keep: &[ObjectRef],
 ) -> Result<Vec<ObjectRef>, ClusterError> {
     let mut out = Vec::new();
-    for kind in NAMESPACED {
+    for &kind in kinds {
         for live in cluster
             .list_labelled(kind, Some(namespace), &owner.selector())
             .await?

@@ -118,9 +118,11 @@ fn flatten(
 }
 
 /// Map-typed inputs, whose keys are user data (rendered as keys, not fields).
-const MAP_PATTERNS: [&str; 5] = [
+const MAP_PATTERNS: [&str; 7] = [
     "metadata.labels",
     "metadata.annotations",
+    "spec.labels",
+    "spec.annotations",
     "spec.configMaps",
     "spec.env.variables",
     "spec.env.secrets",
@@ -131,8 +133,21 @@ fn is_map_position(at: &PropertyPath) -> bool {
     MAP_PATTERNS.contains(&pattern.as_str())
 }
 
-/// Diffs old and new checked inputs; paths in `ignore` (and below them) are left out.
+/// Diffs old and new checked KubernetesJob inputs; paths in `ignore` (and below them) are left
+/// out.
 pub fn diff(
+    old: &Value,
+    new: &Value,
+    ignore: &[PropertyPath],
+    unknown: &dyn Fn(&Value) -> bool,
+) -> Diff {
+    diff_with(&REPLACE_RULES, old, new, ignore, unknown)
+}
+
+/// Diffs old and new checked inputs under a kind's replace `rules`; paths in `ignore` (and below
+/// them) are left out.
+pub fn diff_with(
+    rules: &[ReplaceRule],
     old: &Value,
     new: &Value,
     ignore: &[PropertyPath],
@@ -158,7 +173,7 @@ pub fn diff(
             }
             _ => continue,
         };
-        let replace = forces_replace(path, kind, new, unknown);
+        let replace = replaces_under(rules, path, kind, new, unknown);
         changes.push(Change {
             path: path.clone(),
             kind,
@@ -267,6 +282,15 @@ pub const REPLACE_RULES: [ReplaceRule; 13] = [
     rule("spec.completions", When::UnlessElasticIndexed),
 ];
 
+/// The KubernetesNamespace's replace rules: its name and its owner's name are its identity (a
+/// new name is a new Namespace). Everything else (labels, annotations, quotas, limits, policies,
+/// mesh, pod security) updates the objects in place, creating or pruning the ResourceQuota,
+/// LimitRange and NetworkPolicies the spec adds or drops.
+pub const NAMESPACE_REPLACE_RULES: [ReplaceRule; 2] = [
+    rule("metadata.name", When::Always),
+    rule("spec.name", When::Always),
+];
+
 const fn rule(path: &'static str, when: When) -> ReplaceRule {
     ReplaceRule { path, when }
 }
@@ -279,8 +303,19 @@ pub fn forces_replace(
     new: &Value,
     unknown: &dyn Fn(&Value) -> bool,
 ) -> bool {
+    replaces_under(&REPLACE_RULES, path, kind, new, unknown)
+}
+
+/// Whether a change at `path` replaces the resource, per `rules`.
+fn replaces_under(
+    rules: &[ReplaceRule],
+    path: &PropertyPath,
+    kind: ChangeKind,
+    new: &Value,
+    unknown: &dyn Fn(&Value) -> bool,
+) -> bool {
     let pattern = path.pattern();
-    let Some(rule) = REPLACE_RULES.iter().find(|r| {
+    let Some(rule) = rules.iter().find(|r| {
         pattern == r.path
             || pattern
                 .strip_prefix(r.path)

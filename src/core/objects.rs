@@ -27,7 +27,7 @@ pub mod labels {
     pub const PLANTON_ENV: &str = "planton.ai/environment";
 }
 
-/// The kinds of object a KubernetesJob renders to.
+/// The kinds of object kjob renders to.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
 )]
@@ -42,6 +42,12 @@ pub enum ObjectKind {
     ServiceAccount,
     /// batch/v1 Job.
     Job,
+    /// core/v1 ResourceQuota (a KubernetesNamespace's quota).
+    ResourceQuota,
+    /// core/v1 LimitRange (a KubernetesNamespace's container defaults).
+    LimitRange,
+    /// networking.k8s.io/v1 NetworkPolicy (a KubernetesNamespace's policies).
+    NetworkPolicy,
 }
 
 impl ObjectKind {
@@ -49,6 +55,7 @@ impl ObjectKind {
     pub fn api_version(self) -> &'static str {
         match self {
             ObjectKind::Job => "batch/v1",
+            ObjectKind::NetworkPolicy => "networking.k8s.io/v1",
             _ => "v1",
         }
     }
@@ -61,6 +68,9 @@ impl ObjectKind {
             ObjectKind::Secret => "Secret",
             ObjectKind::ServiceAccount => "ServiceAccount",
             ObjectKind::Job => "Job",
+            ObjectKind::ResourceQuota => "ResourceQuota",
+            ObjectKind::LimitRange => "LimitRange",
+            ObjectKind::NetworkPolicy => "NetworkPolicy",
         }
     }
 
@@ -72,6 +82,9 @@ impl ObjectKind {
             ObjectKind::Secret => "secrets",
             ObjectKind::ServiceAccount => "serviceaccounts",
             ObjectKind::Job => "jobs",
+            ObjectKind::ResourceQuota => "resourcequotas",
+            ObjectKind::LimitRange => "limitranges",
+            ObjectKind::NetworkPolicy => "networkpolicies",
         }
     }
 }
@@ -105,4 +118,18 @@ pub struct Object {
     pub body: serde_json::Value,
     /// Whether the body holds secret values (never print it).
     pub sensitive: bool,
+}
+
+/// The JSON body of a typed object of `kind`, `apiVersion` and `kind` first (k8s-openapi writes
+/// them only through its Resource trait; server-side apply needs them).
+pub fn body<T: Serialize>(kind: ObjectKind, object: &T) -> serde_json::Value {
+    let mut value = serde_json::to_value(object).expect("Kubernetes objects serialize to JSON");
+    if let Some(map) = value.as_object_mut() {
+        let mut out = serde_json::Map::new();
+        out.insert("apiVersion".into(), kind.api_version().into());
+        out.insert("kind".into(), kind.as_str().into());
+        out.extend(std::mem::take(map));
+        value = serde_json::Value::Object(out);
+    }
+    value
 }

@@ -59,6 +59,31 @@ impl Kind {
         })
     }
 
+    /// The rules saying which input changes replace a resource of this kind.
+    pub fn replace_rules(self) -> &'static [crate::core::diff::ReplaceRule] {
+        match self {
+            Kind::KubernetesJob => &crate::core::diff::REPLACE_RULES,
+            Kind::KubernetesNamespace => &crate::core::diff::NAMESPACE_REPLACE_RULES,
+        }
+    }
+
+    /// The namespaced object kinds its resources render (what a sweep for leftovers lists).
+    pub fn namespaced_objects(self) -> &'static [ObjectKind] {
+        match self {
+            Kind::KubernetesJob => &[
+                ObjectKind::ConfigMap,
+                ObjectKind::Secret,
+                ObjectKind::ServiceAccount,
+                ObjectKind::Job,
+            ],
+            Kind::KubernetesNamespace => &[
+                ObjectKind::ResourceQuota,
+                ObjectKind::LimitRange,
+                ObjectKind::NetworkPolicy,
+            ],
+        }
+    }
+
     /// Whether resources of this kind run a Job (and so have an outcome).
     pub fn runs_job(self) -> bool {
         self == Kind::KubernetesJob
@@ -215,6 +240,19 @@ impl Rendered {
     /// The objects' identities, in apply order.
     pub fn ids(&self) -> Vec<ObjectRef> {
         self.objects.iter().map(|o| o.id.clone()).collect()
+    }
+
+    /// The namespace in which to look for objects of this resource that an earlier, failed run
+    /// left behind: its home, or for a KubernetesNamespace the Namespace it renders.
+    pub fn sweep_namespace(&self) -> Option<String> {
+        self.home.clone().or_else(|| {
+            self.objects
+                .iter()
+                .find(|o| {
+                    o.id.kind == ObjectKind::Namespace && self.kind == Kind::KubernetesNamespace
+                })
+                .map(|o| o.id.name.clone())
+        })
     }
 
     /// The same without its Job (a Job that ran and that Kubernetes collected is not created

@@ -2,8 +2,10 @@
 //! Pure: JSON in, JSON out.
 //!
 //! Inputs are the manifest without `apiVersion`/`kind` (`metadata`, `spec`) plus
-//! `dockerConfigJson`. Outputs are the checked inputs plus `namespace` and `jobName`. The ID is
-//! `<namespace>/<job name>`.
+//! `dockerConfigJson` (KubernetesJob). A KubernetesJob's outputs are the checked inputs plus
+//! `namespace`, `jobName` and `jobStatus`, its ID `<namespace>/<job name>`; a
+//! KubernetesNamespace's are the checked inputs plus its stack outputs
+//! ([`NAMESPACE_OUTPUT_KEYS`]), its ID the namespace's name.
 
 use serde_json::{Map, Value};
 
@@ -40,20 +42,65 @@ pub struct CheckedInputs {
     pub checked: Checked,
 }
 
-/// Builds the manifest document from (revealed) inputs; unknown top-level keys are failures.
+/// The input keys a kind takes besides the manifest's own.
+fn extra_keys(kind: Kind) -> &'static [&'static str] {
+    match kind {
+        Kind::KubernetesJob => &EXTRA_KEYS,
+        Kind::KubernetesNamespace => &[],
+    }
+}
+
+/// The output-only keys of a kind's resource.
+pub fn output_keys(kind: Kind) -> &'static [&'static str] {
+    match kind {
+        Kind::KubernetesJob => &OUTPUT_KEYS,
+        Kind::KubernetesNamespace => &NAMESPACE_OUTPUT_KEYS,
+    }
+}
+
+/// Output keys of a KubernetesNamespace (its stack outputs, JSON names).
+pub const NAMESPACE_OUTPUT_KEYS: [&str; 10] = [
+    "namespace",
+    "namespaceId",
+    "resourceQuotasApplied",
+    "limitRangesApplied",
+    "networkPoliciesApplied",
+    "serviceMeshEnabled",
+    "serviceMeshType",
+    "podSecurityStandard",
+    "labelsJson",
+    "annotationsJson",
+];
+
+/// Builds the KubernetesJob manifest document from (revealed) inputs; unknown top-level keys are
+/// failures.
 pub fn manifest(inputs: &Value, resource_name: &str) -> (Value, Vec<Failure>) {
+    manifest_of(Kind::KubernetesJob, inputs, resource_name)
+}
+
+/// Builds the manifest document of a `kind` from (revealed) inputs; unknown top-level keys are
+/// failures.
+pub fn manifest_of(kind: Kind, inputs: &Value, resource_name: &str) -> (Value, Vec<Failure>) {
     let mut failures = Vec::new();
     let mut doc = Map::new();
     doc.insert("apiVersion".into(), API_VERSION.into());
-    doc.insert("kind".into(), "KubernetesJob".into());
+    doc.insert("kind".into(), kind.as_str().into());
+    let extra = extra_keys(kind);
     if let Some(map) = inputs.as_object() {
         for (key, value) in map {
             if MANIFEST_KEYS.contains(&key.as_str()) {
                 doc.insert(key.clone(), value.clone());
-            } else if !EXTRA_KEYS.contains(&key.as_str()) && !OUTPUT_KEYS.contains(&key.as_str()) {
+            } else if !extra.contains(&key.as_str())
+                && !output_keys(kind).contains(&key.as_str())
+                && key != OUT_ADOPT
+            {
+                let expected: Vec<&str> = MANIFEST_KEYS.iter().chain(extra).copied().collect();
                 failures.push(Failure::new(
                     PropertyPath::root().field(key),
-                    format!("unknown property `{key}`; expected one of: metadata, spec, {DOCKER_CONFIG_JSON}"),
+                    format!(
+                        "unknown property `{key}`; expected one of: {}",
+                        expected.join(", ")
+                    ),
                 ));
             }
         }
@@ -119,14 +166,21 @@ pub fn coerce_scalars(value: &mut Value, desc: &prost_reflect::MessageDescriptor
     }
 }
 
-/// Checks (revealed) inputs: the manifest pipeline plus the provider's own inputs.
+/// Checks (revealed) KubernetesJob inputs: the manifest pipeline plus the provider's own inputs.
 pub fn check(inputs: &Value, resource_name: &str, sources: &[&dyn Source]) -> CheckedInputs {
-    let (mut document, mut failures) = manifest(inputs, resource_name);
-    coerce_scalars(
-        &mut document,
-        &crate::api::message(crate::api::KUBERNETES_JOB),
-    );
-    let checked = Kind::KubernetesJob.check(
+    check_kind(Kind::KubernetesJob, inputs, resource_name, sources)
+}
+
+/// Checks (revealed) inputs of a `kind`: the manifest pipeline plus the provider's own inputs.
+pub fn check_kind(
+    kind: Kind,
+    inputs: &Value,
+    resource_name: &str,
+    sources: &[&dyn Source],
+) -> CheckedInputs {
+    let (mut document, mut failures) = manifest_of(kind, inputs, resource_name);
+    coerce_scalars(&mut document, &kind.descriptor());
+    let checked = kind.check(
         &document,
         &PropertyPath::root(),
         Some(&values::is_unknown),
@@ -152,12 +206,17 @@ pub fn check(inputs: &Value, resource_name: &str, sources: &[&dyn Source]) -> Ch
     }
 }
 
-/// The inputs part of stored outputs (drops the output-only keys).
+/// The inputs part of a KubernetesJob's stored outputs (drops the output-only keys).
 pub fn inputs_of_outputs(outputs: &Value) -> Value {
+    inputs_of_outputs_of(Kind::KubernetesJob, outputs)
+}
+
+/// The inputs part of a `kind`'s stored outputs (drops the output-only keys).
+pub fn inputs_of_outputs_of(kind: Kind, outputs: &Value) -> Value {
     let mut inputs = outputs.clone();
     if let Some(map) = inputs.as_object_mut() {
-        for key in OUTPUT_KEYS {
-            map.remove(key);
+        for key in output_keys(kind).iter().chain([&OUT_ADOPT]) {
+            map.remove(*key);
         }
     }
     inputs

@@ -20,12 +20,14 @@ use crate::api::pulumirpc::{
     ReadRequest, ReadResponse, UpdateRequest, UpdateResponse, diff_response::DiffChanges,
     property_diff::Kind as DiffKind,
 };
+use crate::kinds::Kind;
 use crate::provider::config::{self, ProviderConfig};
 use crate::provider::engine::EngineLog;
 use crate::provider::resource::{self as res, KubernetesJob, Properties};
 use crate::provider::values;
 use wire::{
-    check_type, decode, diff_response, encode, failures_to_rpc, resource_name, status, timeout_from,
+    decode, diff_response, encode, failures_to_rpc, resource_kind, resource_name, status,
+    timeout_from,
 };
 
 /// The provider's state: the resource under the current configuration, the engine log, and
@@ -191,11 +193,16 @@ impl ResourceProvider for KjobProvider {
         request: Request<CheckRequest>,
     ) -> Result<Response<CheckResponse>, Status> {
         let request = request.into_inner();
-        check_type(&request.r#type, &request.urn)?;
-        let checked = self.resource().await.check(res::CheckRequest {
+        let kind = resource_kind(&request.r#type, &request.urn)?;
+        let resource = self.resource().await;
+        let check = res::CheckRequest {
             name: resource_name(&request.name, &request.urn),
             news: decode(request.news.as_ref()),
-        });
+        };
+        let checked = match kind {
+            Kind::KubernetesJob => resource.check(check),
+            Kind::KubernetesNamespace => resource.namespaces().check(check),
+        };
         Ok(Response::new(CheckResponse {
             inputs: Some(encode(&checked.inputs)),
             failures: failures_to_rpc(&checked.failures),
@@ -204,13 +211,18 @@ impl ResourceProvider for KjobProvider {
 
     async fn diff(&self, request: Request<DiffRequest>) -> Result<Response<DiffResponse>, Status> {
         let request = request.into_inner();
-        check_type(&request.r#type, &request.urn)?;
-        let result = self.resource().await.diff(&res::DiffRequest {
+        let kind = resource_kind(&request.r#type, &request.urn)?;
+        let resource = self.resource().await;
+        let diff = res::DiffRequest {
             olds: decode(request.olds.as_ref()).value,
             news: decode(request.news.as_ref()).value,
             ignore_changes: request.ignore_changes,
             urn: request.urn,
-        });
+        };
+        let result = match kind {
+            Kind::KubernetesJob => resource.diff(&diff),
+            Kind::KubernetesNamespace => resource.namespaces().diff(&diff),
+        };
         Ok(Response::new(diff_response(result)))
     }
 
@@ -219,19 +231,20 @@ impl ResourceProvider for KjobProvider {
         request: Request<CreateRequest>,
     ) -> Result<Response<CreateResponse>, Status> {
         let request = request.into_inner();
-        check_type(&request.r#type, &request.urn)?;
-        let created = self
-            .resource()
-            .await
-            .create(res::CreateRequest {
-                name: resource_name(&request.name, &request.urn),
-                inputs: decode(request.properties.as_ref()),
-                timeout: timeout_from(request.timeout),
-                preview: request.preview,
-                urn: request.urn,
-            })
-            .await
-            .map_err(status)?;
+        let kind = resource_kind(&request.r#type, &request.urn)?;
+        let resource = self.resource().await;
+        let create = res::CreateRequest {
+            name: resource_name(&request.name, &request.urn),
+            inputs: decode(request.properties.as_ref()),
+            timeout: timeout_from(request.timeout),
+            preview: request.preview,
+            urn: request.urn,
+        };
+        let created = match kind {
+            Kind::KubernetesJob => resource.create(create).await,
+            Kind::KubernetesNamespace => resource.namespaces().create(create).await,
+        }
+        .map_err(status)?;
         Ok(Response::new(CreateResponse {
             id: created.id,
             properties: Some(encode(&created.outputs)),
@@ -245,20 +258,22 @@ impl ResourceProvider for KjobProvider {
             Some(properties) => decode(Some(properties)),
             None => Properties::new(serde_json::Value::Null, Vec::new()),
         };
-        let read = self
-            .resource()
-            .await
-            .read(res::ReadRequest {
-                urn: request.urn,
-                id: request.id,
-                previous,
-                has_inputs: request
-                    .inputs
-                    .as_ref()
-                    .is_some_and(|s| !s.fields.is_empty()),
-            })
-            .await
-            .map_err(status)?;
+        let kind = resource_kind("", &request.urn)?;
+        let resource = self.resource().await;
+        let read = res::ReadRequest {
+            urn: request.urn,
+            id: request.id,
+            previous,
+            has_inputs: request
+                .inputs
+                .as_ref()
+                .is_some_and(|s| !s.fields.is_empty()),
+        };
+        let read = match kind {
+            Kind::KubernetesJob => resource.read(read).await,
+            Kind::KubernetesNamespace => resource.namespaces().read(read).await,
+        }
+        .map_err(status)?;
         Ok(Response::new(match read {
             // Gone: an empty ID tells the engine to drop the resource from state.
             None => ReadResponse::default(),
@@ -294,20 +309,21 @@ impl ResourceProvider for KjobProvider {
         request: Request<UpdateRequest>,
     ) -> Result<Response<UpdateResponse>, Status> {
         let request = request.into_inner();
-        check_type(&request.r#type, &request.urn)?;
-        let updated = self
-            .resource()
-            .await
-            .update(res::UpdateRequest {
-                name: resource_name(&request.name, &request.urn),
-                olds: decode(request.olds.as_ref()).value,
-                news: decode(request.news.as_ref()),
-                timeout: timeout_from(request.timeout),
-                preview: request.preview,
-                urn: request.urn,
-            })
-            .await
-            .map_err(status)?;
+        let kind = resource_kind(&request.r#type, &request.urn)?;
+        let resource = self.resource().await;
+        let update = res::UpdateRequest {
+            name: resource_name(&request.name, &request.urn),
+            olds: decode(request.olds.as_ref()).value,
+            news: decode(request.news.as_ref()),
+            timeout: timeout_from(request.timeout),
+            preview: request.preview,
+            urn: request.urn,
+        };
+        let updated = match kind {
+            Kind::KubernetesJob => resource.update(update).await,
+            Kind::KubernetesNamespace => resource.namespaces().update(update).await,
+        }
+        .map_err(status)?;
         Ok(Response::new(UpdateResponse {
             properties: Some(encode(&updated.outputs)),
             refresh_before_update: false,
@@ -316,17 +332,19 @@ impl ResourceProvider for KjobProvider {
 
     async fn delete(&self, request: Request<DeleteRequest>) -> Result<Response<()>, Status> {
         let request = request.into_inner();
-        check_type(&request.r#type, &request.urn)?;
-        self.resource()
-            .await
-            .delete(res::DeleteRequest {
-                name: resource_name(&request.name, &request.urn),
-                id: request.id,
-                olds: decode(request.properties.as_ref()).value,
-                urn: request.urn,
-            })
-            .await
-            .map_err(status)?;
+        let kind = resource_kind(&request.r#type, &request.urn)?;
+        let resource = self.resource().await;
+        let delete = res::DeleteRequest {
+            name: resource_name(&request.name, &request.urn),
+            id: request.id,
+            olds: decode(request.properties.as_ref()).value,
+            urn: request.urn,
+        };
+        match kind {
+            Kind::KubernetesJob => resource.delete(delete).await,
+            Kind::KubernetesNamespace => resource.namespaces().delete(delete).await,
+        }
+        .map_err(status)?;
         Ok(Response::new(()))
     }
 

@@ -5,7 +5,10 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::{JSON_SCHEMA_FILE, PULUMI_SCHEMA_FILE, REGENERATE, json_schema, pulumi_schema};
+use super::{
+    JSON_SCHEMA_FILE, NAMESPACE_JSON_SCHEMA_FILE, PULUMI_SCHEMA_FILE, REGENERATE, json_schema,
+    namespace_json_schema, pulumi_schema,
+};
 
 /// A document as committed: pretty-printed JSON ending in a newline.
 fn rendered(value: &Value) -> String {
@@ -15,15 +18,19 @@ fn rendered(value: &Value) -> String {
 }
 
 /// The file name and freshly rendered text of each schema file.
-fn generated() -> [(&'static str, String); 2] {
+fn generated() -> [(&'static str, String); 3] {
     [
         (PULUMI_SCHEMA_FILE, rendered(&pulumi_schema())),
         (JSON_SCHEMA_FILE, rendered(&json_schema())),
+        (
+            NAMESPACE_JSON_SCHEMA_FILE,
+            rendered(&namespace_json_schema()),
+        ),
     ]
 }
 
-/// Writes `schema.json` (the Pulumi package schema) and `kubernetesjob.schema.json` (the
-/// manifest JSON Schema) into `dir`, creating it if needed.
+/// Writes `schema.json` (the Pulumi package schema), `kubernetesjob.schema.json` and
+/// `kubernetesnamespace.schema.json` (the manifest JSON Schemas) into `dir`, creating it if needed.
 pub fn write_all(dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     for (name, text) in generated() {

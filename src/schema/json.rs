@@ -1,14 +1,14 @@
-//! The JSON Schema (draft 2020-12) of a KubernetesJob manifest ([`json_schema`]): one strict object
+//! The JSON Schema (draft 2020-12) of a KubernetesJob manifest ([`json_schema`]) and of a
+//! KubernetesNamespace manifest ([`namespace_json_schema`]): one strict object
 //! schema per message under `$defs`, string enums, and 64-bit integers as numbers or digit strings.
 
 use prost_reflect::{EnumDescriptor, FieldDescriptor, Kind, MessageDescriptor};
 use serde_json::{Map, Value, json};
 
 use super::{
-    Catalog, JSON_SCHEMA_ID, Named, catalog, element_kind, enum_doc, insert_description,
-    message_doc, property_shell, string_choices,
+    Catalog, JSON_SCHEMA_ID, NAMESPACE_JSON_SCHEMA_ID, Named, catalog, element_kind, enum_doc,
+    insert_description, message_doc, property_shell, string_choices,
 };
-use crate::api;
 use crate::core::codec;
 use crate::core::defaults::declared_container_resources;
 use crate::core::objects::API_VERSION;
@@ -108,17 +108,30 @@ fn json_enum(desc: &EnumDescriptor) -> Value {
 
 /// The JSON Schema (draft 2020-12) of a whole KubernetesJob manifest as written in YAML or JSON.
 pub fn json_schema() -> Value {
-    let job = api::message(api::KUBERNETES_JOB);
+    json_schema_of(crate::kinds::Kind::KubernetesJob, JSON_SCHEMA_ID)
+}
+
+/// The JSON Schema of a KubernetesNamespace manifest.
+pub fn namespace_json_schema() -> Value {
+    json_schema_of(
+        crate::kinds::Kind::KubernetesNamespace,
+        NAMESPACE_JSON_SCHEMA_ID,
+    )
+}
+
+/// The JSON Schema of a `kind`'s manifest, with the `$id` given.
+fn json_schema_of(kind: crate::kinds::Kind, id: &str) -> Value {
+    let job = kind.descriptor();
     let catalog = catalog(std::slice::from_ref(&job));
     let mut root = json_message(&job, &catalog);
     let properties = root
         .get_mut("properties")
         .and_then(Value::as_object_mut)
         .expect("built with properties");
-    for (key, constant) in [("apiVersion", API_VERSION), ("kind", "KubernetesJob")] {
+    for (key, constant) in [("apiVersion", API_VERSION), ("kind", kind.as_str())] {
         let property = properties
             .get_mut(key)
-            .unwrap_or_else(|| panic!("KubernetesJob has {key}"));
+            .unwrap_or_else(|| panic!("{kind} has {key}"));
         property["const"] = Value::String(constant.to_owned());
     }
     let description = format!(
@@ -143,8 +156,8 @@ pub fn json_schema() -> Value {
         "$schema".into(),
         "https://json-schema.org/draft/2020-12/schema".into(),
     );
-    schema.insert("$id".into(), JSON_SCHEMA_ID.into());
-    schema.insert("title".into(), "KubernetesJob".into());
+    schema.insert("$id".into(), id.into());
+    schema.insert("title".into(), kind.as_str().into());
     root.insert("description".into(), Value::String(description));
     schema.extend(root);
     schema.insert(

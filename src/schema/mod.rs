@@ -30,7 +30,7 @@ mod pulumi;
 mod tests;
 
 pub use files::{check_fresh, write_all};
-pub use json::json_schema;
+pub use json::{json_schema, namespace_json_schema};
 pub use pulumi::pulumi_schema;
 
 use std::collections::{BTreeMap, HashMap};
@@ -47,12 +47,19 @@ use crate::kinds::job::validate::{COMPLETION_MODES, RESTART_POLICIES};
 pub const PACKAGE: &str = "kjob";
 /// The token of the KubernetesJob resource.
 pub const RESOURCE_TOKEN: &str = "kjob:index:KubernetesJob";
+/// The token of the KubernetesNamespace resource.
+pub const NAMESPACE_RESOURCE_TOKEN: &str = "kjob:index:KubernetesNamespace";
 /// File name of the Pulumi package schema in the schema directory.
 pub const PULUMI_SCHEMA_FILE: &str = "schema.json";
 /// File name of the manifest JSON Schema in the schema directory.
 pub const JSON_SCHEMA_FILE: &str = "kubernetesjob.schema.json";
 /// `$id` of the manifest JSON Schema.
 pub const JSON_SCHEMA_ID: &str = "https://project-planton.org/schemas/kubernetesjob.schema.json";
+/// File name of the KubernetesNamespace manifest JSON Schema in the schema directory.
+pub const NAMESPACE_JSON_SCHEMA_FILE: &str = "kubernetesnamespace.schema.json";
+/// `$id` of the KubernetesNamespace manifest JSON Schema.
+pub const NAMESPACE_JSON_SCHEMA_ID: &str =
+    "https://project-planton.org/schemas/kubernetesnamespace.schema.json";
 /// The command that regenerates the committed schema files.
 pub const REGENERATE: &str = "cargo run --bin kjob -- schema";
 

@@ -8,15 +8,20 @@ use prost_reflect::{FieldDescriptor, Kind, MessageDescriptor};
 use serde_json::{Map, Value, json};
 
 use super::{
-    Catalog, JOB_SPEC, METADATA, Named, PACKAGE, RESOURCE_TOKEN, catalog, comment, element_kind,
-    enum_doc, field_doc, insert_description, is_secret, message_doc, object, property_shell,
-    replace_paths,
+    Catalog, JOB_SPEC, METADATA, NAMESPACE_RESOURCE_TOKEN, Named, PACKAGE, RESOURCE_TOKEN, catalog,
+    comment, element_kind, enum_doc, field_doc, insert_description, is_secret, message_doc, object,
+    property_shell, replace_paths,
 };
 use crate::api;
 
 /// Full name of the KubernetesJobStackInput message.
 const STACK_INPUT: &str =
     "org.project_planton.provider.kubernetes.kubernetesjob.v1.KubernetesJobStackInput";
+/// Full name of the KubernetesNamespaceSpec message.
+const NAMESPACE_SPEC: &str =
+    "org.project_planton.provider.kubernetes.kubernetesnamespace.v1.KubernetesNamespaceSpec";
+/// Full name of the KubernetesNamespaceStackOutputs message.
+const NAMESPACE_OUTPUTS: &str = "org.project_planton.provider.kubernetes.kubernetesnamespace.v1.KubernetesNamespaceStackOutputs";
 /// Full name of the KubernetesJobStackOutputs message.
 const STACK_OUTPUTS: &str =
     "org.project_planton.provider.kubernetes.kubernetesjob.v1.KubernetesJobStackOutputs";
@@ -32,12 +37,14 @@ struct ReplaceMarks {
     unmatched: Vec<&'static str>,
 }
 
-/// Walks `metadata` and `spec` and marks each field reached at a path in [`replace_paths`].
+/// Walks `metadata` and the spec of each resource and marks each field reached at a path of its
+/// kind's replace rules ([`replace_paths`] for the KubernetesJob).
 fn replace_marks() -> ReplaceMarks {
     /// Marks the fields of `message`, reached at `prefix`, and recurses into non-recursive children.
     fn walk(
         message: &MessageDescriptor,
         prefix: &str,
+        paths: &[&'static str],
         stack: &mut Vec<String>,
         marks: &mut ReplaceMarks,
         reached: &mut Vec<String>,
@@ -45,7 +52,7 @@ fn replace_marks() -> ReplaceMarks {
         stack.push(message.full_name().to_owned());
         for field in message.fields() {
             let path = format!("{prefix}.{}", field.json_name());
-            let replace = replace_paths().contains(&path.as_str());
+            let replace = paths.contains(&path.as_str());
             if replace {
                 reached.push(path.clone());
             }
@@ -68,7 +75,7 @@ fn replace_marks() -> ReplaceMarks {
                 } else {
                     path
                 };
-                walk(&child, &child_prefix, stack, marks, reached);
+                walk(&child, &child_prefix, paths, stack, marks, reached);
             }
         }
         stack.pop();
@@ -79,9 +86,11 @@ fn replace_marks() -> ReplaceMarks {
         unmatched: Vec::new(),
     };
     let mut reached = Vec::new();
+    let job_paths = replace_paths();
     walk(
         &api::message(METADATA),
         "metadata",
+        &job_paths,
         &mut Vec::new(),
         &mut marks,
         &mut reached,
@@ -89,6 +98,19 @@ fn replace_marks() -> ReplaceMarks {
     walk(
         &api::message(JOB_SPEC),
         "spec",
+        &job_paths,
+        &mut Vec::new(),
+        &mut marks,
+        &mut reached,
+    );
+    let namespace_paths: Vec<&'static str> = crate::core::diff::NAMESPACE_REPLACE_RULES
+        .iter()
+        .map(|r| r.path)
+        .collect();
+    walk(
+        &api::message(NAMESPACE_SPEC),
+        "spec",
+        &namespace_paths,
         &mut Vec::new(),
         &mut marks,
         &mut reached,
@@ -241,11 +263,53 @@ fn provider_config() -> Value {
     })
 }
 
+/// The KubernetesNamespace resource: inputs `metadata` and `spec`; outputs the same plus the
+/// stack outputs (`KubernetesNamespaceStackOutputs`).
+fn namespace_resource(catalog: &Catalog) -> Value {
+    let envelope = api::message(api::KUBERNETES_NAMESPACE);
+    let field = |name: &str| named_field_doc(api::KUBERNETES_NAMESPACE, name);
+    let metadata = described(
+        pulumi_ref(catalog.name(METADATA)),
+        format!(
+            "{} Optional here: `name` defaults to the Pulumi resource name.",
+            field("metadata").trim_end_matches(" Required.")
+        ),
+    );
+    let spec = described(pulumi_ref(catalog.name(NAMESPACE_SPEC)), field("spec"));
+    let inputs = json!({"metadata": metadata, "spec": spec});
+    let mut outputs = object(inputs.clone());
+    let mut required = vec!["metadata".to_owned(), "spec".to_owned()];
+    for output in api::message(NAMESPACE_OUTPUTS).fields() {
+        outputs.insert(
+            output.json_name().to_owned(),
+            json!({"type": "string", "description": field_doc(&output).unwrap_or_default()}),
+        );
+        required.push(output.json_name().to_owned());
+    }
+    let description = format!(
+        "{}\n\nThe resource ID is the namespace's name. Changing `spec.name` or `metadata.name` replaces \
+         the Namespace (the old one is deleted first); every other change updates the objects in place, \
+         creating or pruning the ResourceQuota, LimitRange and NetworkPolicies the spec adds or drops.",
+        message_doc(&envelope).unwrap_or_default()
+    );
+    json!({
+        "description": description,
+        "properties": Value::Object(outputs),
+        "required": required,
+        "inputProperties": inputs,
+        "requiredInputs": ["spec"],
+    })
+}
+
 /// The Pulumi package schema of the `kjob` provider.
 pub fn pulumi_schema() -> Value {
     let spec_desc = api::message(JOB_SPEC);
     let metadata_desc = api::message(METADATA);
-    let catalog = catalog(&[spec_desc.clone(), metadata_desc.clone()]);
+    let catalog = catalog(&[
+        spec_desc.clone(),
+        metadata_desc.clone(),
+        api::message(NAMESPACE_SPEC),
+    ]);
     let marks = replace_marks();
     let job = api::message(api::KUBERNETES_JOB);
     let job_field = |name: &str| named_field_doc(api::KUBERNETES_JOB, name);
@@ -330,7 +394,8 @@ pub fn pulumi_schema() -> Value {
                 "required": ["spec", "namespace", "jobName", "metadata"],
                 "inputProperties": inputs,
                 "requiredInputs": ["spec"],
-            }
+            },
+            NAMESPACE_RESOURCE_TOKEN: namespace_resource(&catalog),
         },
         "types": Value::Object(types),
     })

@@ -1,8 +1,9 @@
-//! Upstream parity: every case of Project Planton's own KubernetesJob tests and examples, as a
-//! manifest under `tests/upstream/` (transcribed for kjob, not copied), checked by the same
-//! pipeline as `kjob validate` (load, order, check, render; an empty state store). Upstream
-//! files are in github.com/project-planton/project-planton under
-//! `apis/org/project_planton/provider/kubernetes/kubernetesjob/v1/`.
+//! Upstream parity: every case of Project Planton's own KubernetesJob and KubernetesNamespace
+//! tests and examples, as a manifest under `tests/upstream/` (transcribed for kjob, not copied),
+//! checked by the same pipeline as `kjob validate` (load, order, check, render; an empty state
+//! store). Upstream files are in github.com/project-planton/project-planton under
+//! `apis/org/project_planton/provider/kubernetes/kubernetesjob/v1/` and
+//! `.../kubernetesnamespace/v1/` (the `namespace_*` folders here).
 //!
 //! Each upstream-valid case must be valid here: kjob adds no rule that refuses one. Where kjob is
 //! stricter than upstream (README, "Stricter than upstream"), the message names the rule; the
@@ -62,6 +63,49 @@ const CASES: &[(&str, &str, &str, Expect)] = &[
     ("tf_examples/indexed-job.yaml", "iac/tf/examples.md", "Indexed Job for Partitioned Processing", Invalid(&["spec.targetCluster.clusterKind"])),
     ("tf_examples/job-with-configmap-volume.yaml", "iac/tf/examples.md", "Job with ConfigMap Volume", Invalid(&["spec.targetCluster.clusterKind"])),
     ("tf_examples/job-with-private-registry.yaml", "iac/tf/examples.md", "Job with Private Registry", Invalid(&["spec.targetCluster.clusterKind"])),
+    // KubernetesNamespace: apis/org/project_planton/provider/kubernetes/kubernetesnamespace/v1/.
+    ("namespace_spec_test/01-valid-minimal.yaml", "kubernetesnamespace spec_test.go", "accepts a minimal valid spec", Valid),
+    ("namespace_spec_test/02-valid-preset-small.yaml", "kubernetesnamespace spec_test.go", "accepts a spec with built-in profile SMALL", Valid),
+    ("namespace_spec_test/03-valid-preset-large.yaml", "kubernetesnamespace spec_test.go", "accepts a spec with built-in profile LARGE", Valid),
+    ("namespace_spec_test/04-valid-custom-quotas.yaml", "kubernetesnamespace spec_test.go", "accepts a spec with custom resource quotas", Valid),
+    ("namespace_spec_test/05-valid-network-isolation.yaml", "kubernetesnamespace spec_test.go", "accepts a spec with network isolation enabled", Valid),
+    ("namespace_spec_test/06-valid-istio.yaml", "kubernetesnamespace spec_test.go", "accepts a spec with Istio service mesh enabled", Valid),
+    ("namespace_spec_test/07-valid-linkerd.yaml", "kubernetesnamespace spec_test.go", "accepts a spec with Linkerd service mesh enabled", Valid),
+    ("namespace_spec_test/08-valid-pss-baseline.yaml", "kubernetesnamespace spec_test.go", "accepts a spec with pod security standard BASELINE", Valid),
+    ("namespace_spec_test/09-valid-pss-restricted.yaml", "kubernetesnamespace spec_test.go", "accepts a spec with pod security standard RESTRICTED", Valid),
+    ("namespace_spec_test/10-valid-labels-annotations.yaml", "kubernetesnamespace spec_test.go", "accepts a spec with labels and annotations", Valid),
+    ("namespace_spec_test/11-invalid-empty-name.yaml", "kubernetesnamespace spec_test.go", "rejects empty namespace name", Invalid(&["spec.name"])),
+    ("namespace_spec_test/12-invalid-uppercase-name.yaml", "kubernetesnamespace spec_test.go", "rejects namespace name with uppercase letters", Invalid(&["spec.name"])),
+    ("namespace_spec_test/13-invalid-underscore-name.yaml", "kubernetesnamespace spec_test.go", "rejects namespace name with underscores", Invalid(&["spec.name"])),
+    ("namespace_spec_test/14-invalid-leading-hyphen.yaml", "kubernetesnamespace spec_test.go", "rejects namespace name starting with hyphen", Invalid(&["spec.name"])),
+    ("namespace_spec_test/15-invalid-trailing-hyphen.yaml", "kubernetesnamespace spec_test.go", "rejects namespace name ending with hyphen", Invalid(&["spec.name"])),
+    ("namespace_spec_test/16-invalid-long-name.yaml", "kubernetesnamespace spec_test.go", "rejects namespace name longer than 63 characters", Invalid(&["spec.name"])),
+    ("namespace_spec_test/17-invalid-mesh-without-type.yaml", "kubernetesnamespace spec_test.go", "rejects service mesh enabled without mesh type", Invalid(&["spec.serviceMeshConfig.meshType"])),
+    ("namespace_spec_test/18-invalid-empty-cpu-requests.yaml", "kubernetesnamespace spec_test.go", "rejects empty CPU requests in custom quota", Invalid(&["spec.resourceProfile.custom.cpu.requests"])),
+    ("namespace_spec_test/19-invalid-empty-cpu-limits.yaml", "kubernetesnamespace spec_test.go", "rejects empty CPU limits in custom quota", Invalid(&["spec.resourceProfile.custom.cpu.limits"])),
+    ("namespace_spec_test/20-invalid-empty-memory-requests.yaml", "kubernetesnamespace spec_test.go", "rejects empty memory requests in custom quota", Invalid(&["spec.resourceProfile.custom.memory.requests"])),
+    ("namespace_spec_test/21-invalid-empty-memory-limits.yaml", "kubernetesnamespace spec_test.go", "rejects empty memory limits in custom quota", Invalid(&["spec.resourceProfile.custom.memory.limits"])),
+    // Upstream sets only pods: 0; services, configmaps and secrets (gte 1 as well) are 0 too.
+    ("namespace_spec_test/22-invalid-zero-pods.yaml", "kubernetesnamespace spec_test.go", "rejects zero or negative pod count in object quotas", Invalid(&[
+        "spec.resourceProfile.custom.objectCounts.pods",
+        "spec.resourceProfile.custom.objectCounts.services",
+        "spec.resourceProfile.custom.objectCounts.configmaps",
+        "spec.resourceProfile.custom.objectCounts.secrets",
+    ])),
+    ("namespace_spec_test/23-invalid-empty-default-cpu-request.yaml", "kubernetesnamespace spec_test.go", "rejects empty default CPU request in default limits", Invalid(&["spec.resourceProfile.custom.defaultLimits.defaultCpuRequest"])),
+    ("namespace_spec_test/24-invalid-long-revision-tag.yaml", "kubernetesnamespace spec_test.go", "rejects revision tag longer than 63 characters", Invalid(&["spec.serviceMeshConfig.revisionTag"])),
+    ("namespace_examples/01-minimal-namespace.yaml", "kubernetesnamespace examples.md", "Example 1: Minimal Namespace", Valid),
+    ("namespace_examples/02-development-namespace-with-small-resource-profile.yaml", "kubernetesnamespace examples.md", "Example 2: Development Namespace with Small Resource Profile", Valid),
+    ("namespace_examples/03-production-namespace-with-large-profile-and-network-isolation.yaml", "kubernetesnamespace examples.md", "Example 3: Production Namespace with Large Profile and Network Isolation", Valid),
+    ("namespace_examples/04-staging-namespace-with-istio-service-mesh.yaml", "kubernetesnamespace examples.md", "Example 4: Staging Namespace with Istio Service Mesh", Valid),
+    ("namespace_examples/05-ephemeral-pr-environment-with-ttl.yaml", "kubernetesnamespace examples.md", "Example 5: Ephemeral PR Environment with TTL", Valid),
+    ("namespace_examples/06-custom-resource-quotas-advanced.yaml", "kubernetesnamespace examples.md", "Example 6: Custom Resource Quotas (Advanced)", Valid),
+    ("namespace_examples/07-linkerd-service-mesh-integration.yaml", "kubernetesnamespace examples.md", "Example 7: Linkerd Service Mesh Integration", Valid),
+    ("namespace_examples/08-maximum-security-namespace.yaml", "kubernetesnamespace examples.md", "Example 8: Maximum Security Namespace", Valid),
+    ("namespace_examples/09-multi-environment-setup-dev-environment.yaml", "kubernetesnamespace examples.md", "Example 9: Multi-Environment Setup (dev-environment.yaml)", Valid),
+    ("namespace_examples/10-multi-environment-setup-staging-environment.yaml", "kubernetesnamespace examples.md", "Example 9: Multi-Environment Setup (staging-environment.yaml)", Valid),
+    ("namespace_examples/11-multi-environment-setup-prod-environment.yaml", "kubernetesnamespace examples.md", "Example 9: Multi-Environment Setup (prod-environment.yaml)", Valid),
+    ("namespace_hack/manifest.yaml", "kubernetesnamespace iac/hack/manifest.yaml", "the hack manifest", Valid),
 ];
 
 /// Runs the `kjob validate` pipeline on `path`: `Ok` or the problem lines.

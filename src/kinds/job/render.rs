@@ -30,14 +30,13 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use serde::Serialize;
 
 use crate::api::foreignkey::StringValueOrRef;
 use crate::api::foreignkey::string_value_or_ref::LiteralOrRef;
 use crate::api::job::{KubernetesJob, KubernetesJobSpec};
 use crate::api::k8s::kubernetes_sensitive_value::SensitiveValue;
 use crate::api::k8s::{CpuMemory, VolumeMount};
-use crate::core::objects::{Object, ObjectKind, ObjectRef, labels};
+use crate::core::objects::{Object, ObjectKind, ObjectRef, body, labels};
 
 /// The container's name in the Job's pod template.
 pub const CONTAINER_NAME: &str = "job-container";
@@ -401,19 +400,6 @@ fn volume(mount: &VolumeMount) -> (K8sVolumeMount, Volume) {
         });
     }
     (k8s_mount, volume)
-}
-
-fn body<T: Serialize>(kind: ObjectKind, object: &T) -> serde_json::Value {
-    let mut value = serde_json::to_value(object).expect("Kubernetes objects serialize to JSON");
-    if let Some(map) = value.as_object_mut() {
-        // k8s-openapi writes apiVersion/kind only through its Resource trait; set them for apply.
-        let mut out = serde_json::Map::new();
-        out.insert("apiVersion".into(), kind.api_version().into());
-        out.insert("kind".into(), kind.as_str().into());
-        out.extend(std::mem::take(map));
-        value = serde_json::Value::Object(out);
-    }
-    value
 }
 
 impl Rendered {

@@ -7,6 +7,7 @@
 
 mod converge;
 mod drift;
+mod namespace;
 mod read;
 mod server_preview;
 mod status;
@@ -22,7 +23,7 @@ use crate::core::objects::ObjectRef;
 use crate::core::outcome::{self, JobStatus};
 use crate::core::refs::Source;
 use crate::deploy;
-use crate::kinds::{RenderOptions, Rendered};
+use crate::kinds::{Kind, RenderOptions, Rendered};
 use crate::provider::config::ProviderConfig;
 use crate::provider::engine::EngineLog;
 use crate::provider::{inputs, values};
@@ -36,6 +37,7 @@ pub use types::{
 };
 
 use converge::{Converge, EngineObserver};
+pub use namespace::KubernetesNamespace;
 pub use read::rebuild;
 
 /// The KubernetesJob resource under one provider configuration: its cluster client, whether
@@ -115,27 +117,11 @@ impl KubernetesJob {
     /// Compares the outputs in state with new inputs: what changes, what replaces, and whether
     /// the Job runs again although nothing changed ([`outcome::rerun_reason`]).
     pub fn diff(&self, request: &DiffRequest) -> DiffResult {
-        let olds = inputs::inputs_of_outputs(&request.olds);
-        let ignore: Vec<_> = request
-            .ignore_changes
-            .iter()
-            .map(|p| diff::parse_property_path(p))
-            .collect();
-        let result = diff::diff(&olds, &request.news, &ignore, &values::is_unknown);
-        let mut detailed: BTreeMap<String, PropertyChange> = result
-            .changes
-            .iter()
-            .map(|c| {
-                let change = PropertyChange {
-                    kind: c.kind,
-                    replace: c.replace,
-                    input_diff: true,
-                };
-                (c.path.to_string(), change)
-            })
-            .collect();
-        let mut diffs = result.top_level();
-        let mut replaces = result.replace_keys();
+        let InputDiff {
+            mut detailed,
+            mut diffs,
+            mut replaces,
+        } = input_diff(Kind::KubernetesJob, request);
         let recorded = JobStatus::of_outputs(&request.olds, inputs::OUT_JOB_STATUS);
         if let Some(why) = outcome::rerun_reason(recorded, &outcome::annotations_of(&request.news))
         {
@@ -250,7 +236,8 @@ impl KubernetesJob {
         let home = prepared.home.clone().unwrap_or_default();
         // Also what a failed Update left behind (its state holds only the new inputs); deleted
         // first, as the list is worked from its end.
-        let extra = deploy::leftovers(&self.cluster, &home, &prepared.owner, &objects)
+        let kinds = Kind::KubernetesJob.namespaced_objects();
+        let extra = deploy::leftovers(&self.cluster, &home, kinds, &prepared.owner, &objects)
             .await
             .map_err(|e| ResourceError::Failed(format!("deleting KubernetesJob {id}: {e}")))?;
         objects.extend(extra);
@@ -288,6 +275,47 @@ impl KubernetesJob {
     }
 }
 
+/// What changed between a resource's recorded outputs and its new inputs, under its kind's
+/// replace rules.
+struct InputDiff {
+    detailed: BTreeMap<String, PropertyChange>,
+    diffs: Vec<String>,
+    replaces: Vec<String>,
+}
+
+fn input_diff(kind: Kind, request: &DiffRequest) -> InputDiff {
+    let olds = inputs::inputs_of_outputs_of(kind, &request.olds);
+    let ignore: Vec<_> = request
+        .ignore_changes
+        .iter()
+        .map(|p| diff::parse_property_path(p))
+        .collect();
+    let result = diff::diff_with(
+        kind.replace_rules(),
+        &olds,
+        &request.news,
+        &ignore,
+        &values::is_unknown,
+    );
+    let detailed = result
+        .changes
+        .iter()
+        .map(|c| {
+            let change = PropertyChange {
+                kind: c.kind,
+                replace: c.replace,
+                input_diff: true,
+            };
+            (c.path.to_string(), change)
+        })
+        .collect();
+    InputDiff {
+        detailed,
+        diffs: result.top_level(),
+        replaces: result.replace_keys(),
+    }
+}
+
 /// A string value that is known (not an unknown placeholder of a preview).
 fn known(value: Option<&Value>) -> Option<&str> {
     value
@@ -295,9 +323,20 @@ fn known(value: Option<&Value>) -> Option<&str> {
         .filter(|s| !values::is_unknown(&Value::from(*s)))
 }
 
-/// What a resource deploys, from its (revealed) checked inputs, owned by the resource `urn`.
+/// What a KubernetesJob deploys, from its (revealed) checked inputs, owned by the resource `urn`.
 fn prepare(inputs_value: &Value, name: &str, urn: &str) -> Result<Rendered, String> {
-    let checked = inputs::check(inputs_value, name, &[]);
+    prepare_kind(Kind::KubernetesJob, inputs_value, name, urn).map(|(_, rendered)| rendered)
+}
+
+/// What a resource of `kind` deploys, from its (revealed) checked inputs, owned by the resource
+/// `urn`, with the check's result (its outputs).
+fn prepare_kind(
+    kind: Kind,
+    inputs_value: &Value,
+    name: &str,
+    urn: &str,
+) -> Result<(inputs::CheckedInputs, Rendered), String> {
+    let checked = inputs::check_kind(kind, inputs_value, name, &[]);
     if !checked.failures.is_empty() {
         let list: Vec<String> = checked.failures.iter().map(ToString::to_string).collect();
         return Err(format!("the inputs do not check: {}", list.join("; ")));
@@ -309,7 +348,8 @@ fn prepare(inputs_value: &Value, name: &str, urn: &str) -> Result<Rendered, Stri
             .map(str::to_owned),
         stack: inputs::stack_of_urn(urn),
     };
-    checked.checked.render(&options)
+    let rendered = checked.checked.render(&options)?;
+    Ok((checked, rendered))
 }
 
 #[cfg(test)]

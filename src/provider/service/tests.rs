@@ -119,13 +119,27 @@ fn timeouts_names_and_types() {
     assert_eq!(timeout_from(f64::NEG_INFINITY), None);
     assert_eq!(resource_name("", "urn:pulumi:s::p::t::job"), "job");
     assert_eq!(resource_name("given", "urn:pulumi:s::p::t::job"), "given");
-    assert!(check_type(RESOURCE_TOKEN, "").is_ok());
-    assert!(check_type("", &format!("urn:pulumi:s::p::{RESOURCE_TOKEN}::j")).is_ok());
-    let err = check_type("kjob:index:Other", "u").unwrap_err();
+    assert_eq!(
+        resource_kind(RESOURCE_TOKEN, "").unwrap(),
+        Kind::KubernetesJob
+    );
+    assert_eq!(
+        resource_kind("", &format!("urn:pulumi:s::p::{RESOURCE_TOKEN}::j")).unwrap(),
+        Kind::KubernetesJob
+    );
+    assert_eq!(
+        resource_kind("kjob:index:KubernetesNamespace", "").unwrap(),
+        Kind::KubernetesNamespace
+    );
+    assert_eq!(
+        resource_kind("", "urn:pulumi:s::p::kjob:index:KubernetesNamespace::n").unwrap(),
+        Kind::KubernetesNamespace
+    );
+    let err = resource_kind("kjob:index:Other", "u").unwrap_err();
     assert_eq!(err.code(), tonic::Code::InvalidArgument);
     assert_eq!(
         err.message(),
-        "unknown resource type \"kjob:index:Other\" (urn u); this provider serves kjob:index:KubernetesJob"
+        "unknown resource type \"kjob:index:Other\" (urn u); this provider serves kjob:index:KubernetesJob and kjob:index:KubernetesNamespace"
     );
 }
 

@@ -11,9 +11,10 @@ use crate::api::pulumirpc::{
 };
 use crate::core::diff::ChangeKind;
 use crate::core::path::Failure;
+use crate::kinds::Kind;
 use crate::provider::resource::{self as res, Properties, ResourceError};
 use crate::provider::values;
-use crate::schema::RESOURCE_TOKEN;
+use crate::schema::{NAMESPACE_RESOURCE_TOKEN, RESOURCE_TOKEN};
 
 /// A request's property map, revealed: `{}` when absent.
 pub(super) fn decode(s: Option<&prost_types::Struct>) -> Properties {
@@ -50,20 +51,35 @@ pub(super) fn resource_name(name: &str, urn: &str) -> String {
     urn.rsplit("::").next().unwrap_or_default().to_owned()
 }
 
-/// Refuses a resource type other than the one this provider serves.
-pub(super) fn check_type(ty: &str, urn: &str) -> Result<(), Status> {
-    let ok = if ty.is_empty() {
-        urn.contains(&format!("::{RESOURCE_TOKEN}::")) || urn.is_empty()
+/// The kind a resource type serves (`kjob:index:KubernetesJob`, `kjob:index:KubernetesNamespace`;
+/// an empty type is read from the URN, and an empty URN means KubernetesJob); any other type is
+/// refused.
+pub(super) fn resource_kind(ty: &str, urn: &str) -> Result<Kind, Status> {
+    let served = [
+        (RESOURCE_TOKEN, Kind::KubernetesJob),
+        (NAMESPACE_RESOURCE_TOKEN, Kind::KubernetesNamespace),
+    ];
+    let found = if ty.is_empty() {
+        if urn.is_empty() {
+            Some(Kind::KubernetesJob)
+        } else {
+            served
+                .iter()
+                .find(|(token, _)| urn.contains(&format!("::{token}::")))
+                .map(|(_, kind)| *kind)
+        }
     } else {
-        ty == RESOURCE_TOKEN
+        served
+            .iter()
+            .find(|(token, _)| ty == *token)
+            .map(|(_, kind)| *kind)
     };
-    if ok {
-        Ok(())
-    } else {
-        Err(Status::invalid_argument(format!(
-            "unknown resource type {ty:?} (urn {urn}); this provider serves {RESOURCE_TOKEN}"
-        )))
-    }
+    found.ok_or_else(|| {
+        Status::invalid_argument(format!(
+            "unknown resource type {ty:?} (urn {urn}); this provider serves {RESOURCE_TOKEN} and \
+             {NAMESPACE_RESOURCE_TOKEN}"
+        ))
+    })
 }
 
 /// The wait a Create or Update allows: the engine's timeout in seconds (customTimeouts), none

@@ -71,7 +71,13 @@ fn replace_table_matches_the_diff_rules_and_the_descriptors() {
         marks.unmatched
     );
     let count = marks.marked.values().filter(|m| **m).count();
-    assert_eq!(count, replace_paths().len());
+    // The KubernetesJob's rules, and the KubernetesNamespace's `spec.name` (its `metadata.name`
+    // is the same CloudResourceMetadata field as the Job's).
+    assert_eq!(count, replace_paths().len() + 1);
+    let schema = pulumi_schema();
+    let spec = &pulumi_type_of(&schema, "KubernetesNamespaceSpec")["properties"];
+    assert_eq!(spec["name"]["willReplaceOnChanges"], json!(true));
+    assert!(spec["labels"].get("willReplaceOnChanges").is_none());
 }
 
 /// Sensitive values and the kubeconfig are marked secret.
