@@ -13,6 +13,7 @@ mod deadlines;
 mod faults;
 mod job_semantics;
 mod load;
+mod namespace_kind;
 mod operator;
 mod outages;
 mod outcome_parity;

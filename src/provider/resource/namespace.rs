@@ -240,7 +240,12 @@ impl KubernetesNamespace<'_> {
             has_inputs,
             ..
         } = request;
-        if previous.value.as_object().is_none_or(serde_json::Map::is_empty) && !has_inputs {
+        if previous
+            .value
+            .as_object()
+            .is_none_or(serde_json::Map::is_empty)
+            && !has_inputs
+        {
             return Err(ResourceError::Invalid(format!(
                 "importing KubernetesNamespace {id} is not supported: declare it in the program and \
                  run `pulumi up` (kjob applies over a Namespace it owns, and refuses one it does not)"
