@@ -44,6 +44,16 @@ spec:
     )
 }
 
+/// The object `<ns>-<suffix>` of `kind` in the namespace `ns`, if it exists.
+async fn inside(
+    cluster: &kjob::cluster::Cluster,
+    kind: ObjectKind,
+    ns: &str,
+    suffix: &str,
+) -> Option<Value> {
+    get(cluster, kind, Some(ns), &format!("{ns}-{suffix}")).await
+}
+
 /// The owner label of an object (the resource's owner identity).
 fn owner_of(object: &Value) -> Option<&str> {
     object["metadata"]["labels"][OWNER_LABEL].as_str()
@@ -84,28 +94,18 @@ async fn up_update_and_down_of_a_governed_namespace() {
     assert_eq!(namespace["metadata"]["annotations"]["janitor/ttl"], "24h");
     let owner = owner_of(&namespace).expect("an owner label").to_owned();
 
-    let quota = get(
-        &cluster,
-        ObjectKind::ResourceQuota,
-        Some(&ns),
-        &format!("{ns}-quota"),
-    )
-    .await
-    .expect("the ResourceQuota exists");
+    let quota = inside(&cluster, ObjectKind::ResourceQuota, &ns, "quota")
+        .await
+        .expect("the ResourceQuota exists");
     assert_eq!(
         quota["spec"]["hard"],
         json!({"requests.cpu": "1", "limits.cpu": "2", "requests.memory": "1Gi",
                "limits.memory": "2Gi", "count/pods": "10", "count/services": "5",
                "count/configmaps": "20", "count/secrets": "20"})
     );
-    let limits = get(
-        &cluster,
-        ObjectKind::LimitRange,
-        Some(&ns),
-        &format!("{ns}-limits"),
-    )
-    .await
-    .expect("the LimitRange exists");
+    let limits = inside(&cluster, ObjectKind::LimitRange, &ns, "limits")
+        .await
+        .expect("the LimitRange exists");
     let item = &limits["spec"]["limits"][0];
     assert_eq!(item["type"], "Container");
     assert_eq!(item["default"], json!({"cpu": "500m", "memory": "256Mi"}));
@@ -113,27 +113,17 @@ async fn up_update_and_down_of_a_governed_namespace() {
         item["defaultRequest"],
         json!({"cpu": "100m", "memory": "128Mi"})
     );
-    let ingress = get(
-        &cluster,
-        ObjectKind::NetworkPolicy,
-        Some(&ns),
-        &format!("{ns}-ingress-policy"),
-    )
-    .await
-    .expect("the ingress policy exists");
+    let ingress = inside(&cluster, ObjectKind::NetworkPolicy, &ns, "ingress-policy")
+        .await
+        .expect("the ingress policy exists");
     assert_eq!(ingress["spec"]["policyTypes"], json!(["Ingress"]));
     assert_eq!(
         ingress["spec"]["ingress"][0]["from"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"],
         "monitoring"
     );
-    let egress = get(
-        &cluster,
-        ObjectKind::NetworkPolicy,
-        Some(&ns),
-        &format!("{ns}-egress-policy"),
-    )
-    .await
-    .expect("the egress policy exists");
+    let egress = inside(&cluster, ObjectKind::NetworkPolicy, &ns, "egress-policy")
+        .await
+        .expect("the egress policy exists");
     assert_eq!(
         egress["spec"]["egress"][1]["to"][0]["ipBlock"]["cidr"],
         "10.0.0.0/8"
@@ -159,14 +149,9 @@ async fn up_update_and_down_of_a_governed_namespace() {
     let quota_uid = quota["metadata"]["uid"].clone();
     std::fs::write(&file, manifest(&resource, &ns, "3", false)).unwrap();
     bed.run(&["up", "--manifest", &file, "--yes"]).ok();
-    let quota = get(
-        &cluster,
-        ObjectKind::ResourceQuota,
-        Some(&ns),
-        &format!("{ns}-quota"),
-    )
-    .await
-    .expect("the ResourceQuota stays");
+    let quota = inside(&cluster, ObjectKind::ResourceQuota, &ns, "quota")
+        .await
+        .expect("the ResourceQuota stays");
     assert_eq!(quota["spec"]["hard"]["limits.cpu"], "3");
     assert_eq!(quota["metadata"]["uid"], quota_uid, "updated in place");
     let egress_name = format!("{ns}-egress-policy");
@@ -182,14 +167,9 @@ async fn up_update_and_down_of_a_governed_namespace() {
     })
     .await;
     assert!(
-        get(
-            &cluster,
-            ObjectKind::NetworkPolicy,
-            Some(&ns),
-            &format!("{ns}-ingress-policy")
-        )
-        .await
-        .is_some(),
+        inside(&cluster, ObjectKind::NetworkPolicy, &ns, "ingress-policy")
+            .await
+            .is_some(),
         "the ingress policy stays"
     );
 

@@ -232,23 +232,40 @@ impl KubernetesJob {
         let prepared = prepare(&inputs::inputs_of_outputs(&olds), &name, &urn).map_err(|e| {
             ResourceError::Invalid(format!("cannot tell what KubernetesJob {id} created: {e}"))
         })?;
-        let mut objects: Vec<ObjectRef> = prepared.ids();
         let home = prepared.home.clone().unwrap_or_default();
+        self.delete_rendered(&urn, &id, &prepared, &home, inputs::adopts(&olds))
+            .await
+    }
+
+    /// Deletes the objects `prepared` holds and what an earlier, failed run left in `home` under
+    /// the owner's label (after taking them over when `adopt`: imported and never updated).
+    async fn delete_rendered(
+        &self,
+        urn: &str,
+        id: &str,
+        prepared: &Rendered,
+        home: &str,
+        adopt: bool,
+    ) -> Result<(), ResourceError> {
+        let failed = |e: &dyn std::fmt::Display| {
+            ResourceError::Failed(format!("deleting {} {id}: {e}", prepared.kind))
+        };
+        let mut objects: Vec<ObjectRef> = prepared.ids();
         // Also what a failed Update left behind (its state holds only the new inputs); deleted
         // first, as the list is worked from its end.
-        let kinds = Kind::KubernetesJob.namespaced_objects();
-        let extra = deploy::leftovers(&self.cluster, &home, kinds, &prepared.owner, &objects)
+        let kinds = prepared.kind.namespaced_objects();
+        let extra = deploy::leftovers(&self.cluster, home, kinds, &prepared.owner, &objects)
             .await
-            .map_err(|e| ResourceError::Failed(format!("deleting KubernetesJob {id}: {e}")))?;
+            .map_err(|e| failed(&e))?;
         objects.extend(extra);
-        let mut observer = EngineObserver::new(&self.log, &urn);
-        if inputs::adopts(&olds) {
+        let mut observer = EngineObserver::new(&self.log, urn);
+        if adopt {
             // Imported and never updated: the objects still carry their former owner's
             // identity. Take them over first, so that the delete below may remove them.
             let takeover = deploy::Takeover { adopt: true };
             deploy::apply(
                 &self.cluster,
-                &prepared,
+                prepared,
                 &objects,
                 &[],
                 takeover,
@@ -256,9 +273,7 @@ impl KubernetesJob {
                 &self.cancel,
             )
             .await
-            .map_err(|e| {
-                ResourceError::Failed(format!("deleting KubernetesJob {id}: {}", e.source))
-            })?;
+            .map_err(|e| failed(&e.source))?;
         }
         let result = deploy::delete(
             &self.cluster,
@@ -269,9 +284,7 @@ impl KubernetesJob {
         )
         .await;
         observer.flush().await;
-        result.map_err(|e| {
-            ResourceError::Failed(format!("deleting KubernetesJob {id}: {}", e.source))
-        })
+        result.map_err(|e| failed(&e.source))
     }
 }
 

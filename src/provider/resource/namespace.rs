@@ -204,31 +204,9 @@ impl KubernetesNamespace<'_> {
                 "cannot tell what KubernetesNamespace {id} created: {e}"
             ))
         })?;
-        let mut objects = prepared.ids();
-        let cluster = &self.inner.cluster;
-        let extra = deploy::leftovers(
-            cluster,
-            &namespace_of(&prepared),
-            KIND.namespaced_objects(),
-            &prepared.owner,
-            &objects,
-        )
-        .await
-        .map_err(|e| ResourceError::Failed(format!("deleting KubernetesNamespace {id}: {e}")))?;
-        objects.extend(extra);
-        let mut observer = EngineObserver::new(&self.inner.log, &urn);
-        let result = deploy::delete(
-            cluster,
-            &objects,
-            &prepared.owner,
-            &mut observer,
-            &self.inner.cancel,
-        )
-        .await;
-        observer.flush().await;
-        result.map_err(|e| {
-            ResourceError::Failed(format!("deleting KubernetesNamespace {id}: {}", e.source))
-        })
+        self.inner
+            .delete_rendered(&urn, &id, &prepared, &namespace_of(&prepared), false)
+            .await
     }
 
     /// Refresh: the resource is gone (`None`) when its Namespace is; otherwise the outputs in

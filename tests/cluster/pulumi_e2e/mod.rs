@@ -326,6 +326,7 @@ fn image_of(job: &Value) -> String {
         .to_owned()
 }
 
+mod namespace;
 mod operator;
 mod sdks;
 mod team;

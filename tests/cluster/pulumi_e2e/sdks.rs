@@ -60,7 +60,32 @@ fn gen_sdk(run: &Run, project: &Path, language: &str) -> PathBuf {
     );
     let dir = project.join("sdk").join(language);
     assert!(dir.is_dir(), "gen-sdk wrote {}", dir.display());
+    assert_has_resource_file(&dir, "kubernetesnamespace");
     dir
+}
+
+/// The generated SDK has a source file for the resource (`kubernetesNamespace.ts`,
+/// `kubernetes_namespace.py`, `kubernetesNamespace.go`): lower-cased, without `_`, `stem`.
+fn assert_has_resource_file(dir: &Path, stem: &str) {
+    fn walk(dir: &Path, stem: &str) -> bool {
+        std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|e| {
+                let path = e.path();
+                if path.is_dir() {
+                    return walk(&path, stem);
+                }
+                let name = path.file_stem().unwrap_or_default().to_string_lossy();
+                name.to_lowercase().replace('_', "") == stem
+            })
+    }
+    assert!(
+        walk(dir, stem),
+        "the SDK in {} has no {stem} resource",
+        dir.display()
+    );
 }
 
 /// Up, check the Job and the outputs, destroy.
