@@ -215,10 +215,10 @@ pub(crate) enum Command {
     /// status, timestamps).
     #[command(after_help = "Example:\n  kjob get migrate --kind KubernetesJob -o json")]
     Get(GetArgs),
-    /// Write the generated schemas (the Pulumi package schema and the manifest's JSON Schema)
+    /// Write the generated schemas (the Pulumi package schema and the manifests' JSON Schemas)
     /// into a directory.
     #[command(
-        after_help = "Example:\n  kjob schema            (writes schema/schema.json and schema/kubernetesjob.schema.json)"
+        after_help = "Example:\n  kjob schema            (writes schema/schema.json, schema/kubernetesjob.schema.json\n                          and schema/kubernetesnamespace.schema.json)"
     )]
     Schema(SchemaArgs),
     /// Print the effective manifest: --set overrides, defaults and resolved references applied

@@ -291,6 +291,16 @@ pub const NAMESPACE_REPLACE_RULES: [ReplaceRule; 2] = [
     rule("spec.name", When::Always),
 ];
 
+/// The replace rules of the kind named `kind` (a manifest's `kind`, as the state store records
+/// it): [`NAMESPACE_REPLACE_RULES`] for a KubernetesNamespace, else [`REPLACE_RULES`].
+pub fn rules_for(kind: &str) -> &'static [ReplaceRule] {
+    if kind == "KubernetesNamespace" {
+        &NAMESPACE_REPLACE_RULES
+    } else {
+        &REPLACE_RULES
+    }
+}
+
 const fn rule(path: &'static str, when: When) -> ReplaceRule {
     ReplaceRule { path, when }
 }

@@ -172,6 +172,7 @@ fn envelope_paths() -> [PropertyPath; 2] {
 pub fn change(desired: &Desired<'_>, previous: Option<Record>, old_bodies: &Bodies) -> Change {
     let new = desired.manifest.clone();
     let new_bodies = desired.bodies;
+    let rules = diff::rules_for(&desired.key.kind);
     let Some(previous) = previous else {
         return Change {
             key: desired.key.clone(),
@@ -181,7 +182,7 @@ pub fn change(desired: &Desired<'_>, previous: Option<Record>, old_bodies: &Bodi
                 .iter()
                 .map(|id| (id.clone(), Action::Create))
                 .collect(),
-            inputs: diff::diff(&Value::Null, &new, &envelope_paths(), &|_| false),
+            inputs: diff::diff_with(rules, &Value::Null, &new, &envelope_paths(), &|_| false),
             old: Value::Null,
             new,
             replace_job: None,
@@ -189,7 +190,7 @@ pub fn change(desired: &Desired<'_>, previous: Option<Record>, old_bodies: &Bodi
         };
     };
     let old = previous.manifest.clone();
-    let inputs = diff::diff(&old, &new, &envelope_paths(), &|_| false);
+    let inputs = diff::diff_with(rules, &old, &new, &envelope_paths(), &|_| false);
     let is_job = desired.runs_job;
     let had_job = previous
         .all_objects()

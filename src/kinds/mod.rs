@@ -61,10 +61,7 @@ impl Kind {
 
     /// The rules saying which input changes replace a resource of this kind.
     pub fn replace_rules(self) -> &'static [crate::core::diff::ReplaceRule] {
-        match self {
-            Kind::KubernetesJob => &crate::core::diff::REPLACE_RULES,
-            Kind::KubernetesNamespace => &crate::core::diff::NAMESPACE_REPLACE_RULES,
-        }
+        crate::core::diff::rules_for(self.as_str())
     }
 
     /// The namespaced object kinds its resources render (what a sweep for leftovers lists).

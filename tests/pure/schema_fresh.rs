@@ -1,4 +1,5 @@
-//! The committed schema files (`schema/schema.json`, `schema/kubernetesjob.schema.json`) match
+//! The committed schema files (`schema/schema.json`, `schema/kubernetesjob.schema.json`,
+//! `schema/kubernetesnamespace.schema.json`) match
 //! what the descriptors generate. With `KJOB_UPDATE_SCHEMA=1` the test rewrites them instead.
 
 use std::path::Path;

@@ -173,12 +173,12 @@ pub fn record(record: &Record, format: Format) -> Result<(), CliError> {
 
 /// Prints where `kjob schema` wrote the schemas.
 pub fn schema_written(dir: &Path) {
+    let d = dir.display();
     println!(
-        "wrote {}/{} and {}/{}",
-        dir.display(),
+        "wrote {d}/{}, {d}/{} and {d}/{}",
         crate::schema::PULUMI_SCHEMA_FILE,
-        dir.display(),
-        crate::schema::JSON_SCHEMA_FILE
+        crate::schema::JSON_SCHEMA_FILE,
+        crate::schema::NAMESPACE_JSON_SCHEMA_FILE
     );
 }
 

@@ -246,3 +246,18 @@ fn validation_names_each_path() {
         c.failures
     );
 }
+
+#[test]
+fn a_new_name_replaces_and_everything_else_updates_in_place() {
+    use crate::core::diff::{diff_with, rules_for};
+    let old = checked(json!({"name": "a", "resourceProfile": {"preset": "small"}})).document;
+    let changes = |spec: Value| {
+        let new = checked(spec).document;
+        diff_with(rules_for(KIND), &old, &new, &[], &|_| false)
+    };
+    let renamed = changes(json!({"name": "b", "resourceProfile": {"preset": "small"}}));
+    assert!(renamed.replaces(), "{renamed:?}");
+    let resized = changes(json!({"name": "a", "resourceProfile": {"preset": "large"},
+        "networkConfig": {"isolateIngress": true}, "labels": {"x": "y"}}));
+    assert!(!resized.is_empty() && !resized.replaces(), "{resized:?}");
+}
