@@ -1,4 +1,5 @@
-//! The `pulumirpc.ResourceProvider` service: the wire front end of [`KubernetesJob`]. Each
+//! The `pulumirpc.ResourceProvider` service: the wire front end of [`KubernetesJob`] and
+//! [`res::KubernetesNamespace`], chosen by the request's type token (or its URN). Each
 //! resource RPC decodes its request (Struct to JSON, secrets revealed and their paths kept),
 //! calls the resource's typed function, encodes the answer (JSON to Struct, the secret paths
 //! wrapped again) and maps a [`ResourceError`] to a status (a partial failure carries

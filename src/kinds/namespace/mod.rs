@@ -1,5 +1,5 @@
 //! The KubernetesNamespace kind, which a KubernetesJob's `spec.namespace` refers to by default:
-//! decode strictly, resolve references, validate ([`validate`]), render ([`render`]) and compute
+//! decode strictly, resolve references, validate ([`mod@validate`]), render ([`mod@render`]) and compute
 //! its outputs. Pure, like [`crate::kinds::job`].
 //!
 //! The whole of upstream's spec: `name` (a DNS-1123 label), `labels`, `annotations`,

@@ -3,7 +3,9 @@
 //! plain values ([`types`]); nothing here knows the protocol. The pure decisions are the core's
 //! ([`inputs`], [`crate::kinds`], [`crate::core::diff`], [`crate::core::outcome`]); the resource
 //! drives the shells ([`crate::deploy`], [`crate::wait`], [`crate::cluster`]) with them.
-//! [`crate::provider::service`] is the wire front end.
+//! [`crate::provider::service`] is the wire front end. The second resource type,
+//! `kjob:index:KubernetesNamespace`, is [`KubernetesNamespace`] (`namespace.rs`), a view of the
+//! same value with the same request and result types.
 
 mod converge;
 mod drift;

@@ -237,3 +237,82 @@ async fn check_and_preview_through_the_service() {
         .unwrap_err();
     assert_eq!(wrong.code(), tonic::Code::InvalidArgument);
 }
+
+/// `kjob:index:KubernetesNamespace` through the service: Check names failures by path, Diff
+/// replaces on a new name and updates in place otherwise, a preview Create reports the outputs.
+#[tokio::test]
+async fn the_namespace_resource_through_the_service() {
+    const TOKEN: &str = crate::schema::NAMESPACE_RESOURCE_TOKEN;
+    let provider = provider();
+    let urn = format!("urn:pulumi:s::p::{TOKEN}::team");
+    let check = |spec: serde_json::Value| CheckRequest {
+        urn: urn.clone(),
+        r#type: TOKEN.into(),
+        news: Some(values::to_struct(&json!({ "spec": spec }))),
+        ..Default::default()
+    };
+    let bad = provider
+        .check(Request::new(check(
+            json!({"name": "Team", "serviceMeshConfig": {"enabled": true}}),
+        )))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut paths: Vec<String> = bad.failures.iter().map(|f| f.property.clone()).collect();
+    paths.sort();
+    assert_eq!(paths, ["spec.name", "spec.serviceMeshConfig.meshType"]);
+    let spec = json!({"name": "team", "resourceProfile": {"preset": "small"}});
+    let good = provider
+        .check(Request::new(check(spec)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(good.failures.is_empty(), "{:?}", good.failures);
+    let inputs = values::from_struct(good.inputs.as_ref().unwrap());
+    assert_eq!(
+        inputs["metadata"]["name"],
+        json!("team"),
+        "named from the URN"
+    );
+    let created = provider
+        .create(Request::new(CreateRequest {
+            urn: urn.clone(),
+            r#type: TOKEN.into(),
+            properties: good.inputs.clone(),
+            preview: true,
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let outputs = values::from_struct(created.properties.as_ref().unwrap());
+    assert_eq!(outputs["resourceQuotasApplied"], json!("true"));
+    assert_eq!(outputs["namespace"], json!("team"));
+    let diff = |news: serde_json::Value| DiffRequest {
+        urn: urn.clone(),
+        r#type: TOKEN.into(),
+        olds: created.properties.clone(),
+        news: Some(values::to_struct(&news)),
+        ..Default::default()
+    };
+    let mut renamed = inputs.clone();
+    renamed["spec"]["name"] = json!("team-b");
+    let wire = provider
+        .diff(Request::new(diff(renamed)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(wire.replaces, ["spec"]);
+    assert!(wire.delete_before_replace);
+    let mut resized = inputs.clone();
+    resized["spec"]["resourceProfile"]["preset"] = json!("large");
+    let wire = provider
+        .diff(Request::new(diff(resized)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        wire.replaces.is_empty() && wire.diffs == ["spec"],
+        "{wire:?}"
+    );
+}
