@@ -170,3 +170,51 @@ fn the_json_schema_rejects_what_the_loader_rejects() {
     missing.as_object_mut().unwrap().remove("spec");
     assert!(!validator.is_valid(&missing), "spec is required");
 }
+
+/// The KubernetesNamespace JSON Schema is a valid schema; it accepts upstream's valid
+/// `spec_test.go` cases (transcribed with camelCase names) and refuses both members of the
+/// profile's oneof, an unknown field and a bad enum value.
+#[test]
+fn the_namespace_json_schema_accepts_upstreams_valid_cases() {
+    let schema = namespace_json_schema();
+    assert!(jsonschema::meta::is_valid(&schema));
+    assert_eq!(
+        schema["properties"]["kind"]["const"],
+        json!("KubernetesNamespace")
+    );
+    let validator = jsonschema::validator_for(&schema).expect("the JSON Schema compiles");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/upstream/namespace_spec_test");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("the transcribed cases")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().contains("-valid-"))
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 10);
+    for file in files {
+        let doc: Value =
+            serde_saphyr::from_str(&std::fs::read_to_string(&file).unwrap()).expect("YAML");
+        assert_eq!(
+            violations(&validator, &doc),
+            Vec::<String>::new(),
+            "{}",
+            file.display()
+        );
+    }
+    let base = json!({"apiVersion": API_VERSION, "kind": "KubernetesNamespace",
+        "metadata": {"name": "a"}, "spec": {"name": "a"}});
+    let with = |spec: Value| {
+        let mut doc = base.clone();
+        doc["spec"] = spec;
+        doc
+    };
+    assert!(validator.is_valid(&base));
+    for bad in [
+        json!({"name": "a", "resourceProfile": {"preset": "small", "custom": {}}}),
+        json!({"name": "a", "preset": "small"}),
+        json!({"name": "a", "podSecurityStandard": "strict"}),
+    ] {
+        assert!(!validator.is_valid(&with(bad.clone())), "{bad}");
+    }
+}
