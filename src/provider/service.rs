@@ -2,7 +2,7 @@
 //! [`res::KubernetesNamespace`], chosen by the request's type token (or its URN). Each
 //! resource RPC decodes its request (Struct to JSON, secrets revealed and their paths kept),
 //! calls the resource's typed function, encodes the answer (JSON to Struct, the secret paths
-//! wrapped again) and maps a [`ResourceError`] to a status (a partial failure carries
+//! wrapped again) and maps a [`res::ResourceError`] to a status (a partial failure carries
 //! `ErrorResourceInitFailed`). The decisions are the resource's.
 
 mod wire;

@@ -1,5 +1,5 @@
 //! The KubernetesJob pipeline shared by the provider and the CLI: decode strictly, apply proto
-//! defaults, resolve references, validate. Pure: lookups go through [`refs::Source`]s.
+//! defaults, resolve references, validate. Pure: lookups go through [`Source`]s.
 
 use serde_json::Value;
 
