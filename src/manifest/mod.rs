@@ -264,6 +264,15 @@ pub fn parse(source: &str, text: &str) -> Result<Vec<Document>, Vec<Located>> {
     }
 }
 
+/// The line and column of the node at `path` (the deepest node on it that exists) in a YAML
+/// text that is not a manifest (a stack input), for its messages; `None` when the text does
+/// not parse as one document.
+pub fn position_of(text: &str, path: &PropertyPath) -> Option<Position> {
+    let options = serde_saphyr::options! { with_snippet: false, budget: Some(budget()) };
+    let node: Spanned<Node> = serde_saphyr::from_str_with_options(text, options).ok()?;
+    Some(convert(node, None).1.locate(path))
+}
+
 /// Documents one manifest file may hold: room for 10,000 real documents and the empty ones
 /// between them, still a bound on separator storms.
 pub const MAX_DOCUMENTS: usize = 50_000;

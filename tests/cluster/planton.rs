@@ -175,6 +175,34 @@ async fn a_digital_ocean_stack_input_deploys_with_its_kubeconfig() {
     // The ambient kubeconfig is not used: without a provider config nothing is reachable.
     let bare = bed.file("bare.yaml", &format!("target:\n{target}"));
     kjob(&bed, &["up", "-i", &bare, "--yes", "--call-timeout", "2"]).exit(4);
+    // Decoding errors name the file, the property path, and its line and column in the file.
+    let bad = bed.file(
+        "bad.yaml",
+        &format!(
+            "providerConfig:\n  provider: digital_ocean_doks\n  bogusField: 1\ntarget:\n{target}"
+        ),
+    );
+    kjob(&bed, &["validate", "-i", &bad])
+        .exit(2)
+        .says("bad.yaml:3:15: providerConfig.bogusField: unknown field");
+    let wrong: String = yaml_job(
+        &name,
+        "  namespace: {value: default}\n  backoffLimit: many\n",
+    )
+    .lines()
+    .map(|l| format!("  {l}\n"))
+    .collect();
+    let text = format!("# stack input\ntarget:\n{wrong}");
+    let line = 1 + text
+        .lines()
+        .position(|l| l.contains("backoffLimit"))
+        .unwrap();
+    let wrong = bed.file("wrong.yaml", &text);
+    kjob(&bed, &["validate", "-i", &wrong])
+        .exit(2)
+        .says(&format!(
+            "wrong.yaml:{line}:19: spec.backoffLimit: expected a whole number"
+        ));
 }
 
 /// A real token for a new ServiceAccount allowed to do anything (the test bed's RBAC).

@@ -131,7 +131,13 @@ pub(crate) async fn prepare(
         if let Some(config) = &input.provider {
             prepared.kubeconfig = Some(kubeconfig(config).await?);
         }
-        (format!("{file} (target)"), input.target)
+        // Positions in an in-place target are positions in the file.
+        let name = if input.in_place {
+            file.clone()
+        } else {
+            format!("{file} (target)")
+        };
+        (name, input.target)
     } else if let Some(dir) = &args.kustomize_dir {
         if slot.is_some() {
             return Err(usage("give either --manifest or --kustomize-dir, not both"));

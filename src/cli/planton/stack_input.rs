@@ -8,6 +8,11 @@
 //! `serviceAccountKeyBase64` ([`super::gke`]); `aws_eks` and `azure_aks` are refused (upstream's
 //! module has no implementation for them either); no `providerConfig` means the ambient
 //! kubeconfig (`--kubeconfig`, `KUBECONFIG`, ...), as upstream.
+//!
+//! Messages name the file, the property path and its line and column in the file
+//! (`stack.yaml:12:5: providerConfig.bogus: unknown field ...`). The target keeps the file's
+//! lines when it is written as a block under `target:` ([`StackInput::in_place`]), so that the
+//! manifest pipeline's messages point into the file too.
 
 use serde_json::Value;
 
@@ -15,6 +20,7 @@ use crate::api;
 use crate::api::k8s::{KubernetesProvider, KubernetesProviderConfig};
 use crate::core::codec;
 use crate::core::path::PropertyPath;
+use crate::manifest;
 
 /// Full name of the provider configuration message.
 pub const PROVIDER_CONFIG: &str =
@@ -24,6 +30,9 @@ pub const PROVIDER_CONFIG: &str =
 pub struct StackInput {
     /// The `target` manifest, as YAML text.
     pub target: String,
+    /// Whether `target` keeps the file's lines and columns (the other lines blanked), so that
+    /// positions in it are positions in the file.
+    pub in_place: bool,
     /// The provider configuration, when given.
     pub provider: Option<KubernetesProviderConfig>,
 }
@@ -58,25 +67,34 @@ pub fn parse(source: &str, text: &str) -> Result<StackInput, Vec<String>> {
         )]);
     };
     let mut problems = Vec::new();
+    let at = |path: &PropertyPath| match manifest::position_of(text, path) {
+        Some(p) => format!("{source}:{}:{}", p.line, p.column),
+        None => source.to_owned(),
+    };
     let target = take(&mut map, "target", "target");
     let provider = take(&mut map, "providerConfig", "provider_config");
     // Filled by upstream's orchestrator; kjob resolves spec.namespace itself.
     let _namespace = take(&mut map, "kubernetesNamespace", "kubernetes_namespace");
     if take(&mut map, "dockerConfigJson", "docker_config_json").is_some_and(|v| v != "") {
         problems.push(format!(
-            "{source}: dockerConfigJson: not supported by the kjob CLI (mount registry credentials as a Secret named in spec.image.pullSecretName, or use the Pulumi provider's dockerConfigJson input)"
+            "{}: dockerConfigJson: not supported by the kjob CLI (mount registry credentials as a Secret named in spec.image.pullSecretName, or use the Pulumi provider's dockerConfigJson input)",
+            at(&PropertyPath::root().field("dockerConfigJson"))
         ));
     }
     for key in map.keys() {
         problems.push(format!(
-            "{source}: {key}: unknown field (a stack input has target, providerConfig, kubernetesNamespace, dockerConfigJson)"
+            "{}: {key}: unknown field (a stack input has target, providerConfig, kubernetesNamespace, dockerConfigJson)",
+            at(&PropertyPath::root().key(key))
         ));
     }
-    let target = match target {
-        Some(target @ Value::Object(_)) => serde_saphyr::to_string(&target).unwrap_or_default(),
+    let (target, in_place) = match target {
+        Some(target @ Value::Object(_)) => match target_in_place(text, &target) {
+            Some(kept) => (kept, true),
+            None => (serde_saphyr::to_string(&target).unwrap_or_default(), false),
+        },
         _ => {
             problems.push(format!("{source}: target: is required (the manifest)"));
-            String::new()
+            (String::new(), false)
         }
     };
     let provider = provider.filter(|p| !p.is_null()).map(|p| {
@@ -87,15 +105,41 @@ pub fn parse(source: &str, text: &str) -> Result<StackInput, Vec<String>> {
             None,
         );
         for failure in &decoded.failures {
-            problems.push(format!("{source}: {failure}"));
+            problems.push(format!("{}: {failure}", at(&failure.path)));
         }
         codec::to_typed::<KubernetesProviderConfig>(&decoded.message)
     });
     if problems.is_empty() {
-        Ok(StackInput { target, provider })
+        Ok(StackInput {
+            target,
+            in_place,
+            provider,
+        })
     } else {
         Err(problems)
     }
+}
+
+/// The `target` block of a stack input as YAML text on the file's own lines and columns, every
+/// other line blanked: when `target:` starts a line and holds a block mapping, and the kept
+/// text reads back as `target` (else `None`, and the target is written out anew).
+fn target_in_place(text: &str, target: &Value) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines.iter().position(|line| {
+        line.strip_prefix("target:")
+            .map(str::trim)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('#'))
+    })?;
+    let mut kept = vec![""; lines.len()];
+    for (i, line) in lines.iter().enumerate().skip(start + 1) {
+        if line.starts_with(|c: char| !c.is_whitespace() && c != '#') {
+            break;
+        }
+        kept[i] = line;
+    }
+    let kept = kept.join("\n");
+    let value: Value = serde_saphyr::from_str(&kept).ok()?;
+    (value == *target).then_some(kept)
 }
 
 /// How to reach the cluster `config` names; errors name the field.
@@ -180,9 +224,9 @@ mod tests {
         .err()
         .unwrap()
         .join("\n");
-        assert!(e.contains("s.yaml: extra: unknown field"), "{e}");
+        assert!(e.contains("s.yaml:2:8: extra: unknown field"), "{e}");
         assert!(e.contains("s.yaml: target: is required"), "{e}");
-        assert!(e.contains("providerConfig.nope"), "{e}");
+        assert!(e.contains("s.yaml:1:43: providerConfig.nope"), "{e}");
         let config = KubernetesProviderConfig {
             provider: KubernetesProvider::GcpGke as i32,
             ..KubernetesProviderConfig::default()
@@ -200,5 +244,35 @@ mod tests {
                 .unwrap_err()
                 .contains("aws_eks is not supported")
         );
+    }
+
+    #[test]
+    fn positions_are_the_files_own() {
+        let text = "# a stack input\nproviderConfig:\n  provider: digital_ocean_doks\n  bogusField: 1\nextra: x\ntarget:\n  apiVersion: kubernetes.project-planton.org/v1\n  kind: KubernetesJob\n  metadata: {name: a}\n  spec:\n    namespace: {value: ns}\n    # a comment\n    backoffLimit: many\n";
+        let e = parse("s.yaml", text).err().unwrap().join("\n");
+        assert!(
+            e.contains("s.yaml:4:15: providerConfig.bogusField: unknown field"),
+            "{e}"
+        );
+        assert!(e.contains("s.yaml:5:8: extra: unknown field"), "{e}");
+        let fixed = text.replace("  bogusField: 1\nextra: x\n", "");
+        let input = parse("s.yaml", &fixed).unwrap();
+        assert!(input.in_place);
+        let path = PropertyPath::root().field("spec").field("backoffLimit");
+        assert_eq!(
+            manifest::position_of(&input.target, &path),
+            manifest::position_of(
+                &fixed,
+                &PropertyPath::root()
+                    .field("target")
+                    .field("spec")
+                    .field("backoffLimit")
+            ),
+        );
+        let docs = manifest::parse("s.yaml", &input.target).unwrap();
+        assert_eq!(docs[0].whole("x").to_string(), "s.yaml:5:3: x");
+        // A flow-style target is written out anew: its positions are not the file's.
+        let input = parse("s.yaml", "target: {apiVersion: v, kind: K}\n").unwrap();
+        assert!(!input.in_place);
     }
 }
