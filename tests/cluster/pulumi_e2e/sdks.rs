@@ -29,7 +29,47 @@ fn gen_sdk(run: &Run, project: &Path, language: &str) -> PathBuf {
     );
     let dir = project.join("sdk").join(language);
     assert!(dir.is_dir(), "gen-sdk wrote {}", dir.display());
+    check_sdk(&dir, language);
     dir
+}
+
+/// The generated SDK asks for the installed plugin (name, version, the schema's download URL)
+/// and documents the resource with this language's example from the schema.
+fn check_sdk(dir: &Path, language: &str) {
+    let read = |file: &str| {
+        std::fs::read_to_string(dir.join(file))
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.join(file).display()))
+    };
+    let json = |file: &str| -> Value { serde_json::from_str(&read(file)).expect("JSON") };
+    let (plugin, resource, example) = match language {
+        "nodejs" => (
+            json("package.json")["pulumi"].clone(),
+            "kubernetesJob.ts",
+            "new kjob.KubernetesJob(\"hello\"",
+        ),
+        "python" => (
+            json("pulumi_kjob/pulumi-plugin.json"),
+            "pulumi_kjob/kubernetes_job.py",
+            "kjob.KubernetesJob(",
+        ),
+        "go" => (
+            json("kjob/pulumi-plugin.json"),
+            "kjob/kubernetesJob.go",
+            "kjob.NewKubernetesJob(ctx, \"hello\"",
+        ),
+        other => panic!("no checks for {other}"),
+    };
+    assert_eq!(plugin["name"], "kjob", "{language}: {plugin}");
+    assert_eq!(plugin["version"], VERSION, "{language}: {plugin}");
+    assert_eq!(
+        plugin["server"], "github://api.github.com/project-planton/kjob",
+        "{language}: {plugin}"
+    );
+    let code = read(resource);
+    assert!(
+        code.contains("Example Usage") && code.contains(example),
+        "{language}: {resource} documents the example"
+    );
 }
 
 /// Up, check the Job and the outputs, destroy.
