@@ -14,6 +14,7 @@
 //! | shell | [`wait`] | waiting for a Job with progress, failure diagnostics | yes |
 //! | shell | [`follow`] | following a Job's pods' logs until it finishes (`logs --follow`, `up --logs`, the provider's status) | yes |
 //! | shell | [`state`] | the state store behind one interface: `file://` (records, atomic writes, flock) and `kubernetes://` (Secrets, a Lease) | yes (files, cluster) |
+//! | shell | [`os`] | what differs between operating systems: owner-only file modes, syncing a directory, stop signals, the host name | yes |
 //! | front end | [`provider`] | `pulumi-resource-kjob`: the gRPC service over typed resource functions | yes |
 //! | front end | [`cli`] | `kjob`: arguments, commands, output; Project Planton's CLI inputs ([`cli::planton`]) | yes |
 //!
@@ -28,6 +29,7 @@ pub mod follow;
 pub mod kinds;
 pub mod logging;
 pub mod manifest;
+pub mod os;
 pub mod provider;
 pub mod schema;
 pub mod state;

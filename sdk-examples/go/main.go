@@ -2,7 +2,7 @@
 package main
 
 import (
-	"example.com/pulumi-kjob/sdk/go/kjob"
+	"github.com/project-planton/kjob/sdk/go/kjob"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
 )

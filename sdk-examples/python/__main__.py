@@ -1,4 +1,4 @@
-"""The YAML example's program in Python: one KubernetesJob in a namespace it creates."""
+# The YAML example's program in Python: one KubernetesJob in a namespace it creates.
 
 import pulumi
 import pulumi_kjob as kjob

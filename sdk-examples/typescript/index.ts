@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import * as kjob from "@pulumi/kjob";
+import * as kjob from "@project-planton/kjob";
 
 const config = new pulumi.Config();
 const targetNamespace = config.get("namespace") ?? "kjob-typescript-example";

@@ -75,28 +75,19 @@ pub struct Context {
 /// at once.
 pub const INTERRUPT_GRACE: Duration = Duration::from_millis(1500);
 
-/// SIGINT and SIGTERM, caught from the start of the command on.
-struct Signals {
-    interrupt: tokio::signal::unix::Signal,
-    terminate: tokio::signal::unix::Signal,
-}
+/// The stop signals (SIGINT and SIGTERM; Ctrl-C and Ctrl-Break on Windows), caught from the start
+/// of the command on.
+struct Signals(crate::os::Stop);
 
 impl Signals {
-    /// Catches both (inside the runtime); `None` when they cannot be (the defaults stay).
+    /// Catches them (inside the runtime); `None` when they cannot be (the defaults stay).
     fn catch() -> Option<Signals> {
-        use tokio::signal::unix::{SignalKind, signal};
-        Some(Signals {
-            interrupt: signal(SignalKind::interrupt()).ok()?,
-            terminate: signal(SignalKind::terminate()).ok()?,
-        })
+        crate::os::Stop::catch().map(Signals)
     }
 
     /// The name of the next signal received.
     async fn next(&mut self) -> &'static str {
-        tokio::select! {
-            _ = self.interrupt.recv() => "SIGINT",
-            _ = self.terminate.recv() => "SIGTERM",
-        }
+        self.0.next().await
     }
 
     /// Cancels `cancel` at the first signal; exits 130 at a second one, or when the command

@@ -24,7 +24,6 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
@@ -70,16 +69,6 @@ impl Health for Healthy {
     }
 }
 
-/// Resolves when `signal` arrives; never when it could not be caught.
-async fn received(signal: Option<&mut Signal>) {
-    match signal {
-        Some(signal) => {
-            signal.recv().await;
-        }
-        None => std::future::pending().await,
-    }
-}
-
 /// Runs the provider until Cancel or a signal. `args` are the process arguments after the
 /// program name; the engine address is the last one that is not a flag.
 pub async fn serve(args: Vec<String>) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
@@ -105,15 +94,13 @@ pub async fn serve(args: Vec<String>) -> Result<(), Box<dyn std::error::Error + 
 
     // A signal cancels what is in flight first, then stops the server. Both are caught from
     // here on, before the engine can start anything.
-    let mut interrupt = signal(SignalKind::interrupt()).ok();
-    let mut terminate = signal(SignalKind::terminate()).ok();
+    let mut signals = crate::os::Stop::catch();
     let stop = {
         let cancel = cancel.clone();
         async move {
             tokio::select! {
                 () = cancel.cancelled() => {}
-                () = received(interrupt.as_mut()) => tracing::debug!("interrupted"),
-                () = received(terminate.as_mut()) => tracing::debug!("terminated"),
+                name = crate::os::Stop::next_of(signals.as_mut()) => tracing::debug!("{name} received"),
             }
             cancel.cancel();
         }

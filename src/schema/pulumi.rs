@@ -356,8 +356,9 @@ pub fn pulumi_schema() -> Value {
     let resource_description = format!(
         "{}\n\nThe resource ID is `<namespace>/<job name>`. Changes Kubernetes does not allow on a live Job \
          (the pod template, `completionMode`, `completions`, the namespace or the name) replace the Job; \
-         the properties marked as replacing say which.",
-        message_doc(&job).unwrap_or_default()
+         the properties marked as replacing say which.\n\n{}",
+        message_doc(&job).unwrap_or_default(),
+        package::job_examples()
     );
 
     let types: Map<String, Value> = catalog
@@ -372,16 +373,11 @@ pub fn pulumi_schema() -> Value {
         .collect();
 
     let config = provider_config();
-    json!({
+    let mut schema = json!({
         "name": PACKAGE,
-        "displayName": "Project Planton KubernetesJob",
         "version": env!("CARGO_PKG_VERSION"),
         "description": "Runs Project Planton KubernetesJob manifests (a container image run to completion as a \
             Kubernetes batch/v1 Job) as Pulumi resources.",
-        "keywords": ["pulumi", "kubernetes", "job", "project-planton", "kind/native", "category/infrastructure"],
-        "license": "Apache-2.0",
-        // Generated Node.js SDKs carry this version instead of a `${VERSION}` placeholder.
-        "language": { "nodejs": { "respectSchemaVersion": true } },
         "config": { "variables": config.clone() },
         "provider": {
             "description": "The kjob provider: how to reach the cluster and where to resolve references.",
@@ -398,8 +394,12 @@ pub fn pulumi_schema() -> Value {
             NAMESPACE_RESOURCE_TOKEN: namespace_resource(&catalog),
         },
         "types": Value::Object(types),
-    })
+    });
+    let map = schema.as_object_mut().expect("the schema is an object");
+    map.extend(package::metadata());
+    schema
 }
 
+pub mod package;
 #[cfg(test)]
 mod tests;

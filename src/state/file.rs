@@ -1,9 +1,8 @@
 //! The `file://` backend ([`FileStore`]): one JSON file per resource, read whole and written atomically (see the
 //! [module doc](super) for the layout and the guarantees).
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -14,6 +13,7 @@ use std::time::Duration;
 use super::{Guard, StateError, Store, io_error};
 use crate::core::record::{Record, now};
 use crate::core::refs::{ResourceKey, Source};
+use crate::os::sync_dir;
 
 /// The state store in one directory.
 #[derive(Debug, Clone)]
@@ -65,11 +65,6 @@ pub(super) fn fresh_id() -> String {
         hasher.finish()
     };
     format!("{:016x}{:016x}", half(1), half(2))
-}
-
-/// Fsyncs a directory, so that the entries just created, renamed or removed in it last.
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
 }
 
 impl FileStore {
@@ -160,9 +155,7 @@ impl FileStore {
         if missing.is_empty() {
             return Ok(());
         }
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
+        crate::os::owner_only_dir(fs::DirBuilder::new().recursive(true))
             .create(dir)
             .map_err(io_error(format!("creating {}", dir.display())))?;
         for created in missing.iter().rev() {
@@ -188,11 +181,9 @@ impl FileStore {
             TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
         ));
         let result = (|| {
-            let mut file = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&temp)?;
+            let mut file =
+                crate::os::owner_only_file(OpenOptions::new().write(true).create_new(true))
+                    .open(&temp)?;
             file.write_all(bytes)?;
             file.sync_all()?;
             drop(file);
@@ -431,15 +422,11 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(leftovers, [std::ffi::OsString::from("a.json")]);
-        use std::os::unix::fs::PermissionsExt;
-        assert_eq!(
-            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
-        assert_eq!(
-            fs::metadata(store.dir()).unwrap().permissions().mode() & 0o777,
-            0o700
-        );
+        // Private to the owner (where the system has Unix modes).
+        if let Some(mode) = crate::os::mode(&path) {
+            assert_eq!(mode, 0o600);
+            assert_eq!(crate::os::mode(store.dir()), Some(0o700));
+        }
         // The document references resolve against.
         let doc = store.find(&key("a")).unwrap();
         assert_eq!(

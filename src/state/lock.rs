@@ -6,7 +6,6 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -69,18 +68,7 @@ pub fn command_name(text: &str) -> String {
 }
 
 /// The host's name, for lock holder details.
-pub fn host_name() -> String {
-    ["/proc/sys/kernel/hostname", "/etc/hostname"]
-        .iter()
-        .find_map(|p| {
-            fs::read_to_string(p)
-                .ok()
-                .map(|s| s.trim().to_owned())
-                .filter(|s| !s.is_empty())
-        })
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_else(|| "unknown".into())
-}
+pub use crate::os::host_name;
 
 /// The held lock; released when dropped (or when the process exits).
 #[derive(Debug)]
@@ -116,14 +104,15 @@ impl FileStore {
     pub fn lock(&self, command: &'static str, timeout: Duration) -> Result<Lock, StateError> {
         self.make_dirs(self.dir())?;
         let path = self.lock_path();
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(&path)
-            .map_err(io_error(format!("opening {}", path.display())))?;
+        let mut file = crate::os::owner_only_file(
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false),
+        )
+        .open(&path)
+        .map_err(io_error(format!("opening {}", path.display())))?;
         // Saturating: `--lock-timeout 18446744073709551615` waits for ever, without a panic.
         let deadline = crate::core::time::deadline(Instant::now(), timeout);
         loop {

@@ -51,10 +51,15 @@ const FORBIDDEN: [&str; 14] = [
 
 /// The forbidden words on each line of code (comments aside), as `line: word`.
 fn violations(text: &str) -> Vec<String> {
+    words_in(text, &FORBIDDEN)
+}
+
+/// The `words` on each line of code (comments aside), as `line: word`.
+fn words_in(text: &str, words: &[&str]) -> Vec<String> {
     let mut found = Vec::new();
     for (n, line) in text.lines().enumerate() {
         let code = line.split("//").next().unwrap_or_default();
-        for word in FORBIDDEN {
+        for &word in words {
             if code.contains(word) {
                 found.push(format!("{}: {word}", n + 1));
             }
@@ -79,6 +84,45 @@ fn core_and_kinds_do_no_io_and_know_no_front_end() {
         found.is_empty(),
         "IO or front ends in the pure layers:\n{}",
         found.join("\n")
+    );
+}
+
+/// APIs that exist on some operating systems only. `src/os.rs` holds every use of them, each
+/// behind `cfg` with a fallback, so the crate builds for Linux, macOS and Windows.
+const OS_SPECIFIC: [&str; 8] = [
+    "std::os::unix",
+    "std::os::windows",
+    "std::os::linux",
+    "tokio::signal::unix",
+    "tokio::signal::windows",
+    "libc::",
+    "nix::",
+    "/proc/",
+];
+
+#[test]
+fn os_specific_calls_live_in_src_os_rs_only() {
+    let mut found = Vec::new();
+    for (file, text) in sources("src") {
+        if file.ends_with("src/os.rs") {
+            continue;
+        }
+        found.extend(
+            words_in(&text, &OS_SPECIFIC)
+                .into_iter()
+                .map(|v| format!("{}:{v}", file.display())),
+        );
+    }
+    assert!(
+        found.is_empty(),
+        "OS-specific calls outside src/os.rs (move them there, behind cfg, with a portable fallback):\n{}",
+        found.join("\n")
+    );
+    let os = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/os.rs"))
+        .expect("src/os.rs");
+    assert!(
+        !words_in(&os, &OS_SPECIFIC).is_empty(),
+        "the check sees src/os.rs's calls"
     );
 }
 

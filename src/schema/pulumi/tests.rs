@@ -214,3 +214,82 @@ fn every_pulumi_ref_points_at_a_defined_type() {
         assert!(schema["types"].get(token).is_some(), "{r} is defined");
     }
 }
+
+/// Pulumi's install path: where the plugin is downloaded from, who publishes it, and each SDK's
+/// package, all carrying the schema's version.
+#[test]
+fn the_package_says_where_the_plugin_comes_from_and_names_each_sdk() {
+    let schema = pulumi_schema();
+    assert_eq!(
+        schema["pluginDownloadURL"],
+        json!("github://api.github.com/project-planton/kjob")
+    );
+    for field in [
+        "publisher",
+        "repository",
+        "homepage",
+        "license",
+        "displayName",
+    ] {
+        assert!(
+            schema[field].as_str().is_some_and(|v| !v.is_empty()),
+            "{field}"
+        );
+    }
+    let keywords = schema["keywords"].as_array().expect("keywords");
+    for keyword in ["kubernetes", "category/cloud", "kind/native"] {
+        assert!(keywords.contains(&json!(keyword)), "{keyword}");
+    }
+    let language = &schema["language"];
+    assert_eq!(
+        language["go"]["importBasePath"],
+        json!("github.com/project-planton/kjob/sdk/go/kjob")
+    );
+    assert_eq!(
+        language["nodejs"]["packageName"],
+        json!("@project-planton/kjob")
+    );
+    assert_eq!(language["python"]["packageName"], json!("pulumi_kjob"));
+    for sdk in ["go", "nodejs", "python", "csharp"] {
+        assert_eq!(language[sdk]["respectSchemaVersion"], json!(true), "{sdk}");
+    }
+}
+
+/// The resource's description carries the example program in each language, in Pulumi's
+/// examples shortcodes, taken from `sdk-examples/` without the run instructions at their top.
+#[test]
+fn the_resource_description_has_an_example_in_each_language() {
+    let schema = pulumi_schema();
+    let description = schema["resources"][RESOURCE_TOKEN]["description"]
+        .as_str()
+        .expect("a description");
+    let start = description.find("{{% examples %}}").expect("examples");
+    let examples = &description[start..];
+    assert!(examples.contains("{{% example %}}"));
+    assert!(
+        examples
+            .trim_end()
+            .ends_with("{{% /example %}}\n{{% /examples %}}")
+    );
+    for (language, marker) in [
+        ("typescript", "new kjob.KubernetesJob(\"hello\""),
+        ("python", "kjob.KubernetesJob(\n    \"hello\""),
+        ("go", "kjob.NewKubernetesJob(ctx, \"hello\""),
+        ("yaml", "type: kjob:index:KubernetesJob"),
+    ] {
+        let open = format!("```{language}\n");
+        let at = examples
+            .find(&open)
+            .unwrap_or_else(|| panic!("a {language} block"));
+        let block = &examples[at + open.len()..];
+        let block = &block[..block.find("\n```").expect("the block ends")];
+        assert!(block.contains(marker), "{language}: {block}");
+        let first = block.lines().next().unwrap_or_default();
+        assert!(
+            !first.starts_with("//") && !first.starts_with('#'),
+            "{language} starts with code, not the run instructions: {first}"
+        );
+    }
+    // The Python SDK puts its example into a docstring: no triple quotes inside.
+    assert!(!description.contains("\"\"\""));
+}

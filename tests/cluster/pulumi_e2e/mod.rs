@@ -1,7 +1,9 @@
 //! The real Pulumi engine against the test bed: `pulumi` (built by `scripts/pulumi-build`) runs the
 //! programs in `sdk-examples/` on a local file backend in a temp dir, fully offline, with the
-//! provider under test found on PATH. Objects are checked in the cluster with kube, outputs with
-//! `pulumi stack output --json`.
+//! provider under test installed the way users install it: `scripts/release --binary` packs it
+//! into the release archive and `pulumi plugin install resource kjob <version> --file <archive>`
+//! puts it into the run's PULUMI_HOME ([`install`]); it is never on PATH. Objects are checked in
+//! the cluster with kube, outputs with `pulumi stack output --json`.
 //!
 //! The CLI is found through `KJOB_PULUMI_BIN` (a directory; `scripts/test` exports it), else
 //! `scripts/pulumi-build --print-dir`; without it these tests fail (nothing is skipped). The
@@ -52,14 +54,6 @@ pub(crate) fn pulumi_bin() -> PathBuf {
         dir
     })
     .clone()
-}
-
-/// The directory of the provider binary under test (put on PATH for the engine).
-fn provider_dir() -> PathBuf {
-    Path::new(env!("CARGO_BIN_EXE_pulumi-resource-kjob"))
-        .parent()
-        .expect("binary has a directory")
-        .to_path_buf()
 }
 
 /// Runs `f` against the test bed on a runtime of its own.
@@ -140,25 +134,36 @@ struct Run {
 }
 
 impl Run {
+    /// A new run, with the provider under test installed into its PULUMI_HOME.
     fn new(tag: &str) -> Run {
         let dir = std::env::temp_dir()
             .join("kjob-pulumi-e2e")
             .join(common::unique(tag));
         std::fs::create_dir_all(dir.join("pulumi-home")).expect("create run dir");
         std::fs::create_dir_all(dir.join("state")).expect("create state dir");
-        Run {
+        let run = Run {
             dir,
             stacks: Default::default(),
-        }
+        };
+        run.install_provider();
+        run
     }
 
-    /// The same settings `scripts/pulumi-env` prints.
+    /// The engine's PATH: `first`, the Pulumi CLI's directory and the inherited PATH, without any
+    /// directory that holds a `pulumi-resource-kjob` (the installed plugin is the only one).
+    fn path(&self, first: &[PathBuf]) -> OsString {
+        let inherited = std::env::var_os("PATH").unwrap_or_default();
+        let dirs = first
+            .iter()
+            .cloned()
+            .chain([pulumi_bin()])
+            .chain(std::env::split_paths(&inherited));
+        std::env::join_paths(install::without_provider(dirs)).expect("PATH")
+    }
+
+    /// The settings `scripts/pulumi-env` prints, with the provider installed instead of on PATH.
     fn env(&self, cmd: &mut Command) {
-        let mut path = vec![pulumi_bin(), provider_dir()];
-        path.extend(std::env::split_paths(
-            &std::env::var_os("PATH").unwrap_or_default(),
-        ));
-        cmd.env("PATH", std::env::join_paths(path).expect("PATH"))
+        cmd.env("PATH", self.path(&[]))
             .env("PULUMI_HOME", self.dir.join("pulumi-home"))
             .env(
                 "PULUMI_BACKEND_URL",
@@ -326,6 +331,7 @@ fn image_of(job: &Value) -> String {
         .to_owned()
 }
 
+mod install;
 mod namespace;
 mod operator;
 mod sdks;
