@@ -189,13 +189,18 @@ fn with_job(word: &str, status: Option<JobStatus>) -> String {
 }
 
 /// A row for what did not finish (shared by up and down).
-fn unfinished<T>(outcome: &Outcome<T>, keys: &[ResourceKey], why_stopped: &str) -> Option<Row> {
+fn unfinished<T>(
+    outcome: &Outcome<T>,
+    key: &ResourceKey,
+    keys: &[ResourceKey],
+    why_stopped: &str,
+) -> Option<Row> {
     Some(match outcome {
         Outcome::Done(_) => return None,
         Outcome::Failed(f) => {
             let mut fields = job(f.job);
             fields["error"] = json!(f.error.message);
-            Row::new("failed", fields, format!("failed: {}", f.error.message))
+            Row::new("failed", fields, failure_text(key, f))
         }
         Outcome::Skipped(because) => {
             let names: Vec<String> = because.iter().map(|d| keys[*d].to_string()).collect();
@@ -217,12 +222,11 @@ fn unfinished<T>(outcome: &Outcome<T>, keys: &[ResourceKey], why_stopped: &str) 
 fn conclude<T>(
     context: &Context,
     verb: &'static str,
-    board: &Board,
+    took: std::time::Duration,
     keys: &[ResourceKey],
     outcomes: Vec<Outcome<T>>,
     rows: Vec<Row>,
 ) -> Result<(), CliError> {
-    let took = board.close();
     let mut counts: Vec<(String, usize)> = Vec::new();
     for row in &rows {
         match counts.iter_mut().find(|(w, _)| w == row.word) {
@@ -266,6 +270,17 @@ fn conclude<T>(
     Err(first)
 }
 
+/// A failure as its document's line and the summary show it: the first line of the message,
+/// without the resource's name in front (the rest is printed once, with the command's error).
+fn failure_text(key: &ResourceKey, f: &Failed) -> String {
+    let message = f.error.message.lines().next().unwrap_or_default();
+    let prefix = format!("{key}: ");
+    format!(
+        "failed: {}",
+        message.strip_prefix(&prefix).unwrap_or(message)
+    )
+}
+
 fn why_stopped(context: &Context) -> &'static str {
     if context.cancel.is_cancelled() {
         "cancelled"
@@ -296,7 +311,7 @@ pub async fn up(
             let done = apply_one(context, p, change, options, line).await;
             match &done {
                 Ok(record) => board.finish(i, &with_job("applied", record.job_status), false),
-                Err(f) => board.finish(i, &format!("failed: {}", f.error.message), true),
+                Err(f) => board.finish(i, &failure_text(&p.key, f), true),
             }
             done.map(|record| (record.outputs, record.job_status, true))
         }))
@@ -313,11 +328,12 @@ pub async fn up(
                 let word = if *applied { "applied" } else { "unchanged" };
                 Row::new(word, job(*status), with_job(word, *status))
             }
-            other => unfinished(other, &keys, why).expect("not done"),
+            other => unfinished(other, &keys[i], &keys, why).expect("not done"),
         })
         .collect();
+    let took = board.close();
     steps::up_outputs(&done);
-    conclude(context, "up", &board, &keys, outcomes, rows)
+    conclude(context, "up", took, &keys, outcomes, rows)
 }
 
 /// `down`: deletes every target's recorded objects, a target only after every target that
@@ -338,12 +354,12 @@ pub async fn down(
             board.settle(i, "not deployed");
             return Start::Ready(None);
         };
-        let (line, board) = (board.line(i), &board);
+        let (line, board, key) = (board.line(i), &board, &targets[i].key);
         Start::Run(Box::pin(async move {
             let done = delete_one(context, record, line).await;
             match &done {
                 Ok(d) => board.finish(i, &deleted_text(d), false),
-                Err(f) => board.finish(i, &format!("failed: {}", f.error.message), true),
+                Err(f) => board.finish(i, &failure_text(key, f), true),
             }
             done.map(Some)
         }))
@@ -352,7 +368,8 @@ pub async fn down(
     let why = why_stopped(context);
     let rows: Vec<Row> = outcomes
         .iter()
-        .map(|o| match o {
+        .enumerate()
+        .map(|(i, o)| match o {
             Outcome::Done(None) => Row::new("not-deployed", json!({}), "not deployed".into()),
             Outcome::Done(Some(d)) => {
                 let kept: Vec<Value> = d
@@ -366,10 +383,11 @@ pub async fn down(
                     .collect();
                 Row::new("deleted", json!({"kept": kept}), deleted_text(d))
             }
-            other => unfinished(other, &keys, why).expect("not done"),
+            other => unfinished(other, &keys[i], &keys, why).expect("not done"),
         })
         .collect();
-    conclude(context, "down", &board, &keys, outcomes, rows)
+    let took = board.close();
+    conclude(context, "down", took, &keys, outcomes, rows)
 }
 
 fn deleted_text(d: &Deleted) -> String {

@@ -167,18 +167,11 @@ impl Board {
         self.redraw_header();
     }
 
-    /// Removes the live view (what finished stays on the screen); the time taken.
+    /// Removes the live view's header (the documents' lines stay on the screen); the time
+    /// taken.
     pub fn close(&self) -> Duration {
         if let Some(header) = &self.header {
-            let c = self.counts();
-            header.set_style(style("{prefix}: {wide_msg}"));
-            header.finish_with_message(format!(
-                "{} of {} documents done, {} failed, in {}",
-                c.done,
-                self.lines.len(),
-                c.failed,
-                super::seconds(self.started.elapsed())
-            ));
+            header.finish_and_clear();
         }
         for line in &self.lines {
             if let Some(bar) = line.bar().as_ref()
