@@ -89,6 +89,19 @@ def stats(xs):
     return {"median": med, "mean": mean, "min": xs[0], "max": xs[-1], "n": n, "cv": sd / mean if mean else 0.0}
 
 
+def failures(rows):
+    """The end of the output of every run that failed."""
+    for r in rows:
+        if r["rc"] == 0:
+            continue
+        w(f"`{r['label']}` failed (exit {r['rc']}); the end of its output:")
+        w("")
+        w("```")
+        w(r.get("error_tail", "").strip()[-1200:])
+        w("```")
+        w("")
+
+
 def kjob_runs(kj, op, wait, n, p):
     return [r for r in kj.get("runs", []) if r["op"] == op and r["wait"] == wait and r["n"] == n and r["parallel"] == p]
 
@@ -433,14 +446,7 @@ if sizes:
             w(f"| `{key.replace('-', ' ')}` | {n} | {r['rc']} | {f(r['wall_s'])} | {f(1000 * r['wall_s'] / n)} | "
               f"{f(r['tree_max_rss_mib'])} | {f(r.get('provider_peak_rss_mib'))} | {f(r.get('provider_cpu_s'))} |")
     w("")
-    fails = [r for r in runs.values() if r["rc"] != 0]
-    for r in fails:
-        w(f"`{r['label']}` failed (exit {r['rc']}); the end of its output:")
-        w("")
-        w("```")
-        w(r.get("error_tail", "").strip()[-1200:])
-        w("```")
-        w("")
+    failures(runs.values())
     w("![Scale](docs/bench/scale.png)")
     w("")
 
@@ -477,7 +483,12 @@ if kj.get("runs"):
                   f"{rx(ratio(b['median'], a['median'])) if a and b else 'n/a'} | {f(rss['max']) if rss else 'n/a'} | "
                   f"{f(cpu['median']) if cpu else 'n/a'} |")
     w("")
-    notrun = [n for n in kj.get("sizes", []) if n > kj.get("wait_max_baseline", 100) and not kjob_stats(kj, "up", True, n, 1)]
+    skipped_wait = [n for n in kj.get("sizes", []) if n not in kj.get("wait_sizes", kj.get("sizes", []))]
+    if skipped_wait:
+        w(f"Not run with waiting in this run: {', '.join(f'{n:,}' for n in skipped_wait)} Jobs (`KJOB_BENCH_WAIT_SIZES`).")
+        w("")
+    notrun = [n for n in kj.get("sizes", []) if n > kj.get("wait_max_baseline", 100) and n not in skipped_wait
+              and not kjob_stats(kj, "up", True, n, 1)]
     if notrun:
         per = kjob_stats(kj, "up", True, kj.get("wait_max_baseline", 100), 1)
         est = f" (at the {kj.get('wait_max_baseline', 100)}-Job rate, {f(per['median'] / kj.get('wait_max_baseline', 100) * notrun[-1])} s)" if per else ""
@@ -524,14 +535,7 @@ if kj.get("runs"):
         fig.tight_layout(); fig.savefig(os.path.join(out_dir, "kjob-parallel.png"), dpi=110); plt.close(fig)
         w("![kjob --parallel](docs/bench/kjob-parallel.png)")
         w("")
-    fails = [r for r in kj["runs"] if r["rc"] != 0]
-    for r in fails:
-        w(f"`{r['label']}` failed (exit {r['rc']}); the end of its output:")
-        w("")
-        w("```")
-        w(r.get("error_tail", "").strip()[-1200:])
-        w("```")
-        w("")
+    failures(kj["runs"])
     if KJOB_NOTES:
         w(KJOB_NOTES)
         w("")
@@ -562,6 +566,10 @@ w("* Scale: `scripts/bench` generates the YAML program / multi-document manifest
   "`/usr/bin/time -v` (wall time, largest RSS of any process in the tree: for `pulumi up` that is the engine), and puts "
   "a wrapper for `pulumi-resource-kjob` on PATH that records the provider's PID so a sampler reads its VmHWM and CPU "
   "ticks every 0.1 s.")
+w("* kjob part: `scripts/bench` writes one manifest per size (suspended Jobs without waiting; Jobs that run one fake "
+  "pod with waiting) and runs `kjob up` then `kjob down` of it under `/usr/bin/time -v` (wall time, peak RSS, CPU), "
+  "each with a fresh file state store, at `--parallel 1` and the default interleaved round by round, then the sweep. "
+  "`docs/bench/kjob-notes.md`, when present, is shown under its tables (where the time goes, measured by hand).")
 w("* Raw numbers, with min/max/mean/IQR/CV for every figure: `docs/bench/results.json`.")
 w("")
 open(report_path, "w").write("\n".join(lines) + "\n")

@@ -218,6 +218,16 @@ fn unfinished<T>(
     })
 }
 
+/// Shows what did not run on its line and closes the view; the time taken.
+fn close(board: &Board, rows: &[Row]) -> std::time::Duration {
+    for (i, row) in rows.iter().enumerate() {
+        if matches!(row.word, "skipped" | "not-started") {
+            board.not_run(i, &row.text);
+        }
+    }
+    board.close()
+}
+
 /// Reports every row (result document, summary, counts) and the command's error, if any.
 fn conclude<T>(
     context: &Context,
@@ -331,7 +341,7 @@ pub async fn up(
             other => unfinished(other, &keys[i], &keys, why).expect("not done"),
         })
         .collect();
-    let took = board.close();
+    let took = close(&board, &rows);
     steps::up_outputs(&done);
     conclude(context, "up", took, &keys, outcomes, rows)
 }
@@ -386,7 +396,7 @@ pub async fn down(
             other => unfinished(other, &keys[i], &keys, why).expect("not done"),
         })
         .collect();
-    let took = board.close();
+    let took = close(&board, &rows);
     conclude(context, "down", took, &keys, outcomes, rows)
 }
 

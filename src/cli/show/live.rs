@@ -156,15 +156,21 @@ impl Board {
             c.done += 1;
             c.failed += usize::from(failed);
         }
-        self.lines[i].finish(result, failed);
+        self.lines[i].finish(result, if failed { "✗" } else { "✓" });
         self.redraw_header();
     }
 
-    /// Document `i` will not run (its result is known without work, or it was not started).
+    /// Document `i` will not run: its result is known without work (`unchanged`, `not
+    /// deployed`).
     pub fn settle(&self, i: usize, result: &str) {
         self.counts().done += 1;
-        self.lines[i].finish(result, false);
+        self.lines[i].finish(result, "✓");
         self.redraw_header();
+    }
+
+    /// Document `i` did not start (skipped, not started): its line says so.
+    pub fn not_run(&self, i: usize, result: &str) {
+        self.lines[i].finish(result, "–");
     }
 
     /// Removes the live view's header (the documents' lines stay on the screen); the time
@@ -251,9 +257,8 @@ impl Line {
         }
     }
 
-    fn finish(&self, result: &str, failed: bool) {
+    fn finish(&self, result: &str, mark: &str) {
         let Some(multi) = &self.multi else { return };
-        let mark = if failed { "✗" } else { "✓" };
         let mut slot = self.bar();
         if self.fixed {
             if let Some(bar) = slot.as_ref() {
