@@ -33,8 +33,11 @@ use crate::core::outcome::JobStatus;
 use crate::core::plan::Change;
 use crate::core::refs::ResourceKey;
 
-/// The default of `--parallel`. Measured on the test bed (`kjob up --no-wait` of 100 and 1,000
-/// Jobs with 1 to 32 at once, BENCHMARKS.md "kjob up and down"): see there for the figures.
+/// The default of `--parallel`. Measured on the test bed (BENCHMARKS.md, "kjob up and down":
+/// `kjob up --no-wait` and `kjob down` of 100 and 1,000 Jobs at 1 to 32 at once): on the shared,
+/// saturated two-core bed the times were flat within their noise, so 8 (a few requests in flight
+/// per API server core, well under client-go's default QPS burst) is kept until a quieter run
+/// shows a better value.
 pub const DEFAULT_PARALLEL: u16 = 8;
 
 /// What one document came to.
