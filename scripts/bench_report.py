@@ -17,6 +17,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 results_path, report_path, out_dir = sys.argv[1:4]
 R = json.load(open(results_path))
+# Where the time goes, measured separately (docs/bench/kjob-notes.md, kept by hand beside results.json).
+_notes = os.path.join(os.path.dirname(results_path), "kjob-notes.md")
+KJOB_NOTES = open(_notes).read().strip() if os.path.exists(_notes) else ""
 os.makedirs(out_dir, exist_ok=True)
 PK = "pulumi-kubernetes"
 
@@ -73,6 +76,39 @@ w(f"**Noise caveat.** The machine is shared: other engineers compile and run tes
 w("")
 
 # ---------------------------------------------------------------------------------------------- headline
+
+
+def stats(xs):
+    xs = sorted(xs)
+    if not xs:
+        return None
+    n = len(xs)
+    mean = sum(xs) / n
+    sd = (sum((x - mean) ** 2 for x in xs) / (n - 1)) ** 0.5 if n > 1 else 0.0
+    med = xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+    return {"median": med, "mean": mean, "min": xs[0], "max": xs[-1], "n": n, "cv": sd / mean if mean else 0.0}
+
+
+def failures(rows):
+    """The end of the output of every run that failed."""
+    for r in rows:
+        if r["rc"] == 0:
+            continue
+        w(f"`{r['label']}` failed (exit {r['rc']}); the end of its output:")
+        w("")
+        w("```")
+        w(r.get("error_tail", "").strip()[-1200:])
+        w("```")
+        w("")
+
+
+def kjob_runs(kj, op, wait, n, p):
+    return [r for r in kj.get("runs", []) if r["op"] == op and r["wait"] == wait and r["n"] == n and r["parallel"] == p]
+
+
+def kjob_stats(kj, op, wait, n, p, field="wall_s"):
+    runs = [r for r in kjob_runs(kj, op, wait, n, p) if r["rc"] == 0 and r.get(field) is not None]
+    return stats([r[field] for r in runs])
 
 
 def headline(R):
@@ -133,6 +169,16 @@ def headline(R):
         n = max(both)
         rows.append((f"{n} Jobs: `kjob up` / `pulumi up` (wall time)", ratio(runs[f"kjob-up-{n}"]["wall_s"], runs[f"pulumi-up-{n}"]["wall_s"]),
                      "same Jobs, same cluster"))
+    kj = R.get("kjob", {})
+    if kj.get("runs"):
+        dp = kj.get("default_parallel", 8)
+        for op in ("up", "down"):
+            for wait in (False, True):
+                n = max([n for n in kj.get("sizes", []) if kjob_stats(kj, op, wait, n, 1) and kjob_stats(kj, op, wait, n, dp)] or [0])
+                if n > 1:
+                    a, b = kjob_stats(kj, op, wait, n, dp), kjob_stats(kj, op, wait, n, 1)
+                    rows.append((f"`kjob {op}` of {n} Jobs, waiting {'on' if wait else 'off'}: --parallel {dp} / --parallel 1 (wall time)",
+                                 ratio(a["median"], b["median"]), f"{f(a['median'])} s vs {f(b['median'])} s, same run"))
     return rows
 
 
@@ -400,16 +446,99 @@ if sizes:
             w(f"| `{key.replace('-', ' ')}` | {n} | {r['rc']} | {f(r['wall_s'])} | {f(1000 * r['wall_s'] / n)} | "
               f"{f(r['tree_max_rss_mib'])} | {f(r.get('provider_peak_rss_mib'))} | {f(r.get('provider_cpu_s'))} |")
     w("")
-    fails = [r for r in runs.values() if r["rc"] != 0]
-    for r in fails:
-        w(f"`{r['label']}` failed (exit {r['rc']}); the end of its output:")
-        w("")
-        w("```")
-        w(r.get("error_tail", "").strip()[-1200:])
-        w("```")
-        w("")
+    failures(runs.values())
     w("![Scale](docs/bench/scale.png)")
     w("")
+
+
+# ---------------------------------------------------------------------------------------------- kjob
+kj = R.get("kjob", {})
+if kj.get("runs"):
+    dp = kj.get("default_parallel", 8)
+
+    def cell(st, unit="s"):
+        if not st:
+            return "n/a"
+        spread = f"CV {100 * st['cv']:.0f}%, n={st['n']}" if st["n"] > 1 else "n=1"
+        return f"{f(st['median'])} {unit} ({spread})"
+
+    w("## kjob up and down (`scripts/bench`, part kjob)")
+    w("")
+    w(f"{kj.get('what', '')} `--parallel 1` is the baseline (one document after another, the old sequential path, now "
+      f"the same engine with one slot), measured in the same run and interleaved with the default `--parallel {dp}`. "
+      "Wall time is the median over the rounds; spread is the CV (standard deviation / mean) and the number of rounds. "
+      "The issue's reference figures (before this engine, one run): `kjob up` of 1,000 Jobs 102 s, `kjob down` 150 s.")
+    w("")
+    w(f"| command | Jobs | waiting | --parallel 1 | --parallel {dp} | {dp} / 1 | peak RSS at {dp}, MiB | CPU s at {dp} |")
+    w("|---|---|---|---|---|---|---|---|")
+    for op in ("up", "down"):
+        for wait in (False, True):
+            for n in kj.get("sizes", []):
+                a, b = kjob_stats(kj, op, wait, n, 1), kjob_stats(kj, op, wait, n, dp)
+                if not a and not b:
+                    continue
+                rss = kjob_stats(kj, op, wait, n, dp, "tree_max_rss_mib")
+                cpu = stats([r["user_s"] + r["sys_s"] for r in kjob_runs(kj, op, wait, n, dp) if r["rc"] == 0])
+                w(f"| `kjob {op}` | {n:,} | {'on' if wait else 'off'} | {cell(a)} | {cell(b)} | "
+                  f"{rx(ratio(b['median'], a['median'])) if a and b else 'n/a'} | {f(rss['max']) if rss else 'n/a'} | "
+                  f"{f(cpu['median']) if cpu else 'n/a'} |")
+    w("")
+    skipped_wait = [n for n in kj.get("sizes", []) if n not in kj.get("wait_sizes", kj.get("sizes", []))]
+    if skipped_wait:
+        w(f"Not run with waiting in this run: {', '.join(f'{n:,}' for n in skipped_wait)} Jobs (`KJOB_BENCH_WAIT_SIZES`).")
+        w("")
+    notrun = [n for n in kj.get("sizes", []) if n > kj.get("wait_max_baseline", 100) and n not in skipped_wait
+              and not kjob_stats(kj, "up", True, n, 1)]
+    if notrun:
+        per = kjob_stats(kj, "up", True, kj.get("wait_max_baseline", 100), 1)
+        est = f" (at the {kj.get('wait_max_baseline', 100)}-Job rate, {f(per['median'] / kj.get('wait_max_baseline', 100) * notrun[-1])} s)" if per else ""
+        w(f"With waiting on, `--parallel 1` is not run at {', '.join(f'{n:,}' for n in notrun)} Jobs: one Job after another "
+          f"takes the Job's own run time each{est}.")
+        w("")
+    targets = []
+    for op, ref in (("up", 102.0), ("down", 150.0)):
+        st = kjob_stats(kj, op, False, 1000, dp)
+        if st:
+            targets.append(f"`kjob {op}` of 1,000 Jobs without waiting: {f(st['median'])} s at --parallel {dp}, "
+                           f"{ref / st['median']:.1f}× faster than the issue's {ref:.0f} s (target ≥ 10×: "
+                           f"{'met' if ref / st['median'] >= 10 else 'missed'})")
+    rss = kjob_stats(kj, "up", False, 1000, dp, "tree_max_rss_mib") or kjob_stats(kj, "up", True, 1000, dp, "tree_max_rss_mib")
+    if rss:
+        targets.append(f"peak RSS of `kjob up` at 1,000 Jobs: {f(rss['max'])} MiB (target < 100 MiB: {'met' if rss['max'] < 100 else 'missed'})")
+    if targets:
+        w("Targets (issue 13): " + "; ".join(targets) + ".")
+        w("")
+    sweep = kj.get("sweep", [])
+    if sweep:
+        w(f"### `--parallel` sweep (waiting off): how the default {dp} was chosen")
+        w("")
+        head = " | ".join(f"{op} {n:,}" for n in kj.get("sweep_sizes", []) for op in ("up", "down"))
+        w(f"| --parallel | {head} |")
+        w("|---|" + "---|" * (2 * len(kj.get("sweep_sizes", []))))
+        for p in sweep:
+            cells = []
+            for n in kj.get("sweep_sizes", []):
+                for op in ("up", "down"):
+                    st, base = kjob_stats(kj, op, False, n, p), kjob_stats(kj, op, False, n, 1)
+                    cells.append("n/a" if not st else f"{f(st['median'])} s ({f(ratio(base['median'], st['median']) if base else None)}× vs 1; CV {100 * st['cv']:.0f}%)")
+            w(f"| {p} | " + " | ".join(cells) + " |")
+        w("")
+        fig, ax = plt.subplots(figsize=(7, 4))
+        for n in kj.get("sweep_sizes", []):
+            for op in ("up", "down"):
+                pts = [(p, kjob_stats(kj, op, False, n, p)["median"]) for p in sweep if kjob_stats(kj, op, False, n, p)]
+                if pts:
+                    ax.plot(*zip(*pts), marker="o", label=f"{op}, {n} Jobs")
+        ax.set_xscale("log", base=2); ax.set_yscale("log")
+        ax.set_xlabel("--parallel"); ax.set_ylabel("wall time, s (median)"); ax.set_title("kjob up / down, waiting off")
+        ax.legend(); ax.grid(True, which="both", alpha=0.3)
+        fig.tight_layout(); fig.savefig(os.path.join(out_dir, "kjob-parallel.png"), dpi=110); plt.close(fig)
+        w("![kjob --parallel](docs/bench/kjob-parallel.png)")
+        w("")
+    failures(kj["runs"])
+    if KJOB_NOTES:
+        w(KJOB_NOTES)
+        w("")
 
 # ---------------------------------------------------------------------------------------------- method
 ts = R.get("team_state")
@@ -437,6 +566,10 @@ w("* Scale: `scripts/bench` generates the YAML program / multi-document manifest
   "`/usr/bin/time -v` (wall time, largest RSS of any process in the tree: for `pulumi up` that is the engine), and puts "
   "a wrapper for `pulumi-resource-kjob` on PATH that records the provider's PID so a sampler reads its VmHWM and CPU "
   "ticks every 0.1 s.")
+w("* kjob part: `scripts/bench` writes one manifest per size (suspended Jobs without waiting; Jobs that run one fake "
+  "pod with waiting) and runs `kjob up` then `kjob down` of it under `/usr/bin/time -v` (wall time, peak RSS, CPU), "
+  "each with a fresh file state store, at `--parallel 1` and the default interleaved round by round, then the sweep. "
+  "`docs/bench/kjob-notes.md`, when present, is shown under its tables (where the time goes, measured by hand).")
 w("* Raw numbers, with min/max/mean/IQR/CV for every figure: `docs/bench/results.json`.")
 w("")
 open(report_path, "w").write("\n".join(lines) + "\n")

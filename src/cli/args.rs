@@ -504,6 +504,10 @@ pub(crate) struct DownArgs {
     /// Output: text (table), or one JSON or YAML document when the command ends.
     #[arg(long, short = 'o', value_enum, default_value_t = Format::Table)]
     pub(crate) output: Format,
+    /// How many resources to delete at once; a resource is deleted only after every resource
+    /// that references it is gone. 1 deletes them one after another.
+    #[arg(long, value_name = "N", default_value_t = super::concurrent::DEFAULT_PARALLEL, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub(crate) parallel: u16,
 }
 
 /// Output formats.

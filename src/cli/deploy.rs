@@ -1,5 +1,6 @@
 //! The deploy commands: `validate` and `preview` (no cluster), `up` and `down` (under the state
-//! store's lock, asking for confirmation as `--help` documents, then [`super::run`]).
+//! store's lock, asking for confirmation as `--help` documents, then [`super::concurrent`], which runs
+//! [`super::run`]'s per-document work).
 
 use std::io::IsTerminal;
 use std::time::Duration;
@@ -121,7 +122,7 @@ pub(crate) async fn up(context: &Context, args: &UpArgs) -> Result<(), CliError>
         logs: args.logs,
         parallel: usize::from(args.parallel),
     };
-    run::up(context, &planned, &changes, &options).await
+    super::concurrent::up(context, &planned, &changes, &options).await
 }
 
 /// `kjob down`: under the lock, shows what is deleted, asks, then deletes.
@@ -138,7 +139,7 @@ pub(crate) async fn down(context: &Context, args: &DownArgs) -> Result<(), CliEr
         "Delete these resources?",
     )
     .await?;
-    run::down(context, targets).await
+    super::concurrent::down(context, targets, usize::from(args.parallel)).await
 }
 
 /// Asks for confirmation when allowed, as documented in `--help`: `--yes` proceeds; without a

@@ -58,6 +58,8 @@ pub struct Context {
     pub sets: Vec<Override>,
     /// Whether to colour standard output.
     pub colour: bool,
+    /// Whether `up` and `down` show the live view on standard error ([`show::live::enabled`]).
+    pub live: bool,
     /// `--yes`: proceed without asking.
     pub yes: bool,
     /// How long to wait for the state store's lock (`--lock-timeout`).
@@ -161,6 +163,7 @@ async fn dispatch(cli: Cli) -> Result<(), CliError> {
         cluster: Cluster::new(cluster),
         sets,
         colour: show::use_colour(global.color),
+        live: show::live::enabled(global.color),
         yes: global.yes,
         lock_timeout: Duration::from_secs(global.lock_timeout),
         cancel,

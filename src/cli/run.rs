@@ -2,33 +2,36 @@
 //! crash at any point loses nothing: the next `up` re-applies (server-side apply adopts the
 //! objects that carry our labels) and the next `down` deletes what the record lists.
 //!
-//! `up`, per resource in reference order: when the inputs force it (or the Job failed last
+//! `up` of one resource ([`apply_one`]): when the inputs force it (or the Job failed last
 //! time, or its run policy is every-up), delete the old Job first; record the new manifest with
 //! status `applying` and the objects about to be applied as pending; apply every object (each
 //! recorded as soon as it is applied) and prune what is no longer rendered; wait for the Job to
 //! finish (unless told not to), showing progress ([`super::show::Progress`]); record the outputs
-//! and status `applied`, or what exists and status `failed`. Resources whose inputs and objects did not change since a successful `up`
-//! are left alone. A Job that finished and that Kubernetes deleted after
-//! `ttlSecondsAfterFinished` (recorded `Collected`) is not created again unless it is replaced
-//! or its run policy is every-up; the resource's other objects are still applied.
+//! and status `applied`, or what exists and status `failed`. Resources whose inputs and objects
+//! did not change since a successful `up` are left alone (by [`super::concurrent`]). A Job that
+//! finished and that Kubernetes deleted after `ttlSecondsAfterFinished` (recorded `Collected`)
+//! is not created again unless it is replaced or its run policy is every-up; the resource's
+//! other objects are still applied.
 //!
-//! `down`, per resource in reverse order: status `deleting`, delete the recorded objects, applied
-//! or pending (newest first, each only while it carries our ownership labels, each removed from
-//! the record as soon as it is gone), then remove the record. What they print is
-//! [`super::show::steps`]'s.
+//! `down` of one resource ([`delete_one`]): status `deleting`, delete the recorded objects,
+//! applied or pending (newest first, each only while it carries our ownership labels, each
+//! removed from the record as soon as it is gone), then remove the record. Which resources run,
+//! in which order and how many at once is [`super::concurrent`]'s; what they print is
+//! [`super::show::steps`]'s, on the resource's [`Line`].
 //!
 //! **Interrupted** (SIGINT, SIGTERM: [`Context::cancel`]): the wait or deploy sequence in flight
 //! stops at once; `up` records what exists (status `failed`, the Job's outcome `Running` when it
 //! was seen running: the next `up` waits for it again), `down` keeps in the record what was not
 //! seen gone (status `deleting`: the next `down` deletes it), a resource not reached yet is left
-//! as it was, and the command ends with exit 130 once its lock is released.
+//! as it was (`not-started` in the summary), and the command ends with exit 130 once its lock is
+//! released.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use super::plan::Planned;
-use super::select::Target;
-use super::show::{Progress, report, steps};
+use super::show::live::Line;
+use super::show::{Progress, steps};
 use super::{CliError, Context, Exit, cluster_exit};
 use crate::core::objects::{ObjectKind, ObjectRef};
 use crate::core::outcome::{self, Event, JobRef, JobStatus};
@@ -69,37 +72,53 @@ enum Mode {
 /// Records every object applied or deleted into the resource's state file at once.
 struct Recorder<'a> {
     store: &'a dyn Store,
+    line: &'a Line,
     record: Record,
     mode: Mode,
     rendered: Vec<ObjectRef>,
+    /// The objects left alone because they are not ours, and why.
+    kept: Vec<(ObjectRef, String)>,
     save_error: Option<StateError>,
 }
 
 static APPLIED: AtomicUsize = AtomicUsize::new(0);
 
 impl<'a> Recorder<'a> {
-    fn new(store: &'a dyn Store, record: Record, mode: Mode, rendered: Vec<ObjectRef>) -> Self {
+    fn new(
+        store: &'a dyn Store,
+        line: &'a Line,
+        record: Record,
+        mode: Mode,
+        rendered: Vec<ObjectRef>,
+    ) -> Self {
         Self {
             store,
+            line,
             record,
             mode,
             rendered,
+            kept: Vec::new(),
             save_error: None,
         }
     }
 
     fn save(&mut self) {
         if let Err(e) = self.store.save(&mut self.record) {
-            steps::save_failed(&e);
+            steps::save_failed(self.line, &e);
             self.save_error.get_or_insert(e);
         }
     }
 
     /// The record, or the first error saving it.
     fn finish(self) -> Result<Record, CliError> {
+        self.finish_keeping().map(|(record, _)| record)
+    }
+
+    /// The record and the objects left alone, or the first error saving it.
+    fn finish_keeping(self) -> Result<(Record, Vec<(ObjectRef, String)>), CliError> {
         match self.save_error {
             Some(e) => Err(CliError::from(e)),
-            None => Ok(self.record),
+            None => Ok((self.record, self.kept)),
         }
     }
 
@@ -122,22 +141,23 @@ impl Observer for Recorder<'_> {
         self.record.add_object(object);
         self.record.foreign.retain(|o| o != object);
         self.save();
-        steps::applied(object);
+        steps::applied(self.line, object);
         self.crash_hook();
     }
 
     fn deleted(&mut self, object: &ObjectRef) {
         self.record.remove_object(object);
         self.save();
-        steps::deleted(object);
+        steps::deleted(self.line, object);
     }
 
     fn adopted(&mut self, object: &ObjectRef, holder: &str) {
-        steps::adopted(object, holder);
+        steps::adopted(self.line, object, holder);
     }
 
     fn skipped(&mut self, object: &ObjectRef, why: &str) {
-        steps::left_alone(object, why);
+        steps::left_alone(self.line, object, why);
+        self.kept.push((object.clone(), why.to_owned()));
         self.record.remove_object(object);
         if self.mode == Mode::Up
             && self.rendered.contains(object)
@@ -166,12 +186,32 @@ impl From<deploy::PartialFailure> for Partial {
     }
 }
 
-/// The error of a run cancelled before it reached resource `key` (which it left as it was).
-fn not_started(key: &crate::core::refs::ResourceKey, verb: &str) -> CliError {
-    CliError::new(
-        Exit::Interrupted,
-        format!("cancelled before {key} was {verb}: its record and objects are as they were"),
-    )
+/// A document that failed: the error, and its Job's outcome when known.
+#[derive(Debug)]
+pub struct Failed {
+    /// What the command ends with.
+    pub error: CliError,
+    /// The Job's outcome as recorded.
+    pub job: Option<JobStatus>,
+}
+
+impl From<CliError> for Failed {
+    fn from(error: CliError) -> Self {
+        Self { error, job: None }
+    }
+}
+
+impl From<StateError> for Failed {
+    fn from(error: StateError) -> Self {
+        CliError::from(error).into()
+    }
+}
+
+/// What `down` did to one resource: deleted, but these objects (not ours) left alone.
+#[derive(Debug)]
+pub struct Deleted {
+    /// Objects left alone, and why.
+    pub kept: Vec<(ObjectRef, String)>,
 }
 
 /// Records a failure (status `failed`, what exists, why) and returns the error to exit with.
@@ -181,23 +221,21 @@ fn failed(
     owned: &[ObjectRef],
     code: Exit,
     message: String,
-) -> CliError {
+) -> Failed {
     for o in owned {
         record.add_object(o);
     }
     record.status = Status::Failed;
     record.error = Some(message.clone());
     let key = record.key();
-    report::result(
-        &key,
-        "failed",
-        serde_json::json!({"job": record.job_status.map(JobStatus::word), "error": message}),
-    );
     let mut error = CliError::new(code, format!("{key}: {message}"));
     if let Err(e) = store.save(&mut record) {
         error.details.push(format!("error: {e}"));
     }
-    error
+    Failed {
+        error,
+        job: record.job_status,
+    }
 }
 
 /// Waits for the Job (or reads its state when waiting is off); returns its outcome and, when
@@ -207,6 +245,7 @@ async fn job_outcome(
     planned: &Planned,
     job: &JobRef,
     options: &UpOptions,
+    line: &Line,
 ) -> Result<(JobStatus, Option<Duration>), (Exit, JobStatus, String)> {
     let wait = options
         .wait
@@ -218,7 +257,7 @@ async fn job_outcome(
             .map_err(|e| (cluster_exit(&e), JobStatus::Unknown, e.to_string()));
     }
     let secrets = secrets::secret_values(&planned.manifest);
-    let progress = Progress::start(&job.label());
+    let progress = Progress::on_line(line, &job.label());
     let mut on_event = |event: Event| progress.event(event);
     let waiting = crate::wait::outcome(
         &context.cluster,
@@ -274,15 +313,16 @@ async fn job_outcome(
     }
 }
 
+/// `up` of one document (its heading is already shown on `line`).
 pub(super) async fn apply_one(
     context: &Context,
     planned: &Planned,
     change: &Change,
     options: &UpOptions,
-) -> Result<Record, CliError> {
+    line: &Line,
+) -> Result<Record, Failed> {
     let store = context.store.as_ref();
     let key = &planned.key;
-    steps::resource(key);
     let existing = store.get(key)?;
     // A new record, or one whose last up finished, lists everything kjob applied for it.
     let last_run_failed = existing
@@ -300,8 +340,8 @@ pub(super) async fn apply_one(
             .into_iter()
             .filter(|o| o.kind == ObjectKind::Job)
             .collect();
-        steps::replacing_job(why);
-        let mut recorder = Recorder::new(store, record, Mode::Up, rendered_ids.clone());
+        steps::replacing_job(line, why);
+        let mut recorder = Recorder::new(store, line, record, Mode::Up, rendered_ids.clone());
         let result = deploy::delete(
             &context.cluster,
             &jobs,
@@ -345,7 +385,7 @@ pub(super) async fn apply_one(
     } else {
         (planned.rendered.clone(), Vec::new())
     };
-    let mut recorder = Recorder::new(store, record, Mode::Up, rendered_ids);
+    let mut recorder = Recorder::new(store, line, record, Mode::Up, rendered_ids);
     let takeover = Takeover {
         adopt: options.adopt,
     };
@@ -385,11 +425,11 @@ pub(super) async fn apply_one(
     }
 
     if keep_collected {
-        steps::job_not_run_again();
+        steps::job_not_run_again(line);
     } else if let Some(job) = &planned.rendered.job {
-        match job_outcome(context, planned, job, options).await {
+        match job_outcome(context, planned, job, options, line).await {
             Ok((status, elapsed)) => {
-                steps::job_outcome(status, elapsed);
+                steps::job_outcome(line, status, elapsed);
                 record.job_status = Some(status);
             }
             Err((code, status, message)) => {
@@ -403,86 +443,40 @@ pub(super) async fn apply_one(
     Ok(record)
 }
 
-/// Applies every planned resource in order.
-pub async fn up(
+/// `down` of one resource: its recorded objects deleted (each only while it carries our
+/// ownership labels), then its record removed.
+pub(super) async fn delete_one(
     context: &Context,
-    planned: &[Planned],
-    changes: &[Change],
-    options: &UpOptions,
-) -> Result<(), CliError> {
-    if options.parallel > 1 && planned.len() > 1 {
-        return super::concurrent::up(context, planned, changes, options).await;
-    }
-    let mut done = Vec::new();
-    for (p, change) in planned.iter().zip(changes) {
-        if context.cancel.is_cancelled() {
-            return Err(not_started(&p.key, "applied"));
-        }
-        if change.skip {
-            steps::unchanged(&p.key);
-            let job = change.previous.as_ref().and_then(|r| r.job_status);
-            report::result(
-                &p.key,
-                "unchanged",
-                serde_json::json!({"job": job.map(JobStatus::word)}),
-            );
-            done.push((
-                p.key.clone(),
-                p.outputs.clone(),
-                change.previous.as_ref().and_then(|r| r.job_status),
-            ));
-            continue;
-        }
-        let record = apply_one(context, p, change, options).await?;
-        report::result(
-            &p.key,
-            "applied",
-            serde_json::json!({"job": record.job_status.map(JobStatus::word)}),
-        );
-        done.push((p.key.clone(), record.outputs.clone(), record.job_status));
-    }
-    steps::up_outputs(&done);
-    Ok(())
-}
-
-/// Deletes every target's recorded objects, last target first.
-pub async fn down(context: &Context, targets: Vec<Target>) -> Result<(), CliError> {
+    mut record: Record,
+    line: &Line,
+) -> Result<Deleted, Failed> {
     let store = context.store.as_ref();
-    for target in targets.into_iter().rev() {
-        let Some(mut record) = target.record else {
-            continue;
-        };
-        let key = record.key();
-        if context.cancel.is_cancelled() {
-            return Err(not_started(&key, "deleted"));
+    let key = record.key();
+    record.status = Status::Deleting;
+    record.error = None;
+    store.save(&mut record)?;
+    let objects = record.all_objects();
+    let mut recorder = Recorder::new(store, line, record, Mode::Down, Vec::new());
+    let owner = Owner::new(&key, &context.stack);
+    let result = deploy::delete(
+        &context.cluster,
+        &objects,
+        &owner,
+        &mut recorder,
+        &context.cancel,
+    )
+    .await;
+    let (mut record, kept) = recorder.finish_keeping()?;
+    if let Err(e) = result {
+        let partial = Partial::from(e);
+        record.error = Some(partial.message.clone());
+        let mut error = CliError::new(partial.code, format!("{key}: {}", partial.message));
+        if let Err(e) = store.save(&mut record) {
+            error.details.push(format!("error: {e}"));
         }
-        steps::resource(&key);
-        record.status = Status::Deleting;
-        record.error = None;
-        store.save(&mut record)?;
-        let objects = record.all_objects();
-        let mut recorder = Recorder::new(store, record, Mode::Down, Vec::new());
-        let owner = Owner::new(&key, &context.stack);
-        let result = deploy::delete(
-            &context.cluster,
-            &objects,
-            &owner,
-            &mut recorder,
-            &context.cancel,
-        )
-        .await;
-        let mut record = recorder.finish()?;
-        if let Err(e) = result {
-            let partial = Partial::from(e);
-            record.error = Some(partial.message.clone());
-            let mut error = CliError::new(partial.code, format!("{key}: {}", partial.message));
-            if let Err(e) = store.save(&mut record) {
-                error.details.push(format!("error: {e}"));
-            }
-            return Err(error);
-        }
-        store.remove(&key)?;
-        steps::removed(&key);
+        return Err(error.into());
     }
-    Ok(())
+    store.remove(&key)?;
+    steps::removed(line, &key);
+    Ok(Deleted { kept })
 }

@@ -2,7 +2,7 @@
 //! state store by name (kind and env narrow it down). `down`, `outputs`, `get`, `wait` and
 //! `logs` select this way.
 
-use super::plan::{load, order};
+use super::plan::{load, order, referenced};
 use super::{CliError, Context, Exit};
 use crate::core::refs::ResourceKey;
 use crate::manifest;
@@ -31,6 +31,9 @@ pub struct Target {
     pub key: ResourceKey,
     /// Its state record.
     pub record: Option<Record>,
+    /// The resources its document references (`down` deletes it before them); none when
+    /// selected by name.
+    pub references: Vec<ResourceKey>,
 }
 
 /// The resources a selector names, in dependency order (referenced first).
@@ -43,6 +46,7 @@ pub fn targets(context: &Context, selector: &Selector) -> Result<Vec<Target>, Cl
                     Ok(Target {
                         key: d.key(),
                         record: context.store.get(&d.key())?,
+                        references: referenced(d),
                     })
                 })
                 .collect()
@@ -79,6 +83,7 @@ pub fn targets(context: &Context, selector: &Selector) -> Result<Vec<Target>, Cl
                     .map(|r| Target {
                         key: r.key(),
                         record: Some(r),
+                        references: Vec::new(),
                     })
                     .collect()),
                 _ => Err(CliError::new(

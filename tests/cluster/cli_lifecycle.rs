@@ -218,9 +218,12 @@ async fn on_a_terminal_a_spinner_shows_counts_and_elapsed_time_with_warnings_abo
     up.ok();
     let label = format!("{}/{}", bed.ns, bed.job);
     let all = &up.stdout;
+    // The document's line of the live view: its time, then the Job's counts.
     assert!(
-        all.contains(&format!("waiting for Job {label} ["))
-            && all.contains("s]: active 1, succeeded 0, failed 0"),
+        all.contains(&format!("KubernetesJob \"{}\" [0s]: ", bed.job))
+            && all.contains(&format!(
+                "waiting for Job {label}: active 1, succeeded 0, failed 0"
+            )),
         "{all}"
     );
     assert!(
@@ -231,7 +234,7 @@ async fn on_a_terminal_a_spinner_shows_counts_and_elapsed_time_with_warnings_abo
         ['⠋', '⠙', '⠹', '⠸'].iter().any(|c| all.contains(*c)),
         "a spinner frame: {all}"
     );
-    assert!(all.contains("  Job: Complete after "), "{all}");
+    assert!(all.contains(": Job: Complete after "), "{all}");
     bed.clean_up(&file).await;
 
     // A pod that cannot be scheduled: its warning events are printed above the spinner while

@@ -12,6 +12,7 @@ mod cli_lifecycle;
 mod deadlines;
 mod faults;
 mod job_semantics;
+mod live_view;
 mod load;
 mod namespace_kind;
 mod operator;

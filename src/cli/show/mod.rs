@@ -9,6 +9,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod docs;
+pub mod live;
 pub mod progress;
 pub mod records;
 pub mod report;

@@ -19,6 +19,8 @@ pub fn seconds(elapsed: Duration) -> String {
 /// What is shown while waiting for one Job: a spinner on a terminal, plain lines otherwise.
 pub struct Progress {
     bar: Option<ProgressBar>,
+    /// The bar is a document's line of the live view ([`super::live`]), not this Progress's own.
+    shared: bool,
     label: String,
     started: Instant,
     hashes: BTreeSet<String>,
@@ -53,9 +55,28 @@ impl Progress {
         });
         Self {
             bar,
+            shared: false,
             label: label.to_owned(),
             started: Instant::now(),
             hashes: BTreeSet::new(),
+        }
+    }
+
+    /// Progress on a document's line of the live view when it has one (the counts become the
+    /// line's message), plain lines otherwise.
+    pub fn on_line(line: &super::live::Line, label: &str) -> Self {
+        match line.progress_bar() {
+            Some(bar) => {
+                bar.set_message(format!("waiting for Job {label}: starting"));
+                Self {
+                    bar: Some(bar),
+                    shared: true,
+                    label: label.to_owned(),
+                    started: Instant::now(),
+                    hashes: BTreeSet::new(),
+                }
+            }
+            None => Self::new(label, false),
         }
     }
 
@@ -80,6 +101,9 @@ impl Progress {
             } => {
                 let counts = format!("active {active}, succeeded {succeeded}, failed {failed}");
                 match &self.bar {
+                    Some(bar) if self.shared => {
+                        bar.set_message(format!("waiting for Job {}: {counts}", self.label));
+                    }
                     Some(bar) => bar.set_message(counts),
                     None => super::note!(
                         "  waiting for Job {}: {counts} ({})",
@@ -108,9 +132,11 @@ impl Progress {
         }
     }
 
-    /// Removes the spinner (plain lines need nothing).
+    /// Removes the spinner (plain lines, or a document's line, need nothing).
     pub fn finish(&self) {
-        if let Some(bar) = &self.bar {
+        if let Some(bar) = &self.bar
+            && !self.shared
+        {
             bar.finish_and_clear();
         }
     }

@@ -13,9 +13,11 @@
 //!     state: deployed       # new | deployed | (validate: absent)
 //!     objects: [{kind: Job, namespace: dev, name: migrate, action: replace}]
 //!     changes: [{path: spec.parallelism, op: update, old: 1, new: 2}]
-//! results:                  # per document that the command acted on
+//! results:                  # per document that the command acted on (up, down: every one)
 //!   - resource: {kind: KubernetesJob, env: dev, name: migrate}
 //!     result: failed        # valid | applied | unchanged | deleted | failed | drifted | in-sync
+//!                           # | skipped (because: [resource]) | not-started (reason)
+//!                           # | not-deployed; deleted has kept: [{kind, namespace, name, why}]
 //!     job: Failed
 //!     error: "..."
 //! outputs:

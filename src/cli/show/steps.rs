@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use super::live::Line;
 use super::note;
 use super::progress::seconds;
 use super::report;
@@ -15,39 +16,29 @@ use crate::core::refs::ResourceKey;
 use crate::core::servercheck::Verdict;
 use crate::state::StateError;
 
-/// The heading of a resource that `up` or `down` works on.
-pub fn resource(key: &ResourceKey) {
-    note!("{key}:");
-}
-
-/// A resource that `up` leaves alone: nothing changed since its last successful `up`.
-pub fn unchanged(key: &ResourceKey) {
-    note!("{key}: unchanged");
-}
-
 /// An object was applied (and recorded).
-pub fn applied(object: &ObjectRef) {
-    note!("  applied {object}");
+pub fn applied(line: &Line, object: &ObjectRef) {
+    line.step(&format!("  applied {object}"));
 }
 
 /// An object was deleted, or was already gone (and recorded).
-pub fn deleted(object: &ObjectRef) {
-    note!("  deleted {object}");
+pub fn deleted(line: &Line, object: &ObjectRef) {
+    line.step(&format!("  deleted {object}"));
 }
 
-/// An object was left alone, and why (it is not ours).
-pub fn left_alone(object: &ObjectRef, why: &str) {
-    note!("  left {object} alone: {why}");
+/// An object was left alone, and why (it is not ours): a line that stays.
+pub fn left_alone(line: &Line, object: &ObjectRef, why: &str) {
+    line.keep(&format!("  left {object} alone: {why}"));
 }
 
 /// An object of another owner is taken over (`--adopt`).
-pub fn adopted(object: &ObjectRef, holder: &str) {
-    note!("  taking over {object} from {holder} (--adopt)");
+pub fn adopted(line: &Line, object: &ObjectRef, holder: &str) {
+    line.step(&format!("  taking over {object} from {holder} (--adopt)"));
 }
 
 /// The state store could not be written after an object (the run goes on, then fails).
-pub fn save_failed(error: &StateError) {
-    eprintln!("  error: {error}");
+pub fn save_failed(line: &Line, error: &StateError) {
+    line.above(&format!("  error: {error}"));
 }
 
 /// The crash test hook is about to abort the process.
@@ -56,23 +47,23 @@ pub fn crash_hook(variable: &str, limit: usize, count: usize) {
 }
 
 /// The old Job is deleted before the new one is applied, and why.
-pub fn replacing_job(why: &str) {
-    note!("  deleting the old Job first: {why}");
+pub fn replacing_job(line: &Line, why: &str) {
+    line.step(&format!("  deleting the old Job first: {why}"));
 }
 
 /// The resource's Job finished and was collected, and is not run again (run once).
-pub fn job_not_run_again() {
-    note!(
+pub fn job_not_run_again(line: &Line) {
+    line.step(&format!(
         "  Job: {} (it finished and Kubernetes deleted it after ttlSecondsAfterFinished; run once: not run again)",
         JobStatus::Collected
-    );
+    ));
 }
 
 /// The Job's outcome after `up` applied it, and how long it waited, when it waited.
-pub fn job_outcome(status: JobStatus, waited: Option<Duration>) {
+pub fn job_outcome(line: &Line, status: JobStatus, waited: Option<Duration>) {
     match waited {
-        Some(waited) => note!("  Job: {status} after {}", seconds(waited)),
-        None => note!("  Job: {status}"),
+        Some(waited) => line.step(&format!("  Job: {status} after {}", seconds(waited))),
+        None => line.step(&format!("  Job: {status}")),
     }
 }
 
@@ -105,7 +96,7 @@ pub fn up_outputs(done: &[(ResourceKey, Value, Option<JobStatus>)]) {
     }
 }
 
-/// Each document's result after a concurrent `up` that did not apply them all.
+/// Each document's result after an `up` or `down` that did not do them all.
 pub fn summary(results: &[(ResourceKey, String)]) {
     eprintln!("Summary:");
     for (key, result) in results {
@@ -113,13 +104,19 @@ pub fn summary(results: &[(ResourceKey, String)]) {
     }
 }
 
-/// `down` deleted a resource (its objects and its record).
-pub fn removed(key: &ResourceKey) {
+/// The counts a run ends with (`up: 3 applied, 1 unchanged in 2.1s`).
+pub fn tally(verb: &str, counts: &[(String, usize)], took: Duration) {
+    let parts: Vec<String> = counts.iter().map(|(w, n)| format!("{n} {w}")).collect();
+    note!("{verb}: {} in {}", parts.join(", "), seconds(took));
+}
+
+/// `down` deleted a resource (its objects and its record): a result line on standard output
+/// (none with a structured output: the result document says it).
+pub fn removed(line: &Line, key: &ResourceKey) {
     if report::active() {
-        report::result(key, "deleted", serde_json::json!({}));
         return;
     }
-    println!("{key}: deleted");
+    line.out(&format!("{key}: deleted"));
 }
 
 /// What the refresh before `up` found about a recorded Job: its outcome moved from `was` to
