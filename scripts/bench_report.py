@@ -15,6 +15,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_report_compare  # noqa: E402
+
 results_path, report_path, out_dir = sys.argv[1:4]
 R = json.load(open(results_path))
 os.makedirs(out_dir, exist_ok=True)
@@ -133,6 +136,7 @@ def headline(R):
         n = max(both)
         rows.append((f"{n} Jobs: `kjob up` / `pulumi up` (wall time)", ratio(runs[f"kjob-up-{n}"]["wall_s"], runs[f"pulumi-up-{n}"]["wall_s"]),
                      "same Jobs, same cluster"))
+    rows += bench_report_compare.headline(R, f, ratio)
     return rows
 
 
@@ -410,6 +414,8 @@ if sizes:
         w("")
     w("![Scale](docs/bench/scale.png)")
     w("")
+
+bench_report_compare.section(R, w, f, ratio)
 
 # ---------------------------------------------------------------------------------------------- method
 ts = R.get("team_state")
