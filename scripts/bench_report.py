@@ -15,6 +15,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_report_compare  # noqa: E402
+
 results_path, report_path, out_dir = sys.argv[1:4]
 R = json.load(open(results_path))
 # Where the time goes, measured separately (docs/bench/kjob-notes.md, kept by hand beside results.json).
@@ -179,6 +182,7 @@ def headline(R):
                     a, b = kjob_stats(kj, op, wait, n, dp), kjob_stats(kj, op, wait, n, 1)
                     rows.append((f"`kjob {op}` of {n} Jobs, waiting {'on' if wait else 'off'}: --parallel {dp} / --parallel 1 (wall time)",
                                  ratio(a["median"], b["median"]), f"{f(a['median'])} s vs {f(b['median'])} s, same run"))
+    rows += bench_report_compare.headline(R, f, ratio)
     return rows
 
 
@@ -539,6 +543,8 @@ if kj.get("runs"):
     if KJOB_NOTES:
         w(KJOB_NOTES)
         w("")
+
+bench_report_compare.section(R, w, f, ratio)
 
 # ---------------------------------------------------------------------------------------------- method
 ts = R.get("team_state")
