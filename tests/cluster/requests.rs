@@ -18,7 +18,7 @@ use kjob::kinds::job::render::RenderOptions;
 use serde_json::{Value, json};
 
 /// A client that records the method and path of every request it sends.
-async fn counted() -> (Cluster, Arc<Mutex<Vec<String>>>) {
+pub async fn counted() -> (Cluster, Arc<Mutex<Vec<String>>>) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let kubeconfig = kube::config::Kubeconfig::read_from(common::kubeconfig()).unwrap();
     let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
