@@ -51,13 +51,23 @@ fn lists(seen: &[String]) -> usize {
         .count()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_converged_apply_skips_the_leftover_lists_and_still_refuses_foreign_objects() {
+/// A counted client, a fresh namespace, a unique name and a KubernetesJob rendered with a
+/// ConfigMap and a secret (every kind a KubernetesJob renders in its namespace).
+async fn setup(
+    prefix: &str,
+    short: &str,
+) -> (Cluster, Arc<Mutex<Vec<String>>>, String, String, Rendered) {
     let (cluster, seen) = counted().await;
-    let ns = common::namespace(&common::cluster(), "requests").await;
-    let name = common::unique("rq");
+    let ns = common::namespace(&common::cluster(), prefix).await;
+    let name = common::unique(short);
     let spec = json!({"configMaps": {"a": "1"}, "env": {"secrets": {"T": {"value": "x"}}}});
     let r = rendered(&name, &ns, spec);
+    (cluster, seen, ns, name, r)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_converged_apply_skips_the_leftover_lists_and_still_refuses_foreign_objects() {
+    let (cluster, seen, ns, name, r) = setup("requests", "rq").await;
     let run = |previous: Vec<_>, sweep| {
         let (cluster, r) = (&cluster, &r);
         async move {
@@ -159,11 +169,7 @@ fn take(seen: &Mutex<Vec<String>>) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_apply_reads_only_what_no_precondition_covers_and_still_refuses_a_foreign_object() {
-    let (cluster, seen) = counted().await;
-    let ns = common::namespace(&common::cluster(), "unread").await;
-    let name = common::unique("ur");
-    let spec = json!({"configMaps": {"a": "1"}, "env": {"secrets": {"T": {"value": "x"}}}});
-    let r = rendered(&name, &ns, spec);
+    let (cluster, seen, ns, name, r) = setup("unread", "ur").await;
     let fresh = Sweep::Needed {
         last_run_failed: false,
     };
