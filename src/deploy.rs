@@ -162,7 +162,11 @@ pub async fn apply_with(
             observer.recorded_version(&object.id)
         }) {
             // Server-side apply with a precondition, no read: it succeeds only when the object
-            // is absent (created) or exactly as this owner last applied it.
+            // is absent (created) or exactly as this owner last applied it. Cancelled before
+            // it starts, nothing was sent: the object is not counted as possibly applied.
+            if cancel.is_cancelled() {
+                return Err(fail(&owned, ClusterError::Cancelled(applying())));
+            }
             let call = cluster.apply(&object.id, &object.body, Some(&version));
             match unless_cancelled(cancel, applying, call).await {
                 Ok(Some(live)) => {
