@@ -84,6 +84,20 @@ fn bench_diff(c: &mut Criterion) {
     }
 }
 
+/// What a `pulumi up` of an unchanged resource costs the provider's pure core: Check of the
+/// full golden inputs, then Diff against the same checked inputs (issue 13's budget: 100 µs).
+fn bench_check_diff(c: &mut Criterion) {
+    let raw = full_inputs();
+    let old = checked_inputs(&raw);
+    let unknown = values::is_unknown;
+    c.bench_function("check+diff/full", |b| {
+        b.iter(|| {
+            let checked = inputs::check(black_box(&raw), NAME, &[]);
+            kjob::core::diff::diff(black_box(&old), &checked.inputs, &[], &unknown)
+        });
+    });
+}
+
 fn bench_render(c: &mut Criterion) {
     let raw = full_inputs();
     let checked = inputs::check(&raw, NAME, &[]);
@@ -110,5 +124,11 @@ fn bench_render(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench_check, bench_diff, bench_render);
+criterion_group!(
+    benches,
+    bench_check,
+    bench_diff,
+    bench_check_diff,
+    bench_render
+);
 criterion_main!(benches);

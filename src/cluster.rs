@@ -18,6 +18,8 @@ use crate::core::objects::{ObjectKind, ObjectRef};
 use crate::core::owner::Content;
 
 mod dryrun;
+mod feed;
+pub use feed::{Feed, Seen};
 mod pods;
 pub use pods::{LogLines, LogOptions};
 pub mod retry;
@@ -118,6 +120,7 @@ pub struct Cluster {
     config: ClusterConfig,
     client: OnceCell<Client>,
     retry: RetryPolicy,
+    feeds: feed::Feeds,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -177,6 +180,7 @@ impl Cluster {
             },
             config,
             client: OnceCell::new(),
+            feeds: feed::Feeds::default(),
         }
     }
 
@@ -188,6 +192,7 @@ impl Cluster {
             config: ClusterConfig::default(),
             client: cell,
             retry,
+            feeds: feed::Feeds::default(),
         }
     }
 

@@ -32,6 +32,17 @@ pub struct PartialFailure {
 pub trait Observer: Send {
     /// `object` was applied and is ours.
     fn applied(&mut self, _object: &ObjectRef) {}
+    /// `object` was applied and is ours, and has resourceVersion `version` now: worth recording
+    /// for [`Observer::recorded_version`]. Calls [`Observer::applied`] unless overridden.
+    fn applied_at(&mut self, object: &ObjectRef, _version: Option<&str>) {
+        self.applied(object);
+    }
+    /// The resourceVersion `object` had right after this owner last applied it, when the caller
+    /// recorded it ([`Observer::applied_at`]): the apply then sends it as a precondition instead
+    /// of reading the object first. `None` (the default) always reads first.
+    fn recorded_version(&self, _object: &ObjectRef) -> Option<String> {
+        None
+    }
     /// `object` was deleted (or was already gone).
     fn deleted(&mut self, _object: &ObjectRef) {}
     /// `object` was left alone because it is not ours.
@@ -83,7 +94,10 @@ async fn unless_cancelled<T>(
 /// the Namespace the objects live in ([`Rendered::home`]), which is used as it is and never
 /// pruned. Objects labelled before owner identities count as the owner's when `previous` (the
 /// caller's own state) lists them, and are relabelled. An existing object is applied at the
-/// resourceVersion its ownership was read at, so no other writer can slip in between. Returns the
+/// resourceVersion its ownership was read at, so no other writer can slip in between. The read
+/// is skipped where a precondition makes it redundant ([`unread_version`]): an object not in
+/// `previous` is first applied as create-only, one the observer recorded a version of as
+/// update-only-if-unchanged; either refused, it is read and decided as above. Returns the
 /// objects owned afterwards. The one deploy path of both kinds and both front ends. Stops when
 /// `cancel` is cancelled (see the module doc).
 pub async fn apply(
@@ -144,6 +158,32 @@ pub async fn apply_with(
     };
     'objects: for object in &rendered.objects {
         let applying = || format!("applying {}", object.id);
+        if let Some(version) = unread_version(object.id.kind, previous.contains(&object.id), || {
+            observer.recorded_version(&object.id)
+        }) {
+            // Server-side apply with a precondition, no read: it succeeds only when the object
+            // is absent (created) or exactly as this owner last applied it. Cancelled before
+            // it starts, nothing was sent: the object is not counted as possibly applied.
+            if cancel.is_cancelled() {
+                return Err(fail(&owned, ClusterError::Cancelled(applying())));
+            }
+            let call = cluster.apply(&object.id, &object.body, Some(&version));
+            match unless_cancelled(cancel, applying, call).await {
+                Ok(Some(live)) => {
+                    observer.applied_at(&object.id, text(&live, "resourceVersion"));
+                    owned.push(object.id.clone());
+                    continue 'objects;
+                }
+                // It exists and is not what we applied: read it and decide.
+                Ok(None) => {}
+                Err(e) => {
+                    if matches!(e, ClusterError::Cancelled(_)) {
+                        owned.push(object.id.clone());
+                    }
+                    return Err(fail(&owned, e));
+                }
+            }
+        }
         for _ in 0..CONTENDED_ATTEMPTS {
             let live = unless_cancelled(cancel, applying, cluster.get(&object.id))
                 .await
@@ -189,8 +229,8 @@ pub async fn apply_with(
                     return Err(fail(&owned, e));
                 }
             };
-            if applied.is_some() {
-                observer.applied(&object.id);
+            if let Some(live) = &applied {
+                observer.applied_at(&object.id, text(live, "resourceVersion"));
                 owned.push(object.id.clone());
                 continue 'objects;
             }
@@ -236,6 +276,27 @@ pub async fn apply_with(
         });
     }
     Ok(owned)
+}
+
+/// A resourceVersion that no object has (the largest etcd revision): applied with it as a
+/// precondition, an object is created when absent and refused (409) when it exists.
+pub const ABSENT: &str = "9223372036854775807";
+
+/// The precondition to apply an object with instead of reading it first, if any: [`ABSENT`]
+/// for an object the caller has no record of (created only if nobody else holds that name), the
+/// recorded version of one it applied (updated only if nobody wrote it since), or [`ABSENT`]
+/// again for one it recorded as about to be created. A recorded Job is otherwise read first:
+/// its controller writes its status, so its version never matches.
+fn unread_version(
+    kind: ObjectKind,
+    recorded: bool,
+    version: impl FnOnce() -> Option<String>,
+) -> Option<String> {
+    match (recorded, kind) {
+        (false, _) => Some(ABSENT.to_owned()),
+        (true, ObjectKind::Job) => version().filter(|v| v == ABSENT),
+        (true, _) => version(),
+    }
 }
 
 /// Objects of `kinds` in `namespace` that carry `owner`'s label but are not in `keep`: what a run

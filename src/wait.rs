@@ -9,7 +9,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use crate::cluster::{Cluster, ClusterError};
+use crate::cluster::{Cluster, ClusterError, Seen};
 use crate::core::objects::{ObjectKind, ObjectRef};
 use crate::core::outcome::{self, Event, JobRef, JobState, JobStatus, is_current, job_state};
 use crate::core::secrets::redact;
@@ -151,9 +151,21 @@ pub async fn current(cluster: &Cluster, job: &JobRef) -> Result<JobStatus, Clust
         .map_or(JobStatus::Unknown, |live| job_state(&live).status()))
 }
 
+/// How long a Job read directly may go unseen by the namespace's feed before it is read
+/// directly again (the feed lags a Job created a moment ago; a Job deleted before the feed saw
+/// it is found gone this way).
+const UNSEEN_GRACE: Duration = Duration::from_secs(1);
+
 /// Waits for Job `namespace/name` to finish. Reports progress and new warnings through
 /// `on_event`; `secrets` are redacted from everything reported. Every read and pause races
 /// `cancel`: once it is cancelled the wait ends with [`WaitError::Cancelled`].
+///
+/// Watches, does not poll: one read says which Job (its UID) is waited for, then the
+/// namespace's shared feed ([`Cluster::feed`], one watch of Jobs and one of Warning events for
+/// every wait in the namespace) wakes the wait whenever something changed. Warnings are the
+/// Job's own and its pods' (by UID; the pods are listed when a warning about a pod that may
+/// be one of them comes). A feed that cannot list or watch past the call deadline ends the
+/// wait with [`WaitError::Cluster`].
 pub async fn wait(
     cluster: &Cluster,
     namespace: &str,
@@ -173,41 +185,67 @@ pub async fn wait(
         tokio::time::Instant::now().into_std(),
         timeout,
     ));
-    let mut seen_warnings = BTreeSet::new();
     let mut last = None;
-    let mut pause = Duration::from_millis(100);
     let cancelled = |counts| WaitError::Cancelled {
         job: format!("{namespace}/{name}"),
         counts,
     };
-    loop {
-        let job = cancel
+    let vanished = || WaitError::Vanished(format!("{namespace}/{name}"));
+    let read = async || {
+        cancel
             .run_until_cancelled(cluster.get(&id))
             .await
-            .ok_or_else(|| cancelled(last))??
-            .ok_or_else(|| WaitError::Vanished(format!("{namespace}/{name}")))?;
-        let state = job_state(&job);
-        let uid = job["metadata"]["uid"].as_str().unwrap_or_default();
-        for event in cancel
-            .run_until_cancelled(cluster.job_warnings(namespace, name, uid))
-            .await
-            .ok_or_else(|| cancelled(last))?
+            .ok_or_else(|| cancelled(None))??
+            .ok_or_else(vanished)
+    };
+    let mut job = read().await?;
+    let feed = cancel
+        .run_until_cancelled(cluster.feed(namespace))
+        .await
+        .ok_or_else(|| cancelled(None))??;
+    let mut changes = feed.changes();
+    let failures = feed.failures();
+    let mut warnings = Warnings::default();
+    let mut unseen_since = None;
+    loop {
+        let uid = job["metadata"]["uid"]
+            .as_str()
             .unwrap_or_default()
-            .into_iter()
-            .filter(|e| is_current(e, &job))
-        {
-            let key = event.metadata.uid.clone().unwrap_or_default()
-                + &event.count.unwrap_or(1).to_string();
-            if seen_warnings.insert(key) {
-                let what = event.involved_object.name.clone().unwrap_or_default();
-                let text = format!(
-                    "{what}: {}: {}",
-                    event.reason.unwrap_or_default(),
-                    event.message.unwrap_or_default()
-                );
-                on_event(Event::Warning(redact(&text, secrets)));
+            .to_owned();
+        match feed.job(name, &uid) {
+            Seen::Live(now) => {
+                job = now;
+                unseen_since = None;
+            }
+            // Deleted: its last state tells how it ended, unless it had not.
+            Seen::Gone(final_state) => {
+                if matches!(job_state(&final_state), JobState::Running { .. }) {
+                    return Err(vanished());
+                }
+                job = final_state;
+            }
+            Seen::Unseen { synced } => {
+                let since = *unseen_since.get_or_insert_with(tokio::time::Instant::now);
+                if synced && since.elapsed() >= UNSEEN_GRACE {
+                    job = read().await.map_err(|e| match e {
+                        WaitError::Cancelled { job, .. } => {
+                            WaitError::Cancelled { job, counts: last }
+                        }
+                        other => other,
+                    })?;
+                    unseen_since = Some(tokio::time::Instant::now());
+                }
             }
         }
+        if let Some(error) = feed.failure_after(failures) {
+            return Err(WaitError::Cluster(error));
+        }
+        let report = warnings.report(cluster, &feed, namespace, name, &job, secrets, on_event);
+        cancel
+            .run_until_cancelled(report)
+            .await
+            .ok_or_else(|| cancelled(last))?;
+        let state = job_state(&job);
         match &state {
             JobState::Complete | JobState::Suspended => return Ok(state),
             JobState::Failed { reason, message } => {
@@ -246,13 +284,87 @@ pub async fn wait(
                 }
             }
         }
-        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        let nap = tokio::time::sleep(pause.min(left).max(Duration::from_millis(50)));
-        cancel
-            .run_until_cancelled(nap)
-            .await
-            .ok_or_else(|| cancelled(last))?;
-        pause = (pause * 3 / 2).min(Duration::from_millis(250));
+        // Sleep until the feed changes, the deadline, or the next direct read of an unseen Job.
+        let wake = unseen_since.map_or(deadline, |since| deadline.min(since + UNSEEN_GRACE));
+        tokio::select! {
+            () = cancel.cancelled() => return Err(cancelled(last)),
+            changed = changes.changed() => {
+                if changed.is_err() {
+                    // The feed stopped (its runtime ended): read at a slow pace instead.
+                    tokio::time::sleep(UNSEEN_GRACE).await;
+                    unseen_since = Some(tokio::time::Instant::now() - UNSEEN_GRACE);
+                }
+            }
+            () = tokio::time::sleep_until(wake) => {}
+        }
+    }
+}
+
+/// The warnings a wait has reported, and what it knows of the Job's pods.
+#[derive(Debug, Default)]
+struct Warnings {
+    /// The feed's events read so far.
+    cursor: usize,
+    /// Reported: event UID and count.
+    seen: BTreeSet<String>,
+    /// UIDs of the Job's pods.
+    pods: BTreeSet<String>,
+    /// Pod UIDs the Job's pods were listed for already.
+    asked: BTreeSet<String>,
+}
+
+impl Warnings {
+    /// Reports the new warnings about the Job or its pods through `on_event`, redacted.
+    #[allow(clippy::too_many_arguments)]
+    async fn report(
+        &mut self,
+        cluster: &Cluster,
+        feed: &crate::cluster::Feed,
+        namespace: &str,
+        name: &str,
+        job: &serde_json::Value,
+        secrets: &[String],
+        on_event: &mut (dyn FnMut(Event) + Send),
+    ) {
+        let (events, next) = feed.events_after(self.cursor);
+        self.cursor = next;
+        let uid = job["metadata"]["uid"].as_str().unwrap_or_default();
+        // The job controller names pods `<job>-…`, the prefix cut at 58 characters.
+        let prefix: String = format!("{name}-").chars().take(58).collect();
+        for event in events {
+            let about = event.involved_object.uid.clone().unwrap_or_default();
+            let mine = if about.is_empty() {
+                false
+            } else if about == uid {
+                true
+            } else if event.involved_object.kind.as_deref() == Some("Pod") {
+                let pod = event.involved_object.name.as_deref().unwrap_or_default();
+                if !self.pods.contains(&about)
+                    && pod.starts_with(&prefix)
+                    && self.asked.insert(about.clone())
+                    && let Ok(uids) = cluster.job_pod_uids(namespace, name, uid).await
+                {
+                    self.pods.extend(uids);
+                }
+                self.pods.contains(&about)
+            } else {
+                false
+            };
+            if !mine || !is_current(&event, job) {
+                continue;
+            }
+            let key = event.metadata.uid.clone().unwrap_or_default()
+                + &event.count.unwrap_or(1).to_string();
+            if self.seen.insert(key) {
+                let what = event.involved_object.name.clone().unwrap_or_default();
+                let text = format!(
+                    "{what}: {}: {}",
+                    event.reason.clone().unwrap_or_default(),
+                    event.message.clone().unwrap_or_default()
+                );
+                on_event(Event::Warning(redact(&text, secrets)));
+            }
+        }
     }
 }
 

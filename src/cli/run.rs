@@ -137,6 +137,26 @@ impl<'a> Recorder<'a> {
 }
 
 impl Observer for Recorder<'_> {
+    fn applied_at(&mut self, object: &ObjectRef, version: Option<&str>) {
+        match version.filter(|_| object.kind != ObjectKind::Job) {
+            Some(v) => self
+                .record
+                .versions
+                .insert(object.to_string(), v.to_owned()),
+            None => self.record.versions.remove(&object.to_string()),
+        };
+        self.applied(object);
+    }
+
+    fn recorded_version(&self, object: &ObjectRef) -> Option<String> {
+        let pending = self.record.pending.contains(object) && !self.record.objects.contains(object);
+        match self.record.versions.get(&object.to_string()) {
+            Some(v) => Some(v.clone()),
+            None if pending => Some(deploy::ABSENT.to_owned()),
+            None => None,
+        }
+    }
+
     fn applied(&mut self, object: &ObjectRef) {
         self.record.add_object(object);
         self.record.foreign.retain(|o| o != object);

@@ -25,59 +25,84 @@ impl Cluster {
         Ok(list.items)
     }
 
+    /// The UIDs of the pods of Job `job` whose UID is `uid`: those labelled with its name whose
+    /// controlling owner is that Job (not an earlier Job of the same name).
+    pub async fn job_pod_uids(
+        &self,
+        namespace: &str,
+        job: &str,
+        uid: &str,
+    ) -> Result<Vec<String>, ClusterError> {
+        Ok(self
+            .job_pods(namespace, job)
+            .await?
+            .into_iter()
+            .filter(|pod| {
+                pod.metadata
+                    .owner_references
+                    .iter()
+                    .flatten()
+                    .any(|o| o.uid == uid && o.controller == Some(true))
+            })
+            .filter_map(|pod| pod.metadata.uid)
+            .collect())
+    }
+
     /// Warning events in `namespace` about the Job `job` whose UID is `uid`, or about its pods:
-    /// matched by the UID of the object they are about (`involvedObject.uid`), the pods being
-    /// those whose controlling owner is that Job. Not by name, so Job `migrate` does not take
-    /// the events of Job `migrate-users`'s pods, nor of an earlier Job of the same name.
+    /// read by the UID of the object they are about (`involvedObject.uid`), one LIST per UID,
+    /// the pods being those whose controlling owner is that Job. Not by name, so Job `migrate`
+    /// does not take the events of Job `migrate-users`'s pods, nor of an earlier Job of the same
+    /// name. A Job with many pods has its namespace's warnings listed once instead, matched by
+    /// the same UIDs.
     pub async fn job_warnings(
         &self,
         namespace: &str,
         job: &str,
         uid: &str,
     ) -> Result<Vec<k8s_openapi::api::core::v1::Event>, ClusterError> {
+        /// Up to this many UIDs (the Job and its pods) are asked about one by one.
+        const BY_UID: usize = 8;
         if uid.is_empty() {
             return Ok(Vec::new());
         }
+        let mut uids = vec![uid.to_owned()];
+        uids.extend(self.job_pod_uids(namespace, job, uid).await?);
         let api: Api<k8s_openapi::api::core::v1::Event> =
             Api::namespaced(self.client().await?, namespace);
-        let params = kube::api::ListParams::default().fields("type=Warning");
-        let list = with_retry(self.retry, || api.list(&params))
-            .await
-            .map_err(|source| ClusterError::Api {
-                action: "listing events in",
-                object: format!("namespace {namespace}"),
-                source,
-            })?;
-        let about_pods = |e: &k8s_openapi::api::core::v1::Event| {
-            e.involved_object.kind.as_deref() == Some("Pod") && e.involved_object.uid.is_some()
-        };
-        // The pods are listed only when some warning is about a pod (usually none is).
-        let mut uids = vec![uid.to_owned()];
-        if list.items.iter().any(about_pods) {
-            uids.extend(
-                self.job_pods(namespace, job)
-                    .await?
-                    .into_iter()
-                    .filter(|pod| {
-                        pod.metadata
-                            .owner_references
-                            .iter()
-                            .flatten()
-                            .any(|o| o.uid == uid && o.controller == Some(true))
+        let list = |fields: String| {
+            let api = api.clone();
+            async move {
+                let params = kube::api::ListParams::default().fields(&fields);
+                with_retry(self.retry, || api.list(&params))
+                    .await
+                    .map(|list| list.items)
+                    .map_err(|source| ClusterError::Api {
+                        action: "listing events in",
+                        object: format!("namespace {namespace}"),
+                        source,
                     })
-                    .filter_map(|pod| pod.metadata.uid),
-            );
+            }
+        };
+        if uids.len() > BY_UID {
+            let all = list("type=Warning".to_owned()).await?;
+            return Ok(all
+                .into_iter()
+                .filter(|e| {
+                    e.involved_object
+                        .uid
+                        .as_ref()
+                        .is_some_and(|about| uids.contains(about))
+                })
+                .collect());
         }
-        Ok(list
-            .items
-            .into_iter()
-            .filter(|e| {
-                e.involved_object
-                    .uid
-                    .as_ref()
-                    .is_some_and(|about| uids.contains(about))
-            })
-            .collect())
+        let lists = uids
+            .iter()
+            .map(|about| list(format!("type=Warning,involvedObject.uid={about}")));
+        let mut out = Vec::new();
+        for found in futures::future::join_all(lists).await {
+            out.extend(found?);
+        }
+        Ok(out)
     }
 
     /// The last `lines` lines of a pod's log.

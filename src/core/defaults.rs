@@ -7,6 +7,7 @@
 //! default. Unlike upstream, the container-resource default is applied, leaf by leaf: a cpu or
 //! memory quantity the user left empty takes the declared default.
 
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use prost_reflect::{
@@ -34,8 +35,48 @@ static EXTENSIONS: LazyLock<Extensions> = LazyLock::new(|| {
     }
 });
 
+/// A value read from every field's options once: prost-reflect decodes a field's options anew
+/// on every `options()` call, which made them the largest cost of a Check.
+pub(crate) struct PerField<T>(HashMap<String, T>);
+
+impl<T: Clone> PerField<T> {
+    /// `read` of every field of every message in the descriptor pool.
+    pub(crate) fn new(read: fn(&FieldDescriptor) -> T) -> Self {
+        let mut out = HashMap::new();
+        for message in api::pool().all_messages() {
+            for field in message.fields() {
+                let value = read(&field);
+                out.insert(field.full_name().to_owned(), value);
+            }
+        }
+        Self(out)
+    }
+
+    /// The value of `field` (read now for a field outside the pool, which the pool's own
+    /// messages never have).
+    pub(crate) fn get(&self, field: &FieldDescriptor, read: fn(&FieldDescriptor) -> T) -> T {
+        match self.0.get(field.full_name()) {
+            Some(value) => value.clone(),
+            None => read(field),
+        }
+    }
+}
+
+static DEFAULTS: LazyLock<PerField<Option<String>>> = LazyLock::new(|| PerField::new(read_default));
+static RESOURCES: LazyLock<PerField<Option<DynamicMessage>>> =
+    LazyLock::new(|| PerField::new(read_container_resources));
+
 /// The `default` option of a field, if it declares a non-empty one.
 pub fn declared_default(field: &FieldDescriptor) -> Option<String> {
+    DEFAULTS.get(field, read_default)
+}
+
+/// The `default_container_resources` option of a field, if it declares one.
+pub fn declared_container_resources(field: &FieldDescriptor) -> Option<DynamicMessage> {
+    RESOURCES.get(field, read_container_resources)
+}
+
+fn read_default(field: &FieldDescriptor) -> Option<String> {
     let options = field.options();
     if !options.has_extension(&EXTENSIONS.default) {
         return None;
@@ -46,8 +87,7 @@ pub fn declared_default(field: &FieldDescriptor) -> Option<String> {
     }
 }
 
-/// The `default_container_resources` option of a field, if it declares one.
-pub fn declared_container_resources(field: &FieldDescriptor) -> Option<DynamicMessage> {
+fn read_container_resources(field: &FieldDescriptor) -> Option<DynamicMessage> {
     let options = field.options();
     if !options.has_extension(&EXTENSIONS.default_container_resources) {
         return None;

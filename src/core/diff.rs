@@ -146,6 +146,11 @@ pub fn diff(
 
 /// Diffs old and new checked inputs under a kind's replace `rules`; paths in `ignore` (and below
 /// them) are left out.
+///
+/// Walks both documents together and skips equal subtrees (unless they hold an unknown
+/// placeholder, which is always a change); where the shapes differ, or at leaves, it compares
+/// the two subtrees' flattened leaves. The changes are those of comparing the whole documents'
+/// leaves, in path order.
 pub fn diff_with(
     rules: &[ReplaceRule],
     old: &Value,
@@ -153,33 +158,14 @@ pub fn diff_with(
     ignore: &[PropertyPath],
     unknown: &dyn Fn(&Value) -> bool,
 ) -> Diff {
-    let mut olds = BTreeMap::new();
-    let mut news = BTreeMap::new();
-    flatten(old, PropertyPath::root(), &mut olds, unknown);
-    flatten(new, PropertyPath::root(), &mut news, unknown);
     let mut changes = Vec::new();
-    let mut paths: Vec<&PropertyPath> = olds.keys().chain(news.keys()).collect();
-    paths.sort();
-    paths.dedup();
-    for path in paths {
-        if ignore.iter().any(|i| path.starts_with(i)) {
-            continue;
-        }
-        let kind = match (olds.get(path), news.get(path)) {
-            (None, Some(_)) => ChangeKind::Add,
-            (Some(_), None) => ChangeKind::Delete,
-            (Some(a), Some(b)) if unknown(b) || (a != b && !equivalent(path, a, b)) => {
-                ChangeKind::Update
-            }
-            _ => continue,
-        };
-        let replace = replaces_under(rules, path, kind, new, unknown);
-        changes.push(Change {
-            path: path.clone(),
-            kind,
-            replace,
-        });
-    }
+    let context = Walk {
+        rules,
+        doc: new,
+        ignore,
+        unknown,
+    };
+    context.walk(Some(old), Some(new), &PropertyPath::root(), &mut changes);
     Diff { changes }
 }
 
@@ -392,6 +378,12 @@ pub fn parse_property_path(text: &str) -> PropertyPath {
     }
     path
 }
+
+mod walk;
+use walk::Walk;
+
+#[cfg(test)]
+mod equivalence;
 
 #[cfg(test)]
 mod tests {

@@ -71,6 +71,12 @@ pub struct Record {
     /// (a Namespace); never deleted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub foreign: Vec<ObjectRef>,
+    /// The resourceVersion of each object right after this resource last applied it, by the
+    /// object's identity (`Kind namespace/name`): an object that still has it is exactly what
+    /// kjob applied, so the next apply sends it with that version as a precondition instead
+    /// of reading it first ([`crate::deploy::Observer::recorded_version`]).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub versions: std::collections::BTreeMap<String, String>,
     /// The Job's last known outcome (`Complete`, `Failed`, `Running`, `Suspended`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job_status: Option<JobStatus>,
@@ -98,6 +104,7 @@ impl Record {
             objects: Vec::new(),
             pending: Vec::new(),
             foreign: Vec::new(),
+            versions: Default::default(),
             job_status: None,
             error: None,
             created_at: now.clone(),
@@ -161,6 +168,7 @@ impl Record {
 
     /// Removes an object (applied or pending).
     pub fn remove_object(&mut self, object: &ObjectRef) {
+        self.versions.remove(&object.to_string());
         self.objects.retain(|o| o != object);
         self.pending.retain(|o| o != object);
     }

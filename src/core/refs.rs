@@ -20,6 +20,7 @@ use serde_json::Value;
 
 use crate::api;
 use crate::api::shared::cloudresourcekind::CloudResourceKind;
+use crate::core::defaults::PerField;
 use crate::core::path::{Failure, PropertyPath};
 
 const STRING_VALUE_OR_REF: &str = "org.project_planton.shared.foreignkey.v1.StringValueOrRef";
@@ -104,7 +105,21 @@ pub fn kind_name(kind: i32) -> Option<&'static str> {
         .map(|k| k.as_str_name())
 }
 
+static KINDS: LazyLock<PerField<Option<i32>>> = LazyLock::new(|| PerField::new(read_kind));
+static FIELD_PATHS: LazyLock<PerField<Option<String>>> =
+    LazyLock::new(|| PerField::new(read_field_path));
+
+/// The field's default kind option, read once per field ([`PerField`]).
 fn option_kind(field: &FieldDescriptor) -> Option<i32> {
+    KINDS.get(field, read_kind)
+}
+
+/// The field's default kind field path option, read once per field ([`PerField`]).
+fn option_field_path(field: &FieldDescriptor) -> Option<String> {
+    FIELD_PATHS.get(field, read_field_path)
+}
+
+fn read_kind(field: &FieldDescriptor) -> Option<i32> {
     let options = field.options();
     if !options.has_extension(&EXTENSIONS.default_kind) {
         return None;
@@ -115,7 +130,7 @@ fn option_kind(field: &FieldDescriptor) -> Option<i32> {
         .filter(|k| *k != 0)
 }
 
-fn option_field_path(field: &FieldDescriptor) -> Option<String> {
+fn read_field_path(field: &FieldDescriptor) -> Option<String> {
     let options = field.options();
     if !options.has_extension(&EXTENSIONS.default_kind_field_path) {
         return None;

@@ -28,4 +28,5 @@ mod secrets;
 mod shared_cluster;
 mod team;
 mod team_rbac;
+mod wait_requests;
 mod warnings;
