@@ -420,11 +420,7 @@ mod tests {
     use super::*;
 
     fn key(name: &str) -> ResourceKey {
-        ResourceKey {
-            kind: "KubernetesJob".into(),
-            env: String::new(),
-            name: name.into(),
-        }
+        ResourceKey::job(name)
     }
 
     #[tokio::test]

@@ -203,11 +203,7 @@ mod tests {
     use crate::core::objects::ObjectKind;
 
     fn key(name: &str) -> ResourceKey {
-        ResourceKey {
-            kind: "KubernetesJob".into(),
-            env: String::new(),
-            name: name.into(),
-        }
+        ResourceKey::job(name)
     }
 
     #[test]

@@ -57,6 +57,18 @@ pub struct ResourceKey {
     pub name: String,
 }
 
+impl ResourceKey {
+    /// The key of a KubernetesJob named `name` with no env (what unit tests deploy).
+    #[cfg(test)]
+    pub fn job(name: &str) -> Self {
+        Self {
+            kind: "KubernetesJob".into(),
+            env: String::new(),
+            name: name.into(),
+        }
+    }
+}
+
 impl fmt::Display for ResourceKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.env.is_empty() {

@@ -380,11 +380,7 @@ mod tests {
     use serde_json::json;
 
     fn key(name: &str) -> ResourceKey {
-        ResourceKey {
-            kind: "KubernetesJob".into(),
-            env: String::new(),
-            name: name.into(),
-        }
+        ResourceKey::job(name)
     }
 
     #[test]
