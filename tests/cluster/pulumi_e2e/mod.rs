@@ -127,15 +127,15 @@ fn show(out: &Output) -> String {
 }
 
 /// One test's Pulumi world: its own PULUMI_HOME, file backend and projects under a temp dir.
-struct Run {
-    dir: PathBuf,
+pub(crate) struct Run {
+    pub(crate) dir: PathBuf,
     /// Projects with a live stack, destroyed on drop if the test did not get to it.
     stacks: std::cell::RefCell<Vec<PathBuf>>,
 }
 
 impl Run {
     /// A new run, with the provider under test installed into its PULUMI_HOME.
-    fn new(tag: &str) -> Run {
+    pub(crate) fn new(tag: &str) -> Run {
         let dir = std::env::temp_dir()
             .join("kjob-pulumi-e2e")
             .join(common::unique(tag));
@@ -186,7 +186,12 @@ impl Run {
     }
 
     /// Every child of a run (pulumi, npm, pip, go, kjob) is bounded by [`common::TOOL_LIMIT`].
-    fn command(&self, program: impl AsRef<std::ffi::OsStr>, dir: &Path, args: &[&str]) -> Command {
+    pub(crate) fn command(
+        &self,
+        program: impl AsRef<std::ffi::OsStr>,
+        dir: &Path,
+        args: &[&str],
+    ) -> Command {
         let mut cmd = common::bounded(program);
         cmd.args(args)
             .current_dir(dir)

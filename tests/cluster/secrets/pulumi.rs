@@ -2,20 +2,19 @@
 
 use super::*;
 
-use crate::pulumi_e2e::pulumi_bin;
+use crate::pulumi_e2e::{Run, pulumi_bin};
 
 #[test]
 fn the_pulumi_state_and_output_never_hold_a_secret_in_clear_text() {
     let mut secrets = Secrets::new("pul", 4);
     let docker = docker_config(secrets.get(2));
     secrets.add(&docker);
-    let run = std::env::temp_dir()
-        .join("kjob-secrets")
-        .join(common::unique("pulumi"));
+    // The provider is installed into the run's PULUMI_HOME from its release archive, as in
+    // every Pulumi end-to-end test; it is not on PATH.
+    let pulumi_run = Run::new("secrets");
+    let run = pulumi_run.dir.clone();
     let project = run.join("project");
     std::fs::create_dir_all(&project).unwrap();
-    std::fs::create_dir_all(run.join("state")).unwrap();
-    std::fs::create_dir_all(run.join("home")).unwrap();
     let ns = common::unique("sec-pul");
     let yaml_string = |s: &str| serde_json::to_string(s).unwrap();
     let program = |token: &str| {
@@ -57,34 +56,13 @@ outputs:
     };
     std::fs::write(project.join("Pulumi.yaml"), program(secrets.get(0))).unwrap();
     let bin = pulumi_bin();
-    let provider_dir = Path::new(env!("CARGO_BIN_EXE_pulumi-resource-kjob"))
-        .parent()
-        .unwrap()
-        .to_path_buf();
     let mut outputs: Vec<(String, Output)> = Vec::new();
     let mut pulumi = |args: &[&str]| -> Output {
-        let mut path = vec![bin.clone(), provider_dir.clone()];
-        path.extend(std::env::split_paths(
-            &std::env::var_os("PATH").unwrap_or_default(),
-        ));
-        let out = common::bounded(bin.join("pulumi"))
-            .args(args)
-            .args(["--non-interactive", "--color", "never"])
-            .current_dir(&project)
-            .env("PATH", std::env::join_paths(path).unwrap())
-            .env("PULUMI_HOME", run.join("home"))
-            .env(
-                "PULUMI_BACKEND_URL",
-                format!("file://{}", run.join("state").display()),
-            )
-            .env("PULUMI_CONFIG_PASSPHRASE", "kjob-secrets")
-            .env("PULUMI_SKIP_UPDATE_CHECK", "true")
-            .env("PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION", "true")
-            .env("PULUMI_DISABLE_REGISTRY_RESOLVE", "true")
-            .env("KUBECONFIG", common::kubeconfig())
+        let mut full = args.to_vec();
+        full.extend(["--non-interactive", "--color", "never"]);
+        let out = pulumi_run
+            .command(bin.join("pulumi"), &project, &full)
             .env("KJOB_LOG", "debug")
-            .env_remove("PULUMI_ACCESS_TOKEN")
-            .env_remove("PULUMI_STACK")
             .stdin(Stdio::null())
             .output()
             .expect("run pulumi");
@@ -155,7 +133,10 @@ outputs:
     if result.is_ok() {
         ok(&destroy);
     }
-    let stored = files_under(&run, &|p| p == project.join("Pulumi.yaml"));
+    // The installed plugin (the provider's binary) is not state.
+    let stored = files_under(&run, &|p| {
+        p == project.join("Pulumi.yaml") || p.ends_with("pulumi-home/plugins")
+    });
     let _ = pulumi(&["stack", "rm", "--yes", "--force"]);
     if let Err(e) = result {
         std::panic::resume_unwind(e);
@@ -178,8 +159,9 @@ outputs:
         outputs.len(),
         stored.len()
     );
-    if leaks.is_empty() {
-        let _ = std::fs::remove_dir_all(&run);
+    if !leaks.is_empty() {
+        // Keep the run's directory for inspection (the run removes it when dropped).
+        std::mem::forget(pulumi_run);
     }
     assert!(
         leaks.is_empty(),
