@@ -92,6 +92,7 @@ async fn a_converged_apply_skips_the_leftover_lists_and_still_refuses_foreign_ob
     let objects = owned.len();
     assert!(objects >= 4, "{owned:?}");
     assert_eq!(lists(&seen.lock().unwrap()), 0, "a first run lists nothing");
+    settled(&ns, &name).await;
 
     seen.lock().unwrap().clear();
     run(owned.clone(), Sweep::Always)
@@ -163,6 +164,22 @@ impl deploy::Observer for Versions {
     }
 }
 
+/// Waits until the Job has finished: until then its controller writes its status, which moves
+/// its resourceVersion and can make an apply read it again (a race the counts must not see).
+async fn settled(ns: &str, name: &str) {
+    let direct = common::cluster();
+    common::eventually(
+        "the Job to complete",
+        std::time::Duration::from_secs(60),
+        || async {
+            let job = common::get(&direct, ObjectKind::Job, Some(ns), name).await?;
+            let state = kjob::core::outcome::job_state(&job);
+            (state == kjob::core::outcome::JobState::Complete).then_some(())
+        },
+    )
+    .await;
+}
+
 fn take(seen: &Mutex<Vec<String>>) -> Vec<String> {
     std::mem::take(&mut *seen.lock().unwrap())
 }
@@ -189,6 +206,8 @@ async fn an_apply_reads_only_what_no_precondition_covers_and_still_refuses_a_for
     let jobs = owned.iter().filter(|o| o.kind == ObjectKind::Job).count();
     assert_eq!(jobs, 1);
     assert_eq!(versions.0.len(), owned.len() - jobs);
+    settled(&ns, &name).await;
+    take(&seen);
 
     // Converged, with the versions recorded: one apply per object; only the Job, whose status
     // its controller writes, is read first.
