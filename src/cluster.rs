@@ -162,8 +162,10 @@ pub fn is_conflict(error: &kube::Error) -> bool {
 /// What a guarded delete did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Deleted {
-    /// The delete was accepted.
+    /// The delete was accepted; the object is still there until its finalizers are done.
     Issued,
+    /// The object was deleted and is gone already.
+    Removed,
     /// The object was already gone.
     Gone,
     /// The object is not the one that was read (its uid or resourceVersion changed).
@@ -333,9 +335,12 @@ impl Cluster {
         }
     }
 
-    /// Deletes the object that was read (foreground propagation, so a Job's pods go with it),
-    /// with its `uid` and `resourceVersion` as preconditions: an object that someone else
-    /// replaced or changed since is not deleted ([`Deleted::Changed`]).
+    /// Deletes the object that was read, with its `uid` and `resourceVersion` as preconditions:
+    /// an object that someone else replaced or changed since is not deleted
+    /// ([`Deleted::Changed`]). Background propagation: the object goes at once, without a round
+    /// trip through the garbage collector for each one (at its default 20 requests a second,
+    /// that made `down` of 1,000 Jobs take 150 s); the collector deletes a Job's pods after it,
+    /// and [`Cluster::wait_pods_gone`] waits for them.
     pub async fn delete(
         &self,
         id: &ObjectRef,
@@ -343,7 +348,7 @@ impl Cluster {
         resource_version: Option<&str>,
     ) -> Result<Deleted, ClusterError> {
         let api = self.api(id.kind, id.namespace.as_deref()).await?;
-        let mut params = DeleteParams::foreground();
+        let mut params = DeleteParams::background();
         if uid.is_some() || resource_version.is_some() {
             params.preconditions = Some(kube::api::Preconditions {
                 uid: uid.map(str::to_owned),
@@ -352,6 +357,8 @@ impl Cluster {
         }
         let retryable = |e: &kube::Error| transient(e) && !is_conflict(e);
         match with_retry_if(self.retry, retryable, || api.delete(&id.name, &params)).await {
+            // A Status: removed now; the object: it waits for finalizers (a namespace's content).
+            Ok(answer) if answer.is_right() => Ok(Deleted::Removed),
             Ok(_) => Ok(Deleted::Issued),
             Err(kube::Error::Api(status)) if status.code == 404 => Ok(Deleted::Gone),
             Err(e) if params.preconditions.is_some() && is_conflict(&e) => Ok(Deleted::Changed),

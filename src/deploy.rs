@@ -336,7 +336,8 @@ pub async fn leftovers(
 
 /// Deletes `objects` (the owner's own record: objects labelled before owner identities count as
 /// its) in reverse order, only those that are `owner`'s, each with its uid and resourceVersion as
-/// preconditions, then waits for them to be gone. NotFound counts as deleted. Another owner's
+/// preconditions, then waits for them to be gone, and for a deleted Job's pods to be gone too
+/// (deletes propagate in the background: [`Cluster::delete`]). NotFound counts as deleted. Another owner's
 /// object is left alone and reported to the observer with its holder; so is a Namespace that
 /// still holds anything that is not the owner's (listed). Stops when `cancel` is cancelled (see
 /// the module doc): what was not seen gone is still owned.
@@ -351,6 +352,11 @@ pub async fn delete(
     // waits overlap instead of adding up.
     let mut remaining: Vec<ObjectRef> = objects.to_vec();
     let mut issued: Vec<ObjectRef> = Vec::new();
+    // For each issued delete: whether the object itself is still there (finalizers), and the
+    // UID of the Job whose pods are waited for.
+    let mut waits: Vec<(bool, Option<String>)> = Vec::new();
+    // The UIDs of what was deleted: what they own is ours while the collector deletes it.
+    let mut deleted_uids = std::collections::BTreeSet::new();
     let fail = |remaining: &[ObjectRef], issued: &[ObjectRef], source| {
         let mut owned = remaining.to_vec();
         owned.extend(issued.iter().cloned());
@@ -381,7 +387,7 @@ pub async fn delete(
                 let contents = unless_cancelled(cancel, deleting, contents)
                     .await
                     .map_err(|e| fail(&remaining, &with_id(&issued), e))?;
-                let foreign = foreign_contents(&contents, owner, &recorded);
+                let foreign = foreign_contents(&contents, owner, &recorded, &deleted_uids);
                 if !foreign.is_empty() {
                     observer.skipped(
                         &id,
@@ -395,13 +401,24 @@ pub async fn delete(
             }
             let uid = text(&live, "uid");
             let version = text(&live, "resourceVersion");
+            // A Job's pods are deleted by the garbage collector after it: waited for by its UID.
+            let pods_of = uid
+                .filter(|_| id.kind == ObjectKind::Job)
+                .map(str::to_owned);
             match unless_cancelled(cancel, deleting, cluster.delete(&id, uid, version)).await {
                 Err(e) => return Err(fail(&remaining, &with_id(&issued), e)),
                 Ok(Deleted::Gone) => {
                     observer.deleted(&id);
                     continue 'objects;
                 }
-                Ok(Deleted::Issued) => {
+                Ok(Deleted::Removed) if pods_of.is_none() => {
+                    deleted_uids.extend(uid.map(str::to_owned));
+                    observer.deleted(&id);
+                    continue 'objects;
+                }
+                Ok(deleted @ (Deleted::Removed | Deleted::Issued)) => {
+                    deleted_uids.extend(uid.map(str::to_owned));
+                    waits.push((deleted == Deleted::Issued, pods_of));
                     issued.push(id);
                     continue 'objects;
                 }
@@ -416,7 +433,16 @@ pub async fn delete(
     }
     let waits = issued
         .iter()
-        .map(|id| cluster.wait_gone(id, DELETE_TIMEOUT));
+        .zip(&waits)
+        .map(|(id, (object, pods_of))| async move {
+            if *object {
+                cluster.wait_gone(id, DELETE_TIMEOUT).await?;
+            }
+            match pods_of {
+                Some(uid) => cluster.wait_pods_gone(id, uid, DELETE_TIMEOUT).await,
+                None => Ok(()),
+            }
+        });
     let gone = || format!("waiting for {} deleted object(s) to be gone", issued.len());
     let Some(results) = cancel
         .run_until_cancelled(futures::future::join_all(waits))

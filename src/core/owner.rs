@@ -232,13 +232,15 @@ pub struct Content {
 
 /// What in a namespace is not `owner`'s, as `Kind/name` lines: the objects that keep a namespace
 /// kjob created from being deleted. Ours are the objects `owner` owns (legacy-labelled ones only
-/// if `recorded` names them), what they own (a Job's pods, by owner reference), and what every
-/// namespace holds by itself (the `default` ServiceAccount, the `kube-root-ca.crt` ConfigMap,
-/// events).
+/// if `recorded` names them), what they own (a Job's pods, by owner reference, also when the
+/// owner is among the `deleted` UIDs: a Job deleted in the background whose pods the garbage
+/// collector has yet to delete), and what every namespace holds by itself (the `default`
+/// ServiceAccount, the `kube-root-ca.crt` ConfigMap, events).
 pub fn foreign_contents(
     contents: &[Content],
     owner: &Owner,
     recorded: &dyn Fn(&str, &str) -> bool,
+    deleted: &BTreeSet<String>,
 ) -> Vec<String> {
     let ours = |c: &Content| {
         let name = text(&c.live["metadata"], "name").unwrap_or_default();
@@ -248,6 +250,7 @@ pub fn foreign_contents(
     let our_uids: BTreeSet<&str> = mine
         .iter()
         .filter_map(|c| text(&c.live["metadata"], "uid"))
+        .chain(deleted.iter().map(String::as_str))
         .collect();
     let mut out: Vec<String> = others
         .into_iter()
@@ -497,8 +500,16 @@ mod tests {
                 live: json!({"metadata": {"name": "e1"}}),
             },
         ];
-        let found = foreign_contents(&contents, &a, &|_, _| false);
+        let none = BTreeSet::new();
+        let found = foreign_contents(&contents, &a, &|_, _| false, &none);
         assert_eq!(found, vec!["Deployment/web", "Job/x", "Pod/web-1"]);
-        assert!(foreign_contents(&contents[..2], &a, &|_, _| false).is_empty());
+        assert!(foreign_contents(&contents[..2], &a, &|_, _| false, &none).is_empty());
+        // Our Job deleted in the background, its pod not yet: the pod is still ours.
+        let deleted = BTreeSet::from(["u-job".to_owned()]);
+        assert!(foreign_contents(&contents[1..2], &a, &|_, _| false, &deleted).is_empty());
+        assert_eq!(
+            foreign_contents(&contents[1..2], &a, &|_, _| false, &none),
+            vec!["Pod/migrate-x"]
+        );
     }
 }

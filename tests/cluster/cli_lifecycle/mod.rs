@@ -131,7 +131,8 @@ impl Bed {
         job["metadata"]["uid"].as_str().unwrap().to_owned()
     }
 
-    /// `kjob down`, then nothing of ours is left; the namespace is deleted without waiting.
+    /// `kjob down`, then nothing of ours is left, pods included; the namespace is deleted
+    /// without waiting.
     async fn clean_up(&self, file: &str) {
         self.run(&["down", "--manifest", file, "--yes"]).ok();
         for kind in [
@@ -147,6 +148,17 @@ impl Bed {
                 .unwrap();
             assert!(left.is_empty(), "{kind:?} of {} left: {left:?}", self.job);
         }
+        // The Job is deleted in the background; down returns only once its pods are gone too.
+        let pods = self.cluster.job_pods(&self.ns, &self.job).await.unwrap();
+        let names: Vec<_> = pods
+            .iter()
+            .filter_map(|p| p.metadata.name.as_ref())
+            .collect();
+        assert!(
+            names.is_empty(),
+            "pods of {} left after down: {names:?}",
+            self.job
+        );
         self.cluster
             .delete(
                 &common::obj(ObjectKind::Namespace, None, &self.ns),
