@@ -2,6 +2,7 @@
 //! generated schemas' freshness.
 
 mod architecture;
+mod large;
 mod render_golden;
 mod schema_fresh;
 mod upstream;
