@@ -357,9 +357,13 @@ impl Cluster {
         }
         let retryable = |e: &kube::Error| transient(e) && !is_conflict(e);
         match with_retry_if(self.retry, retryable, || api.delete(&id.name, &params)).await {
-            // A Status: removed now; the object: it waits for finalizers (a namespace's content).
-            Ok(answer) if answer.is_right() => Ok(Deleted::Removed),
-            Ok(_) => Ok(Deleted::Issued),
+            // A Status, or the object as it was (some kinds answer with it, a ServiceAccount
+            // for one): removed now. The object marked for deletion: it waits for finalizers
+            // or a grace period (a namespace while its content goes).
+            Ok(answer) => match answer.left() {
+                Some(live) if live.metadata.deletion_timestamp.is_some() => Ok(Deleted::Issued),
+                _ => Ok(Deleted::Removed),
+            },
             Err(kube::Error::Api(status)) if status.code == 404 => Ok(Deleted::Gone),
             Err(e) if params.preconditions.is_some() && is_conflict(&e) => Ok(Deleted::Changed),
             Err(source) => Err(ClusterError::Api {

@@ -334,6 +334,14 @@ pub async fn leftovers(
     Ok(out)
 }
 
+/// What [`delete`] still waits for after a delete was accepted.
+struct Pending {
+    /// The object itself is still there (finalizers, a grace period).
+    object: bool,
+    /// A deleted Job's UID and the resourceVersion it was read at: its pods are waited for.
+    pods_of: Option<(String, Option<String>)>,
+}
+
 /// Deletes `objects` (the owner's own record: objects labelled before owner identities count as
 /// its) in reverse order, only those that are `owner`'s, each with its uid and resourceVersion as
 /// preconditions, then waits for them to be gone, and for a deleted Job's pods to be gone too
@@ -352,9 +360,7 @@ pub async fn delete(
     // waits overlap instead of adding up.
     let mut remaining: Vec<ObjectRef> = objects.to_vec();
     let mut issued: Vec<ObjectRef> = Vec::new();
-    // For each issued delete: whether the object itself is still there (finalizers), and the
-    // UID of the Job whose pods are waited for.
-    let mut waits: Vec<(bool, Option<String>)> = Vec::new();
+    let mut waits: Vec<Pending> = Vec::new();
     // The UIDs of what was deleted: what they own is ours while the collector deletes it.
     let mut deleted_uids = std::collections::BTreeSet::new();
     let fail = |remaining: &[ObjectRef], issued: &[ObjectRef], source| {
@@ -404,7 +410,7 @@ pub async fn delete(
             // A Job's pods are deleted by the garbage collector after it: waited for by its UID.
             let pods_of = uid
                 .filter(|_| id.kind == ObjectKind::Job)
-                .map(str::to_owned);
+                .map(|uid| (uid.to_owned(), version.map(str::to_owned)));
             match unless_cancelled(cancel, deleting, cluster.delete(&id, uid, version)).await {
                 Err(e) => return Err(fail(&remaining, &with_id(&issued), e)),
                 Ok(Deleted::Gone) => {
@@ -418,7 +424,8 @@ pub async fn delete(
                 }
                 Ok(deleted @ (Deleted::Removed | Deleted::Issued)) => {
                     deleted_uids.extend(uid.map(str::to_owned));
-                    waits.push((deleted == Deleted::Issued, pods_of));
+                    let object = deleted == Deleted::Issued;
+                    waits.push(Pending { object, pods_of });
                     issued.push(id);
                     continue 'objects;
                 }
@@ -434,12 +441,15 @@ pub async fn delete(
     let waits = issued
         .iter()
         .zip(&waits)
-        .map(|(id, (object, pods_of))| async move {
+        .map(|(id, Pending { object, pods_of })| async move {
             if *object {
                 cluster.wait_gone(id, DELETE_TIMEOUT).await?;
             }
             match pods_of {
-                Some(uid) => cluster.wait_pods_gone(id, uid, DELETE_TIMEOUT).await,
+                Some((uid, seen)) => {
+                    let seen = seen.as_deref();
+                    cluster.wait_pods_gone(id, uid, seen, DELETE_TIMEOUT).await
+                }
                 None => Ok(()),
             }
         });

@@ -81,8 +81,13 @@ pub fn check(
     let mut failures = loaded.failures;
     let message = loaded.message;
     let mut job: KubernetesJob = codec::to_typed(&message);
-    fill_item_paths(&mut job);
-    let message = codec::to_dynamic(&desc, &job);
+    // Back to the dynamic form only when a path was filled in: the round trip encodes and
+    // decodes the whole message, a large part of a Check that changes nothing.
+    let message = if fill_item_paths(&mut job) {
+        codec::to_dynamic(&desc, &job)
+    } else {
+        message
+    };
     failures.extend(validate::validate(&job, root));
     let failures = load::settle(failures, &loaded.unknowns);
     Checked {
@@ -95,23 +100,20 @@ pub fn check(
 
 /// A ConfigMap or Secret volume that selects one key mounts it at `path`, which defaults to
 /// the key (upstream documents this default; making it explicit keeps refresh diff-free).
-fn fill_item_paths(job: &mut KubernetesJob) {
+/// Whether any path was filled in.
+fn fill_item_paths(job: &mut KubernetesJob) -> bool {
+    let mut filled = false;
     for mount in job.spec.iter_mut().flat_map(|s| s.volume_mounts.iter_mut()) {
-        if let Some(s) = mount
-            .config_map
-            .as_mut()
-            .filter(|s| !s.key.is_empty() && s.path.is_empty())
-        {
-            s.path = s.key.clone();
-        }
-        if let Some(s) = mount
-            .secret
-            .as_mut()
-            .filter(|s| !s.key.is_empty() && s.path.is_empty())
-        {
-            s.path = s.key.clone();
+        let config_map = mount.config_map.as_mut().map(|s| (&s.key, &mut s.path));
+        let secret = mount.secret.as_mut().map(|s| (&s.key, &mut s.path));
+        for (key, path) in config_map.into_iter().chain(secret) {
+            if !key.is_empty() && path.is_empty() {
+                path.clone_from(key);
+                filled = true;
+            }
         }
     }
+    filled
 }
 
 /// Renders a checked manifest; the caller has made sure it has no failures.
