@@ -71,7 +71,8 @@ w(f"**Machine**: {m.get('cpus')} CPUs ({m.get('cpu_model')}), {m.get('mem_gib')}
   f" with {m.get('code', {}).get('uncommitted_files', '?')} modified tracked file(s) at build time. Run of {m.get('date')}"
   + (f" (parts measured: {', '.join(f'{k} {v}' for k, v in R.get('measured_on', {}).items())})" if R.get("measured_on") else "") + ".")
 w("")
-w(f"**Noise caveat.** The machine is shared: other engineers compile and run tests on the same 2 cores while this runs "
+_busy = max((float(x) for x in m.get("loadavg_start", [])[:1] + m.get("loadavg_end", [])[:1]), default=0) > 2.5
+w(f"**Noise caveat.** The machine is shared; {'other engineers compiled and ran tests on the same 2 cores during this run' if _busy else 'nothing else ran on it during this run besides the test bed'} "
   f"(load average {' / '.join(m.get('loadavg_start', []))} at the start, {' / '.join(m.get('loadavg_end', []))} at the end; "
   "1, 5, 15 min). Absolute times are therefore only indicative. Every comparison below is a **ratio of figures measured "
   "in the same run**, with the variants interleaved round by round (A, B, C, A, B, C, ...) so load drift hits all of them; "
@@ -284,7 +285,8 @@ if ku:
         f"**`kjob up` costs {f(1000 * u['wall_s'] / n)} ms per Job at {n} Jobs (peak RSS {f(u['tree_max_rss_mib'])} MiB); "
         f"`kjob down` costs {f(1000 * d['wall_s'] / n)} ms per Job**. Their CPU time was {f(u['user_s'] + u['sys_s'])} s of "
         f"{f(u['wall_s'])} s and {f(d['user_s'] + d['sys_s'])} s of {f(d['wall_s'])} s: the CLI is waiting on the API "
-        "server (and, for `down`, on each object to be gone: `deploy::delete` → `Cluster::wait_gone`), not working.")
+        "server (and, for `down`, on a deleted Job's pods to be gone: `deploy::delete` → `Cluster::wait_pods_gone`), not "
+        "working.")
 if findings:
     w("## Findings")
     w("")
@@ -422,6 +424,8 @@ if core.get("benches"):
         "diff/replace": "`kjob::diff::diff`, image change (replace)",
         "render/full": "`kjob::job::render`: spec → typed Kubernetes objects",
         "render/full+objects": "the same plus `Rendered::objects()` (JSON bodies, in apply order)",
+        "check+diff/full": "Check of the full inputs, then Diff against the same checked inputs: an unchanged "
+                           "resource's `pulumi up` (issue 13's budget: 100 µs)",
     }
     order = list(what) + sorted(set(core["benches"]) - set(what))
     for name in [n for n in order if n in core["benches"]]:
