@@ -345,10 +345,10 @@ struct Pending {
 /// Deletes `objects` (the owner's own record: objects labelled before owner identities count as
 /// its) in reverse order, only those that are `owner`'s, each with its uid and resourceVersion as
 /// preconditions, then waits for them to be gone, and for a deleted Job's pods to be gone too
-/// (deletes propagate in the background: [`Cluster::delete`]). NotFound counts as deleted. Another owner's
-/// object is left alone and reported to the observer with its holder; so is a Namespace that
-/// still holds anything that is not the owner's (listed). Stops when `cancel` is cancelled (see
-/// the module doc): what was not seen gone is still owned.
+/// (deletes propagate in the background: [`Cluster::delete`]). NotFound counts as deleted.
+/// Another owner's object is left alone and reported to the observer with its holder; so is a
+/// Namespace that still holds anything that is not the owner's (listed). Stops when `cancel` is
+/// cancelled (see the module doc): what was not seen gone is still owned.
 pub async fn delete(
     cluster: &Cluster,
     objects: &[ObjectRef],
@@ -411,26 +411,27 @@ pub async fn delete(
             let pods_of = uid
                 .filter(|_| id.kind == ObjectKind::Job)
                 .map(|uid| (uid.to_owned(), version.map(str::to_owned)));
-            match unless_cancelled(cancel, deleting, cluster.delete(&id, uid, version)).await {
-                Err(e) => return Err(fail(&remaining, &with_id(&issued), e)),
-                Ok(Deleted::Gone) => {
-                    observer.deleted(&id);
-                    continue 'objects;
-                }
-                Ok(Deleted::Removed) if pods_of.is_none() => {
-                    deleted_uids.extend(uid.map(str::to_owned));
-                    observer.deleted(&id);
-                    continue 'objects;
-                }
-                Ok(deleted @ (Deleted::Removed | Deleted::Issued)) => {
-                    deleted_uids.extend(uid.map(str::to_owned));
-                    let object = deleted == Deleted::Issued;
-                    waits.push(Pending { object, pods_of });
-                    issued.push(id);
-                    continue 'objects;
-                }
-                Ok(Deleted::Changed) => {}
+            let deleted =
+                match unless_cancelled(cancel, deleting, cluster.delete(&id, uid, version)).await {
+                    Err(e) => return Err(fail(&remaining, &with_id(&issued), e)),
+                    // Someone changed it since it was read: read it again.
+                    Ok(Deleted::Changed) => continue,
+                    Ok(deleted) => deleted,
+                };
+            // Gone before this delete: nothing of it to wait for, nothing it owns is ours.
+            let ours = deleted != Deleted::Gone;
+            if ours {
+                deleted_uids.extend(uid.map(str::to_owned));
             }
+            let object = deleted == Deleted::Issued;
+            let pods_of = pods_of.filter(|_| ours);
+            if object || pods_of.is_some() {
+                waits.push(Pending { object, pods_of });
+                issued.push(id);
+            } else {
+                observer.deleted(&id);
+            }
+            continue 'objects;
         }
         let source = ClusterError::Contended {
             object: id.clone(),
