@@ -98,18 +98,69 @@ fn bench_check_diff(c: &mut Criterion) {
     });
 }
 
+/// Check's stages one by one over the golden manifest, to show where its time goes.
+fn bench_check_stages(c: &mut Criterion) {
+    use kjob::core::{codec, defaults, path::PropertyPath, refs};
+    let raw = full_inputs();
+    let root = PropertyPath::root();
+    let desc = kjob::api::message(kjob::api::KUBERNETES_JOB);
+    let (mut document, _) = inputs::manifest(&raw, NAME);
+    inputs::coerce_scalars(&mut document, &desc);
+    c.bench_function("stage/manifest", |b| {
+        b.iter(|| {
+            let (mut document, _) = inputs::manifest(black_box(&raw), NAME);
+            inputs::coerce_scalars(&mut document, &desc);
+            document
+        });
+    });
+    c.bench_function("stage/decode", |b| {
+        b.iter(|| codec::decode(&desc, black_box(&document), &root, None));
+    });
+    let decoded = codec::decode(&desc, &document, &root, None).message;
+    c.bench_function("stage/defaults", |b| {
+        b.iter_batched(
+            || decoded.clone(),
+            |mut m| defaults::apply(&mut m),
+            criterion::BatchSize::SmallInput,
+        );
+    });
+    let mut defaulted = decoded.clone();
+    defaults::apply(&mut defaulted);
+    c.bench_function("stage/resolve", |b| {
+        b.iter_batched(
+            || defaulted.clone(),
+            |mut m| refs::resolve(&mut m, &root, "", &[]),
+            criterion::BatchSize::SmallInput,
+        );
+    });
+    c.bench_function("stage/to_typed", |b| {
+        b.iter(|| codec::to_typed::<kjob::api::job::KubernetesJob>(black_box(&defaulted)));
+    });
+    let job: kjob::api::job::KubernetesJob = codec::to_typed(&defaulted);
+    c.bench_function("stage/validate", |b| {
+        b.iter(|| kjob::kinds::job::validate::validate(black_box(&job), &root));
+    });
+    c.bench_function("stage/encode", |b| {
+        b.iter(|| codec::encode(black_box(&defaulted)));
+    });
+    let encoded = codec::encode(&defaulted);
+    c.bench_function("stage/clone-document", |b| {
+        b.iter(|| black_box(&encoded).clone());
+    });
+}
+
 fn bench_render(c: &mut Criterion) {
     let raw = full_inputs();
     let checked = inputs::check(&raw, NAME, &[]);
     let options = options();
     c.bench_function("render/full", |b| {
         b.iter(|| {
-            kjob::kinds::job::render(black_box(checked.checked.as_job().unwrap()), &options)
+            kjob::kinds::job::render::render(black_box(checked.checked.as_job().unwrap()), &options)
                 .expect("renders")
         });
     });
-    let rendered =
-        kjob::kinds::job::render(checked.checked.as_job().unwrap(), &options).expect("renders");
+    let rendered = kjob::kinds::job::render::render(checked.checked.as_job().unwrap(), &options)
+        .expect("renders");
     assert_eq!(
         rendered.objects().len(),
         6,
@@ -117,7 +168,7 @@ fn bench_render(c: &mut Criterion) {
     );
     c.bench_function("render/full+objects", |b| {
         b.iter(|| {
-            kjob::kinds::job::render(black_box(checked.checked.as_job().unwrap()), &options)
+            kjob::kinds::job::render::render(black_box(checked.checked.as_job().unwrap()), &options)
                 .expect("renders")
                 .objects()
         });
@@ -129,6 +180,7 @@ criterion_group!(
     bench_check,
     bench_diff,
     bench_check_diff,
+    bench_check_stages,
     bench_render
 );
 criterion_main!(benches);

@@ -426,6 +426,14 @@ if core.get("benches"):
         "render/full+objects": "the same plus `Rendered::objects()` (JSON bodies, in apply order)",
         "check+diff/full": "Check of the full inputs, then Diff against the same checked inputs: an unchanged "
                            "resource's `pulumi up` (issue 13's budget: 100 µs)",
+        "stage/manifest": "Check's stages one at a time: the manifest document from the inputs, scalars coerced",
+        "stage/decode": "strict protobuf-JSON decode (every problem at its path)",
+        "stage/defaults": "the proto's declared defaults",
+        "stage/resolve": "foreign-key references (none to resolve in this input: the walk itself)",
+        "stage/to_typed": "dynamic message → generated type (encode and decode protobuf)",
+        "stage/validate": "the typed validation rules",
+        "stage/encode": "dynamic message → JSON document",
+        "stage/clone-document": "one copy of that JSON document (what Check no longer does twice)",
     }
     order = list(what) + sorted(set(core["benches"]) - set(what))
     for name in [n for n in order if n in core["benches"]]:

@@ -5,7 +5,9 @@
 
 use std::sync::LazyLock;
 
-use prost_reflect::{DescriptorPool, MessageDescriptor};
+use std::collections::HashSet;
+
+use prost_reflect::{DescriptorPool, FieldDescriptor, Kind, MessageDescriptor};
 
 macro_rules! generated {
     ($file:literal) => {
@@ -103,4 +105,73 @@ pub fn message(full_name: &str) -> MessageDescriptor {
     pool()
         .get_message_by_name(full_name)
         .unwrap_or_else(|| panic!("message {full_name} is compiled into the descriptor pool"))
+}
+
+/// The message type a field holds: its own, or for a map field its values' (none for scalars).
+pub fn field_message(field: &FieldDescriptor) -> Option<MessageDescriptor> {
+    match field.kind() {
+        Kind::Message(entry) if field.is_map() => match entry.map_entry_value_field().kind() {
+            Kind::Message(value) => Some(value),
+            _ => None,
+        },
+        Kind::Message(desc) => Some(desc),
+        _ => None,
+    }
+}
+
+/// The full names of the pool's messages that are `wanted` or hold one somewhere below them
+/// through message fields (singular, list or map values), cycles included: what a walk looking
+/// for `wanted` messages must descend into, and every other message type it can skip.
+pub fn messages_leading_to(wanted: impl Fn(&MessageDescriptor) -> bool) -> HashSet<String> {
+    let all: Vec<MessageDescriptor> = pool().all_messages().collect();
+    let mut found: HashSet<String> = all
+        .iter()
+        .filter(|m| wanted(m))
+        .map(|m| m.full_name().to_owned())
+        .collect();
+    loop {
+        let before = found.len();
+        for message in &all {
+            let leads = message
+                .fields()
+                .any(|f| field_message(&f).is_some_and(|sub| found.contains(sub.full_name())));
+            if leads {
+                found.insert(message.full_name().to_owned());
+            }
+        }
+        if found.len() == before {
+            return found;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_leading_to_follows_maps_lists_and_stops_elsewhere() {
+        let value_or_ref = "org.project_planton.shared.foreignkey.v1.StringValueOrRef";
+        let found = messages_leading_to(|m| m.full_name() == value_or_ref);
+        assert!(found.contains(value_or_ref));
+        assert!(found.contains(KUBERNETES_JOB), "spec.namespace is one");
+        // env.variables is a map of them, reached through the Env message.
+        let env = message(KUBERNETES_JOB)
+            .get_field_by_name("spec")
+            .and_then(|f| field_message(&f))
+            .and_then(|spec| spec.get_field_by_name("env"))
+            .and_then(|f| field_message(&f))
+            .expect("spec.env is a message");
+        assert!(found.contains(env.full_name()), "{}", env.full_name());
+        let image = message(KUBERNETES_JOB)
+            .get_field_by_name("spec")
+            .and_then(|f| field_message(&f))
+            .and_then(|spec| spec.get_field_by_name("image"))
+            .and_then(|f| field_message(&f))
+            .expect("spec.image is a message");
+        assert!(
+            !found.contains(image.full_name()),
+            "an image holds no reference"
+        );
+    }
 }

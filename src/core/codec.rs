@@ -15,7 +15,7 @@ use prost_reflect::{
 };
 use serde_json::{Map, Number, Value};
 
-use crate::core::path::{Failure, PropertyPath};
+use crate::core::path::{Failure, PropertyPath, Segment};
 
 /// The result of decoding one JSON value into a message.
 #[derive(Debug, Clone)]
@@ -40,10 +40,11 @@ pub fn decode(
 ) -> Decoded {
     let mut decoder = Decoder {
         unknown,
+        at: at.clone(),
         unknowns: Vec::new(),
         failures: Vec::new(),
     };
-    let message = decoder.message(desc, value, at);
+    let message = decoder.message(desc, value);
     Decoded {
         message,
         unknowns: decoder.unknowns,
@@ -51,8 +52,11 @@ pub fn decode(
     }
 }
 
+/// Walks the JSON with the path of the value at hand in `at`, one segment pushed per step
+/// down: a path is copied only into a failure or an unknown, not built for every value.
 struct Decoder<'a> {
     unknown: Option<UnknownTest<'a>>,
+    at: PropertyPath,
     unknowns: Vec<PropertyPath>,
     failures: Vec<Failure>,
 }
@@ -74,27 +78,34 @@ pub fn field_names(desc: &MessageDescriptor) -> Vec<String> {
 }
 
 impl Decoder<'_> {
-    fn fail(&mut self, at: &PropertyPath, reason: impl Into<String>) {
-        self.failures.push(Failure::new(at.clone(), reason));
+    fn fail(&mut self, reason: impl Into<String>) {
+        self.failures.push(Failure::new(self.at.clone(), reason));
     }
 
-    fn is_unknown(&mut self, value: &Value, at: &PropertyPath) -> bool {
+    /// Runs `step` with `segment` appended to the current path.
+    fn below<T>(&mut self, segment: Segment, step: impl FnOnce(&mut Self) -> T) -> T {
+        self.at.0.push(segment);
+        let out = step(self);
+        self.at.0.pop();
+        out
+    }
+
+    /// Whether `value` is skipped: null, or an unknown placeholder (whose path is recorded).
+    fn skipped(&mut self, value: &Value) -> bool {
+        if value.is_null() {
+            return true;
+        }
         if self.unknown.is_some_and(|test| test(value)) {
-            self.unknowns.push(at.clone());
+            self.unknowns.push(self.at.clone());
             return true;
         }
         false
     }
 
-    fn message(
-        &mut self,
-        desc: &MessageDescriptor,
-        value: &Value,
-        at: &PropertyPath,
-    ) -> DynamicMessage {
+    fn message(&mut self, desc: &MessageDescriptor, value: &Value) -> DynamicMessage {
         let mut message = DynamicMessage::new(desc.clone());
         let Value::Object(object) = value else {
-            self.fail(at, format!("expected an object, got {}", type_name(value)));
+            self.fail(format!("expected an object, got {}", type_name(value)));
             return message;
         };
         let mut oneofs_seen: Vec<(String, String)> = Vec::new();
@@ -103,54 +114,57 @@ impl Decoder<'_> {
                 .get_field_by_json_name(key)
                 .or_else(|| desc.get_field_by_name(key));
             let Some(field) = field else {
-                let path = at.field(key);
-                self.fail(
-                    &path,
-                    format!(
+                self.below(Segment::Field(key.clone()), |d| {
+                    d.fail(format!(
                         "unknown field `{key}`; expected one of: {}",
                         field_names(desc).join(", ")
-                    ),
-                );
+                    ));
+                });
                 continue;
             };
-            let path = at.field(field.json_name());
-            if item.is_null() || self.is_unknown(item, &path) {
-                continue;
-            }
-            if let Some(oneof) = field.containing_oneof().filter(|o| !o.is_synthetic()) {
-                if let Some((_, other)) = oneofs_seen.iter().find(|(name, _)| name == oneof.name())
-                {
-                    let other = other.clone();
-                    self.fail(
-                        &path,
-                        format!(
-                            "only one of `{other}` and `{}` may be set",
-                            field.json_name()
-                        ),
-                    );
-                    continue;
+            let segment = Segment::Field(field.json_name().to_owned());
+            let decoded = self.below(segment, |d| {
+                if d.skipped(item) || !d.first_of_oneof(&field, &mut oneofs_seen) {
+                    return None;
                 }
-                oneofs_seen.push((oneof.name().to_owned(), field.json_name().to_owned()));
-            }
-            if let Some(decoded) = self.field(&field, item, &path) {
+                d.field(&field, item)
+            });
+            if let Some(decoded) = decoded {
                 message.set_field(&field, decoded);
             }
         }
         message
     }
 
-    fn field(
+    /// Records `field` as its oneof's member; false (and a failure) when another member of the
+    /// same oneof came first.
+    fn first_of_oneof(
         &mut self,
         field: &FieldDescriptor,
-        value: &Value,
-        at: &PropertyPath,
-    ) -> Option<PValue> {
+        seen: &mut Vec<(String, String)>,
+    ) -> bool {
+        let Some(oneof) = field.containing_oneof().filter(|o| !o.is_synthetic()) else {
+            return true;
+        };
+        if let Some((_, other)) = seen.iter().find(|(name, _)| name == oneof.name()) {
+            let other = other.clone();
+            self.fail(format!(
+                "only one of `{other}` and `{}` may be set",
+                field.json_name()
+            ));
+            return false;
+        }
+        seen.push((oneof.name().to_owned(), field.json_name().to_owned()));
+        true
+    }
+
+    fn field(&mut self, field: &FieldDescriptor, value: &Value) -> Option<PValue> {
         if field.is_map() {
             let Value::Object(object) = value else {
-                self.fail(
-                    at,
-                    format!("expected a map (an object), got {}", type_name(value)),
-                );
+                self.fail(format!(
+                    "expected a map (an object), got {}",
+                    type_name(value)
+                ));
                 return None;
             };
             let Kind::Message(entry) = field.kind() else {
@@ -158,44 +172,43 @@ impl Decoder<'_> {
             };
             let key_field = entry.map_entry_key_field();
             let value_field = entry.map_entry_value_field();
-            let mut map = std::collections::HashMap::new();
+            let mut map = std::collections::HashMap::with_capacity(object.len());
             for (key, item) in object {
-                let path = at.key(key);
-                if item.is_null() || self.is_unknown(item, &path) {
-                    continue;
-                }
-                let Some(key) = self.map_key(&key_field, key, &path) else {
-                    continue;
-                };
-                if let Some(item) = self.single(&value_field, item, &path) {
-                    map.insert(key, item);
-                }
+                self.below(Segment::Key(key.clone()), |d| {
+                    if d.skipped(item) {
+                        return;
+                    }
+                    if let Some(key) = d.map_key(&key_field, key)
+                        && let Some(item) = d.single(&value_field, item)
+                    {
+                        map.insert(key, item);
+                    }
+                });
             }
             Some(PValue::Map(map))
         } else if field.is_list() {
             let Value::Array(items) = value else {
-                self.fail(at, format!("expected a list, got {}", type_name(value)));
+                self.fail(format!("expected a list, got {}", type_name(value)));
                 return None;
             };
             // An unknown element makes the whole list unknown: its length and order are not known.
             if self.unknown.is_some_and(|test| items.iter().any(test)) {
-                self.unknowns.push(at.clone());
+                self.unknowns.push(self.at.clone());
                 return None;
             }
             let mut list = Vec::with_capacity(items.len());
             for (i, item) in items.iter().enumerate() {
-                let path = at.index(i);
-                if let Some(item) = self.single(field, item, &path) {
+                if let Some(item) = self.below(Segment::Index(i), |d| d.single(field, item)) {
                     list.push(item);
                 }
             }
             Some(PValue::List(list))
         } else {
-            self.single(field, value, at)
+            self.single(field, value)
         }
     }
 
-    fn map_key(&mut self, field: &FieldDescriptor, key: &str, at: &PropertyPath) -> Option<MapKey> {
+    fn map_key(&mut self, field: &FieldDescriptor, key: &str) -> Option<MapKey> {
         let parsed = match field.kind() {
             Kind::String => Some(MapKey::String(key.to_owned())),
             Kind::Bool => key.parse().ok().map(MapKey::Bool),
@@ -206,22 +219,14 @@ impl Decoder<'_> {
             _ => None,
         };
         if parsed.is_none() {
-            self.fail(
-                at,
-                format!("map key `{key}` is not a valid {:?}", field.kind()),
-            );
+            self.fail(format!("map key `{key}` is not a valid {:?}", field.kind()));
         }
         parsed
     }
 
-    fn single(
-        &mut self,
-        field: &FieldDescriptor,
-        value: &Value,
-        at: &PropertyPath,
-    ) -> Option<PValue> {
+    fn single(&mut self, field: &FieldDescriptor, value: &Value) -> Option<PValue> {
         let result = match field.kind() {
-            Kind::Message(desc) => return Some(PValue::Message(self.message(&desc, value, at))),
+            Kind::Message(desc) => return Some(PValue::Message(self.message(&desc, value))),
             Kind::Enum(desc) => enum_value(&desc, value),
             Kind::String => match value {
                 Value::String(s) => Ok(PValue::String(s.clone())),
@@ -253,7 +258,7 @@ impl Decoder<'_> {
         match result {
             Ok(v) => Some(v),
             Err(reason) => {
-                self.fail(at, reason);
+                self.fail(reason);
                 None
             }
         }

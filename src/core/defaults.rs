@@ -11,7 +11,8 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use prost_reflect::{
-    DynamicMessage, ExtensionDescriptor, FieldDescriptor, Kind, ReflectMessage, Value,
+    DynamicMessage, ExtensionDescriptor, FieldDescriptor, Kind, MessageDescriptor, ReflectMessage,
+    Value,
 };
 
 use crate::api;
@@ -105,43 +106,85 @@ pub fn apply(message: &mut DynamicMessage) {
 
 const MAX_DEPTH: usize = 32;
 
+/// What [`apply`] does at one field.
+enum Step {
+    /// A scalar with a declared default: set it (parsed once) when absent.
+    Scalar(FieldDescriptor, Value),
+    /// A singular message field that leads to defaults (or declares container resources):
+    /// descend, creating it only when something inside gets a default.
+    Message(FieldDescriptor, MessageDescriptor, Option<DynamicMessage>),
+}
+
+/// Per message type, its steps in field order; types with no default below them are absent,
+/// so a walk never enters them.
+static STEPS: LazyLock<HashMap<String, Vec<Step>>> = LazyLock::new(|| {
+    let singular = |f: &FieldDescriptor| !f.is_list() && !f.is_map();
+    let leading = api::messages_leading_to(|m| {
+        m.fields().any(|f| {
+            singular(&f)
+                && (declared_container_resources(&f).is_some() || declared_default(&f).is_some())
+        })
+    });
+    let mut steps = HashMap::new();
+    for message in api::pool().all_messages() {
+        let mut here = Vec::new();
+        for field in message.fields().filter(singular) {
+            match field.kind() {
+                Kind::Message(sub) => {
+                    let resources = declared_container_resources(&field);
+                    // `leading` also follows lists and maps, which are never defaulted: a
+                    // type reached only through one is walked in vain, never changed.
+                    if resources.is_some() || leading.contains(sub.full_name()) {
+                        here.push(Step::Message(field.clone(), sub, resources));
+                    }
+                }
+                kind => {
+                    if let Some(value) =
+                        declared_default(&field).and_then(|text| parse_scalar(&kind, &text))
+                    {
+                        here.push(Step::Scalar(field.clone(), value));
+                    }
+                }
+            }
+        }
+        if !here.is_empty() {
+            steps.insert(message.full_name().to_owned(), here);
+        }
+    }
+    steps
+});
+
 fn apply_at_depth(message: &mut DynamicMessage, depth: usize) {
     if depth > MAX_DEPTH {
         return;
     }
-    let desc = message.descriptor();
-    for field in desc.fields() {
-        if field.is_list() || field.is_map() {
-            continue;
-        }
-        match field.kind() {
-            Kind::Message(sub_desc) => {
-                let present = message.has_field(&field);
-                let mut sub = if present {
-                    message
-                        .get_field(&field)
-                        .as_message()
-                        .cloned()
-                        .unwrap_or_else(|| DynamicMessage::new(sub_desc.clone()))
-                } else {
-                    DynamicMessage::new(sub_desc.clone())
-                };
-                if let Some(defaults) = declared_container_resources(&field) {
-                    fill_missing(&mut sub, &defaults);
-                }
-                apply_at_depth(&mut sub, depth + 1);
-                if present || sub.fields().next().is_some() {
-                    message.set_field(&field, Value::Message(sub));
+    let Some(steps) = STEPS.get(message.descriptor().full_name()) else {
+        return;
+    };
+    for step in steps {
+        match step {
+            Step::Scalar(field, value) => {
+                if !message.has_field(field) {
+                    message.set_field(field, value.clone());
                 }
             }
-            kind => {
-                if message.has_field(&field) {
-                    continue;
-                }
-                if let Some(text) = declared_default(&field)
-                    && let Some(value) = parse_scalar(&kind, &text)
-                {
-                    message.set_field(&field, value);
+            Step::Message(field, sub_desc, resources) => {
+                let fill = |sub: &mut DynamicMessage| {
+                    if let Some(defaults) = resources {
+                        fill_missing(sub, defaults);
+                    }
+                    apply_at_depth(sub, depth + 1);
+                };
+                if message.has_field(field) {
+                    if let Value::Message(sub) = message.get_field_mut(field) {
+                        fill(sub);
+                    }
+                } else {
+                    let mut sub = DynamicMessage::new(sub_desc.clone());
+                    fill(&mut sub);
+                    if sub.fields().next().is_some() {
+                        message.set_field(field, Value::Message(sub));
+                    }
                 }
             }
         }

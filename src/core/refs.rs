@@ -9,11 +9,12 @@
 //! its manifest (`spec.*`, `metadata.*`) or its outputs (`status.outputs.*`), with path segments
 //! in snake or camel case. Pure: sources are plain lookups.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::LazyLock;
 
 use prost_reflect::{
-    DynamicMessage, ExtensionDescriptor, FieldDescriptor, Kind, MessageDescriptor, ReflectMessage,
+    DynamicMessage, ExtensionDescriptor, FieldDescriptor, MessageDescriptor, ReflectMessage,
     Value as PValue,
 };
 use serde_json::Value;
@@ -21,7 +22,7 @@ use serde_json::Value;
 use crate::api;
 use crate::api::shared::cloudresourcekind::CloudResourceKind;
 use crate::core::defaults::PerField;
-use crate::core::path::{Failure, PropertyPath};
+use crate::core::path::{Failure, PropertyPath, Segment};
 
 const STRING_VALUE_OR_REF: &str = "org.project_planton.shared.foreignkey.v1.StringValueOrRef";
 
@@ -218,70 +219,86 @@ fn is_value_or_ref(desc: &MessageDescriptor) -> bool {
     desc.full_name() == STRING_VALUE_OR_REF
 }
 
-/// Visits every `StringValueOrRef` below `message` that holds a `valueFrom`.
-fn visit(
-    message: &mut DynamicMessage,
-    at: &PropertyPath,
-    f: &mut dyn FnMut(&FieldDescriptor, &mut DynamicMessage, &PropertyPath),
-) {
-    let fields: Vec<FieldDescriptor> = message.descriptor().fields().collect();
-    for field in fields {
-        let Kind::Message(sub_desc) = field.kind() else {
-            continue;
-        };
-        if !message.has_field(&field) {
+/// Per message type, the fields a walk for references descends into (those that can lead to a
+/// `StringValueOrRef`), each with whether it holds them itself; types that cannot lead to one
+/// are absent and never walked.
+static REF_FIELDS: LazyLock<HashMap<String, Vec<(FieldDescriptor, bool)>>> = LazyLock::new(|| {
+    let leading = api::messages_leading_to(is_value_or_ref);
+    api::pool()
+        .all_messages()
+        .filter_map(|message| {
+            let fields: Vec<(FieldDescriptor, bool)> = message
+                .fields()
+                .filter_map(|field| {
+                    let sub = api::field_message(&field)?;
+                    leading
+                        .contains(sub.full_name())
+                        .then(|| (field, is_value_or_ref(&sub)))
+                })
+                .collect();
+            (!fields.is_empty()).then(|| (message.full_name().to_owned(), fields))
+        })
+        .collect()
+});
+
+/// The callback [`visit`] calls with each `StringValueOrRef`, its field and its path.
+type Visitor<'a> = dyn FnMut(&FieldDescriptor, &mut DynamicMessage, &PropertyPath) + 'a;
+
+/// Visits every `StringValueOrRef` below `message` that holds a `valueFrom`; `at` is the
+/// message's path, extended and restored on the way down.
+fn visit(message: &mut DynamicMessage, at: &mut PropertyPath, f: &mut Visitor<'_>) {
+    let Some(fields) = REF_FIELDS.get(message.descriptor().full_name()) else {
+        return;
+    };
+    for (field, holds) in fields {
+        if !message.has_field(field) {
             continue;
         }
-        let path = at.field(field.json_name());
-        let is_map = field.is_map();
-        let value_desc = if is_map {
-            match sub_desc.map_entry_value_field().kind() {
-                Kind::Message(d) => d,
-                _ => continue,
-            }
-        } else {
-            sub_desc.clone()
-        };
-        let target = is_value_or_ref(&value_desc);
-        let value = message.get_field_mut(&field);
-        match &mut *value {
-            PValue::Message(sub) => {
-                if target {
-                    f(&field, sub, &path);
-                } else {
-                    visit(sub, &path, f);
-                }
-            }
+        at.0.push(Segment::Field(field.json_name().to_owned()));
+        match message.get_field_mut(field) {
+            PValue::Message(sub) => visit_one(field, *holds, sub, at, f),
             PValue::List(items) => {
                 for (i, item) in items.iter_mut().enumerate() {
                     if let PValue::Message(sub) = item {
-                        if target {
-                            f(&field, sub, &path.index(i));
-                        } else {
-                            visit(sub, &path.index(i), f);
-                        }
+                        at.0.push(Segment::Index(i));
+                        visit_one(field, *holds, sub, at, f);
+                        at.0.pop();
                     }
                 }
             }
             PValue::Map(map) => {
-                let mut keys: Vec<_> = map.keys().cloned().collect();
-                keys.sort();
-                for key in keys {
-                    let key_text = match &key {
-                        prost_reflect::MapKey::String(s) => s.clone(),
-                        other => format!("{other:?}"),
-                    };
-                    if let Some(PValue::Message(sub)) = map.get_mut(&key) {
-                        if target {
-                            f(&field, sub, &path.key(&key_text));
-                        } else {
-                            visit(sub, &path.key(&key_text), f);
-                        }
+                let mut entries: Vec<_> = map.iter_mut().collect();
+                entries.sort_by(|a, b| a.0.cmp(b.0));
+                for (key, item) in entries {
+                    if let PValue::Message(sub) = item {
+                        let text = match key {
+                            prost_reflect::MapKey::String(s) => s.clone(),
+                            other => format!("{other:?}"),
+                        };
+                        at.0.push(Segment::Key(text));
+                        visit_one(field, *holds, sub, at, f);
+                        at.0.pop();
                     }
                 }
             }
             _ => {}
         }
+        at.0.pop();
+    }
+}
+
+/// A `StringValueOrRef` goes to the callback; any other message is walked.
+fn visit_one(
+    field: &FieldDescriptor,
+    holds: bool,
+    sub: &mut DynamicMessage,
+    at: &mut PropertyPath,
+    f: &mut Visitor<'_>,
+) {
+    if holds {
+        f(field, sub, at);
+    } else {
+        visit(sub, at, f);
     }
 }
 
@@ -302,15 +319,19 @@ pub fn references(
     let mut copy = message.clone();
     let mut refs = Vec::new();
     let mut failures = Vec::new();
-    visit(&mut copy, root, &mut |field, value_or_ref, at| {
-        if let Some(value_from) = value_from_of(value_or_ref) {
-            match reference(field, &value_from, at, referrer_env) {
-                Ok(Some(r)) => refs.push(r),
-                Ok(None) => {}
-                Err(f) => failures.push(f),
+    visit(
+        &mut copy,
+        &mut root.clone(),
+        &mut |field, value_or_ref, at| {
+            if let Some(value_from) = value_from_of(value_or_ref) {
+                match reference(field, &value_from, at, referrer_env) {
+                    Ok(Some(r)) => refs.push(r),
+                    Ok(None) => {}
+                    Err(f) => failures.push(f),
+                }
             }
-        }
-    });
+        },
+    );
     (refs, failures)
 }
 
@@ -323,20 +344,24 @@ pub fn resolve(
     sources: &[&dyn Source],
 ) -> Vec<Failure> {
     let mut failures = Vec::new();
-    visit(message, root, &mut |field, value_or_ref, at| {
-        let Some(value_from) = value_from_of(value_or_ref) else {
-            return;
-        };
-        let reference = match reference(field, &value_from, at, referrer_env) {
-            Ok(Some(r)) => r,
-            Ok(None) => return,
-            Err(f) => return failures.push(f),
-        };
-        match lookup(&reference, sources) {
-            Ok(text) => value_or_ref.set_field_by_name("value", PValue::String(text)),
-            Err(reason) => failures.push(Failure::new(at.clone(), reason)),
-        }
-    });
+    visit(
+        message,
+        &mut root.clone(),
+        &mut |field, value_or_ref, at| {
+            let Some(value_from) = value_from_of(value_or_ref) else {
+                return;
+            };
+            let reference = match reference(field, &value_from, at, referrer_env) {
+                Ok(Some(r)) => r,
+                Ok(None) => return,
+                Err(f) => return failures.push(f),
+            };
+            match lookup(&reference, sources) {
+                Ok(text) => value_or_ref.set_field_by_name("value", PValue::String(text)),
+                Err(reason) => failures.push(Failure::new(at.clone(), reason)),
+            }
+        },
+    );
     failures
 }
 

@@ -13,6 +13,8 @@ use prost_reflect::MessageDescriptor;
 use serde_json::{Value, json};
 
 use crate::api;
+use crate::api::job::KubernetesJob;
+use crate::api::namespace::KubernetesNamespace;
 use crate::core::codec::UnknownTest;
 use crate::core::objects::{Object, ObjectKind, ObjectRef};
 use crate::core::outcome::JobRef;
@@ -96,30 +98,44 @@ impl Kind {
         unknown: Option<UnknownTest<'_>>,
         sources: &[&dyn Source],
     ) -> Checked {
+        // The pipelines' results are moved apart, not copied: a copy of the document was a
+        // measurable part of a provider Check.
         match self {
             Kind::KubernetesJob => {
-                let checked = job::check(document, root, unknown, sources);
+                let job::Checked {
+                    job,
+                    document,
+                    unknowns,
+                    failures,
+                } = job::check(document, root, unknown, sources);
                 Checked {
                     kind: self,
-                    document: checked.document.clone(),
+                    document,
                     outputs: json!({
-                        "namespace": checked.namespace().unwrap_or_default(),
-                        "jobName": checked.job_name(),
+                        "namespace": job::namespace_of(&job).unwrap_or_default(),
+                        "jobName": job.metadata.as_ref().map(|m| m.name.as_str()).unwrap_or_default(),
                     }),
-                    failures: checked.failures.clone(),
-                    unknowns: checked.unknowns.clone(),
-                    spec: Spec::Job(Box::new(checked)),
+                    failures,
+                    unknowns,
+                    spec: Spec::Job(Box::new(job)),
                 }
             }
             Kind::KubernetesNamespace => {
                 let checked = namespace::check(document, root, unknown, sources);
+                let outputs = namespace::outputs(&checked);
+                let namespace::Checked {
+                    namespace,
+                    document,
+                    unknowns,
+                    failures,
+                } = checked;
                 Checked {
                     kind: self,
-                    document: checked.document.clone(),
-                    outputs: namespace::outputs(&checked),
-                    failures: checked.failures.clone(),
-                    unknowns: checked.unknowns.clone(),
-                    spec: Spec::Namespace(Box::new(checked)),
+                    document,
+                    outputs,
+                    failures,
+                    unknowns,
+                    spec: Spec::Namespace(Box::new(namespace)),
                 }
             }
         }
@@ -142,8 +158,8 @@ pub fn normalize_kind(text: &str) -> String {
 
 #[derive(Debug, Clone)]
 enum Spec {
-    Job(Box<job::Checked>),
-    Namespace(Box<namespace::Checked>),
+    Job(Box<KubernetesJob>),
+    Namespace(Box<KubernetesNamespace>),
 }
 
 /// A checked manifest of any kind.
@@ -169,8 +185,8 @@ impl Checked {
         self.failures.is_empty()
     }
 
-    /// The typed KubernetesJob pipeline's result, for a KubernetesJob.
-    pub fn as_job(&self) -> Option<&job::Checked> {
+    /// The typed KubernetesJob (defaults applied, references resolved), for a KubernetesJob.
+    pub fn as_job(&self) -> Option<&KubernetesJob> {
         match &self.spec {
             Spec::Job(checked) => Some(checked),
             Spec::Namespace(_) => None,
@@ -182,8 +198,8 @@ impl Checked {
     pub fn render(&self, options: &RenderOptions) -> Result<Rendered, String> {
         let owner = Owner::new(&key_of(self.kind, &self.document), &options.stack);
         let mut rendered = match &self.spec {
-            Spec::Job(checked) => {
-                let rendered = job::render(checked, options).map_err(|e| e.to_string())?;
+            Spec::Job(job) => {
+                let rendered = job::render::render(job, options).map_err(|e| e.to_string())?;
                 let ttl = rendered
                     .job
                     .spec
@@ -202,10 +218,10 @@ impl Checked {
                     }),
                 }
             }
-            Spec::Namespace(checked) => Rendered {
+            Spec::Namespace(namespace) => Rendered {
                 kind: self.kind,
                 owner,
-                objects: namespace::render(checked),
+                objects: namespace::render(namespace),
                 home: None,
                 job: None,
             },

@@ -25,7 +25,7 @@ use crate::api::namespace::kubernetes_namespace_spec::KubernetesNamespacePodSecu
 use crate::api::namespace::{KubernetesNamespace, KubernetesNamespaceSpec};
 use crate::core::objects::{Object, ObjectKind, ObjectRef, body, labels};
 
-use super::{Checked, KIND};
+use super::KIND;
 
 /// The label that enforces a Pod Security Standard.
 pub const PSS_ENFORCE: &str = "pod-security.kubernetes.io/enforce";
@@ -244,12 +244,12 @@ pub fn namespace_annotations(namespace: &KubernetesNamespace) -> BTreeMap<String
     out
 }
 
-/// The identity of the Namespace a checked manifest renders.
-pub fn object_ref(checked: &Checked) -> ObjectRef {
+/// The identity of the Namespace named `name`.
+pub fn object_ref(name: &str) -> ObjectRef {
     ObjectRef {
         kind: ObjectKind::Namespace,
         namespace: None,
-        name: checked.namespace_name(),
+        name: name.to_owned(),
     }
 }
 
@@ -334,11 +334,10 @@ fn policy_spec(spec: &KubernetesNamespaceSpec, ingress: bool) -> NetworkPolicySp
     out
 }
 
-/// Renders the objects of a checked manifest (the caller has made sure it has no failures).
-pub fn render(checked: &Checked) -> Vec<Object> {
-    let ns = &checked.namespace;
+/// Renders the objects of a checked manifest's namespace (the caller has made sure it has no failures).
+pub fn render(ns: &KubernetesNamespace) -> Vec<Object> {
     let spec = ns.spec.clone().unwrap_or_default();
-    let name = checked.namespace_name();
+    let name = spec.name.clone();
     let common = object_labels(ns);
     let annotations = namespace_annotations(ns);
     let namespace = Namespace {
@@ -351,7 +350,7 @@ pub fn render(checked: &Checked) -> Vec<Object> {
         ..Namespace::default()
     };
     let mut objects = vec![Object {
-        id: object_ref(checked),
+        id: object_ref(&name),
         body: body(ObjectKind::Namespace, &namespace),
         sensitive: false,
     }];

@@ -21,7 +21,7 @@ fn a_bare_namespace_renders_one_object() {
         json!({"name": "team-ns", "labels": {"tier": "batch"}, "annotations": {"note": "x"}}),
     );
     assert!(c.is_ok(), "{:?}", c.failures);
-    let objects = render(&c);
+    let objects = render(&c.namespace);
     assert_eq!(objects.len(), 1);
     assert_eq!(
         objects[0].id,
@@ -79,7 +79,7 @@ fn the_full_spec_renders_what_upstream_creates() {
         "podSecurityStandard": "restricted"
     }));
     assert!(c.is_ok(), "{:?}", c.failures);
-    let objects = render(&c);
+    let objects = render(&c.namespace);
     let ids: Vec<String> = objects.iter().map(|o| o.id.to_string()).collect();
     assert_eq!(
         ids,
@@ -149,7 +149,7 @@ fn presets_and_meshes() {
     let c = checked(json!({"name": "a", "resourceProfile": {"preset": "xlarge"},
         "serviceMeshConfig": {"enabled": true, "meshType": "linkerd"}}));
     assert!(c.is_ok(), "{:?}", c.failures);
-    let objects = render(&c);
+    let objects = render(&c.namespace);
     assert_eq!(objects.len(), 2, "a preset sets no LimitRange");
     let hard = &objects[1].body["spec"]["hard"];
     assert_eq!(hard["limits.memory"], "64Gi");
@@ -161,7 +161,7 @@ fn presets_and_meshes() {
         json!({"name": "a", "resourceProfile": {"preset": "built_in_profile_unspecified"},
         "serviceMeshConfig": {"enabled": true, "meshType": "istio"}}),
     );
-    let objects = render(&c);
+    let objects = render(&c.namespace);
     assert_eq!(objects.len(), 1, "an unspecified preset sets no quota");
     assert_eq!(
         objects[0].body["metadata"]["labels"]["istio-injection"],
@@ -171,7 +171,11 @@ fn presets_and_meshes() {
     let c = checked(
         json!({"name": "a", "serviceMeshConfig": {"enabled": false, "meshType": "consul"}}),
     );
-    assert!(render(&c)[0].body["metadata"].get("annotations").is_none());
+    assert!(
+        render(&c.namespace)[0].body["metadata"]
+            .get("annotations")
+            .is_none()
+    );
     assert_eq!(outputs(&c)["serviceMeshType"], "consul");
     assert_eq!(outputs(&c)["serviceMeshEnabled"], "false");
 }
