@@ -5,7 +5,10 @@
 #     program of the same objects as pulumi-kubernetes resources (5 per Job: Namespace, ConfigMap,
 #     Secret, ServiceAccount, suspended Job), for N in BENCH_COMPARE_SIZES (default: SIZES). Waiting
 #     is off on both sides (kjob: provider config wait: false; pulumi-kubernetes: the
-#     pulumi.com/skipAwait annotation on every object, as upstream documents).
+#     pulumi.com/skipAwait annotation on every object, as upstream documents). From
+#     BENCH_COMPARE_SKIP_CHECKPOINTS_FROM Jobs on (default 1000) both sides run with
+#     PULUMI_SKIP_CHECKPOINTS=true: by default the engine rewrites the whole state file after every
+#     step, which grows with the square of the resources (5,000 on the pulumi-kubernetes side).
 #  2. Project Planton's flow on one manifest beside `kjob up --manifest`: bench/planton-flow is a Go
 #     Pulumi program that creates what Planton's KubernetesJob module creates, with the
 #     pulumi-kubernetes Go SDK version upstream pins; it is run as Planton's CLI runs it (`pulumi up
@@ -21,6 +24,7 @@
 
 compare_main() {
   local sizes=${BENCH_COMPARE_SIZES:-$SIZES} rounds=${BENCH_PLANTON_ROUNDS:-5}
+  local skip_from=${BENCH_COMPARE_SKIP_CHECKPOINTS_FROM:-1000}
   local pk8s_dir pulumi_dir
   export TIMED_OUT=$WORK/compare.jsonl
   : >"$TIMED_OUT"
@@ -37,6 +41,8 @@ compare_main() {
   mkdir -p "$PULUMI_HOME" "$WORK/compare-state"
   local P=(--non-interactive --color never --yes --skip-preview) n who
   for n in $sizes; do
+    local engine=()
+    ((n >= skip_from)) && engine=(env PULUMI_SKIP_CHECKPOINTS=true)
     for who in kjob pk8s; do
       local proj=$WORK/compare-$who-$n
       mkdir -p "$proj"
@@ -46,21 +52,21 @@ compare_main() {
     # Interleaved: up, up, destroy, destroy.
     for who in kjob pk8s; do
       log "compare: pulumi up, $n KubernetesJob(s) as $who"
-      (cd "$WORK/compare-$who-$n" && timed "compare-$who-up-$n" pulumi up "${P[@]}") || true
+      (cd "$WORK/compare-$who-$n" && timed "compare-$who-up-$n" "${engine[@]}" pulumi up "${P[@]}") || true
     done
     for who in kjob pk8s; do
       log "compare: pulumi destroy, $n KubernetesJob(s) as $who"
-      (cd "$WORK/compare-$who-$n" && timed "compare-$who-destroy-$n" pulumi destroy "${P[@]}") || true
+      (cd "$WORK/compare-$who-$n" && timed "compare-$who-destroy-$n" "${engine[@]}" pulumi destroy "${P[@]}") || true
       (cd "$WORK/compare-$who-$n" && pulumi stack rm --yes --force --non-interactive >/dev/null 2>&1) || true
     done
   done
   compare_planton "$rounds"
-  python3 - "$WORK" "$sizes" "$rounds" "$(head -n1 "$pk8s_dir/VERSIONS" 2>/dev/null)" <<'PY'
+  python3 - "$WORK" "$sizes" "$rounds" "$(head -n1 "$pk8s_dir/VERSIONS" 2>/dev/null)" "$skip_from" <<'PY'
 import json, os, sys
-work, sizes, rounds, pk8s = sys.argv[1], sys.argv[2].split(), int(sys.argv[3]), sys.argv[4]
+work, sizes, rounds, pk8s, skip_from = sys.argv[1], sys.argv[2].split(), int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
 rows = [json.loads(l) for l in open(os.path.join(work, "compare.jsonl")) if l.strip()]
 json.dump({"sizes": [int(s) for s in sizes], "planton_rounds": rounds, "pulumi_kubernetes": pk8s,
-           "runs": rows}, open(os.path.join(work, "compare.json"), "w"), indent=1)
+           "skip_checkpoints_from": skip_from, "runs": rows}, open(os.path.join(work, "compare.json"), "w"), indent=1)
 PY
   unset TIMED_OUT
 }
