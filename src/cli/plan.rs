@@ -234,9 +234,10 @@ fn source_document(manifest: &Value, outputs: &Value) -> Value {
     doc
 }
 
-/// Checks one document against `sources`; failures are located lines.
+/// Checks one document against `sources`; failures are located lines. The document moves into
+/// the result (a manifest of many documents is not held twice).
 fn check_one(
-    doc: &Document,
+    doc: Document,
     sources: &[&dyn Source],
     stack: &str,
 ) -> (Result<Planned, Vec<String>>, Value) {
@@ -262,7 +263,7 @@ fn check_one(
     match checked.render(&options) {
         Ok(rendered) => {
             let planned = Planned {
-                doc: doc.clone(),
+                doc,
                 key,
                 manifest: checked.document,
                 outputs: checked.outputs,
@@ -291,12 +292,13 @@ pub fn check_all(
     };
     let mut planned = Vec::new();
     let mut problems = Vec::new();
-    for doc in &docs {
+    for doc in docs {
+        let key = doc.key();
         let (result, source) = {
             let sources: [&dyn Source; 2] = [&run, store];
             check_one(doc, &sources, stack)
         };
-        run.entries.push((doc.key(), source));
+        run.entries.push((key, source));
         match result {
             Ok(p) => planned.push(p),
             Err(mut lines) => problems.append(&mut lines),
