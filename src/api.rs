@@ -155,20 +155,18 @@ mod tests {
         let found = messages_leading_to(|m| m.full_name() == value_or_ref);
         assert!(found.contains(value_or_ref));
         assert!(found.contains(KUBERNETES_JOB), "spec.namespace is one");
+        let spec_field = |name: &str| {
+            message(KUBERNETES_JOB)
+                .get_field_by_name("spec")
+                .and_then(|f| field_message(&f))
+                .and_then(|spec| spec.get_field_by_name(name))
+                .and_then(|f| field_message(&f))
+                .unwrap_or_else(|| panic!("spec.{name} is a message"))
+        };
         // env.variables is a map of them, reached through the Env message.
-        let env = message(KUBERNETES_JOB)
-            .get_field_by_name("spec")
-            .and_then(|f| field_message(&f))
-            .and_then(|spec| spec.get_field_by_name("env"))
-            .and_then(|f| field_message(&f))
-            .expect("spec.env is a message");
+        let env = spec_field("env");
         assert!(found.contains(env.full_name()), "{}", env.full_name());
-        let image = message(KUBERNETES_JOB)
-            .get_field_by_name("spec")
-            .and_then(|f| field_message(&f))
-            .and_then(|spec| spec.get_field_by_name("image"))
-            .and_then(|f| field_message(&f))
-            .expect("spec.image is a message");
+        let image = spec_field("image");
         assert!(
             !found.contains(image.full_name()),
             "an image holds no reference"
