@@ -339,7 +339,7 @@ if sizes:
 # ---------------------------------------------------------------------------------------------- provider
 if prov:
     s = prov.get("settings", {})
-    w("## Provider, side by side (`examples/bench_provider.rs`)")
+    w("## Provider, side by side (`examples/bench_provider/`)")
     w("")
     w("Both providers are the release binaries, spawned with the address of the same in-process fake engine and driven "
       "through the same generated gRPC client (`kjob::api::pulumirpc::resource_provider_client::ResourceProviderClient`). "
@@ -570,7 +570,7 @@ w("## How it is measured")
 w("")
 w("* `benches/core.rs`: criterion (`cargo bench --bench core`), default statistics; `cargo bench --bench core -- --test` "
   "runs each once as a smoke test.")
-w("* `examples/bench_provider.rs` (a Cargo example, so it is compiled by `cargo test --all-targets` but only run by "
+w("* `examples/bench_provider/` (a Cargo example, so it is compiled by `cargo test --all-targets` but only run by "
   "`scripts/bench`): spawns the binaries, times spawn → first stdout line, reads `/proc/PID/status`, drives Check/Diff/"
   "Create through one gRPC client, and implements the floor: `kjob::cluster::Cluster::apply` of `render().objects()` "
   "in order, plus (waiting on) a single watch on the Job until its `Complete` condition is `True`.")

@@ -18,6 +18,9 @@
 //! Prints the results as JSON (to --out, else stdout). Every namespace it creates is named
 //! `kjob-bench-*` and is deleted before it exits.
 
+mod calls;
+mod engine;
+
 use std::collections::BTreeMap;
 use std::process::Stdio;
 use std::sync::Arc;
@@ -44,6 +47,9 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
 
+use calls::*;
+use engine::*;
+
 const KJOB_TYPE: &str = "kjob:index:KubernetesJob";
 const MAX_MESSAGE: usize = 400 * 1024 * 1024;
 
@@ -51,64 +57,9 @@ type Client = ResourceProviderClient<Channel>;
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
 // ---------------------------------------------------------------------------------------------
-// The fake engine: accepts logs (counted), answers the rest trivially.
-
-#[derive(Default)]
-struct FakeEngine {
-    logs: Arc<AtomicU64>,
-}
-
-#[tonic::async_trait]
-impl Engine for FakeEngine {
-    async fn log(&self, _: Request<rpc::LogRequest>) -> Result<Response<()>, Status> {
-        self.logs.fetch_add(1, Ordering::Relaxed);
-        Ok(Response::new(()))
-    }
-    async fn get_root_resource(
-        &self,
-        _: Request<rpc::GetRootResourceRequest>,
-    ) -> Result<Response<rpc::GetRootResourceResponse>, Status> {
-        Ok(Response::new(rpc::GetRootResourceResponse {
-            urn: String::new(),
-        }))
-    }
-    async fn set_root_resource(
-        &self,
-        _: Request<rpc::SetRootResourceRequest>,
-    ) -> Result<Response<rpc::SetRootResourceResponse>, Status> {
-        Ok(Response::new(rpc::SetRootResourceResponse {}))
-    }
-    async fn start_debugging(
-        &self,
-        _: Request<rpc::StartDebuggingRequest>,
-    ) -> Result<Response<()>, Status> {
-        Ok(Response::new(()))
-    }
-    async fn require_pulumi_version(
-        &self,
-        _: Request<rpc::RequirePulumiVersionRequest>,
-    ) -> Result<Response<rpc::RequirePulumiVersionResponse>, Status> {
-        Ok(Response::new(rpc::RequirePulumiVersionResponse {}))
-    }
-}
-
-async fn start_engine() -> Result<(String, Arc<AtomicU64>), Error> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let engine = FakeEngine::default();
-    let logs = engine.logs.clone();
-    tokio::spawn(
-        tonic::transport::Server::builder()
-            .add_service(EngineServer::new(engine))
-            .serve_with_incoming(TcpListenerStream::new(listener)),
-    );
-    Ok((addr.to_string(), logs))
-}
-
-// ---------------------------------------------------------------------------------------------
 // Statistics.
 
-fn quantile(sorted: &[f64], q: f64) -> f64 {
+pub(crate) fn quantile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }
@@ -118,7 +69,7 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 }
 
 /// median, p95, min, max, mean, n, and the coefficient of variation, of samples in ms.
-fn stats(samples: &[f64]) -> Value {
+pub(crate) fn stats(samples: &[f64]) -> Value {
     let mut s = samples.to_vec();
     s.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let n = s.len() as f64;
@@ -131,417 +82,15 @@ fn stats(samples: &[f64]) -> Value {
     })
 }
 
-fn ms(d: Duration) -> f64 {
+pub(crate) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-fn ratio(a: &Value, b: &Value, key: &str) -> Value {
+pub(crate) fn ratio(a: &Value, b: &Value, key: &str) -> Value {
     match (a[key].as_f64(), b[key].as_f64()) {
         (Some(x), Some(y)) if y > 0.0 => json!(x / y),
         _ => Value::Null,
     }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Provider processes.
-
-struct Plugin {
-    child: Child,
-    port: u16,
-    started: Duration,
-}
-
-async fn spawn(bin: &str, engine: &str) -> Result<Plugin, Error> {
-    let t0 = Instant::now();
-    let mut child = Command::new(bin)
-        .arg(engine)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .env("RUST_LOG", "warn")
-        .kill_on_drop(true)
-        .spawn()?;
-    let stdout = child.stdout.take().ok_or("no stdout")?;
-    let mut lines = BufReader::new(stdout).lines();
-    let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
-        .await??
-        .ok_or("the provider printed nothing")?;
-    let started = t0.elapsed();
-    let port: u16 = line
-        .trim()
-        .parse()
-        .map_err(|e| format!("first stdout line {line:?} is not a port: {e}"))?;
-    // Keep draining stdout so the plugin never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Ok(Plugin {
-        child,
-        port,
-        started,
-    })
-}
-
-fn proc_status_kib(pid: u32, key: &str) -> Option<u64> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    text.lines()
-        .find(|l| l.starts_with(key))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
-
-async fn stop(mut plugin: Plugin) {
-    let _ = plugin.child.start_kill();
-    let _ = plugin.child.wait().await;
-}
-
-async fn connect(port: u16) -> Result<Client, Error> {
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{port}"))?
-        .connect()
-        .await?;
-    Ok(ResourceProviderClient::new(channel)
-        .max_decoding_message_size(MAX_MESSAGE)
-        .max_encoding_message_size(MAX_MESSAGE))
-}
-
-/// Start-up to port printed, and RSS after 1 s idle, alternating the binaries. One process at a
-/// time; round 0 warms the page cache for every binary and is not counted.
-async fn bench_startup(bins: &[(&str, &str)], engine: &str, n: usize) -> Result<Value, Error> {
-    let mut times: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
-    let mut rss: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
-    for round in 0..n + 1 {
-        for (label, bin) in bins {
-            let plugin = spawn(bin, engine).await?;
-            let started = ms(plugin.started);
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            let kib = plugin
-                .child
-                .id()
-                .and_then(|pid| proc_status_kib(pid, "VmRSS:"))
-                .ok_or("cannot read VmRSS")?;
-            stop(plugin).await;
-            if round > 0 {
-                times.entry(label).or_default().push(started);
-                rss.entry(label).or_default().push(kib as f64 / 1024.0);
-            }
-        }
-    }
-    let mut out = serde_json::Map::new();
-    for (label, _) in bins {
-        out.insert(
-            (*label).to_owned(),
-            json!({"to_port_ms": stats(&times[label]), "idle_rss_mib": stats(&rss[label])}),
-        );
-    }
-    Ok(Value::Object(out))
-}
-
-// ---------------------------------------------------------------------------------------------
-// Inputs.
-
-/// The benchmark's KubernetesJob inputs: namespace (created), a ConfigMap mounted as a file,
-/// an env variable, a direct env secret, resources; the pod succeeds on the test bed's fake node.
-fn kjob_inputs(name: &str, ns: &str, parallelism: i64) -> Value {
-    json!({
-        "metadata": {"name": name, "labels": {"team": "data"}, "annotations": {"owner": "data-platform@acme.example"}},
-        "spec": {
-            "namespace": {"value": ns}, "createNamespace": true,
-            "image": {"repo": "busybox", "tag": "1.36"}, "command": ["sh", "-c", "echo done"],
-            "env": {"variables": {"MODE": {"value": "full"}, "BATCH_SIZE": {"value": "1000"}}, "secrets": {"API_TOKEN": {"value": "tok-123"}}},
-            "configMaps": {"settings": "chunk=100\n"},
-            "volumeMounts": [{"name": "settings", "mountPath": "/etc/app", "readOnly": true, "configMap": {"name": "settings", "key": "settings", "path": "app.conf"}}],
-            "resources": {"limits": {"cpu": "500m", "memory": "256Mi"}, "requests": {"cpu": "50m", "memory": "64Mi"}},
-            "parallelism": parallelism, "backoffLimit": 0
-        }
-    })
-}
-
-/// The objects the KubernetesJob renders to (the floor applies these; pulumi-kubernetes gets
-/// them as its resources' inputs).
-fn rendered_objects(name: &str, ns: &str, parallelism: i64) -> Vec<kjob::core::objects::Object> {
-    let checked = kjob::provider::inputs::check(&kjob_inputs(name, ns, parallelism), name, &[]);
-    assert!(checked.failures.is_empty(), "{:?}", checked.failures);
-    checked
-        .checked
-        .render(&RenderOptions::default())
-        .expect("renders")
-        .objects
-}
-
-fn pk8s_type(kind: ObjectKind) -> &'static str {
-    match kind {
-        ObjectKind::Namespace => "kubernetes:core/v1:Namespace",
-        ObjectKind::ConfigMap => "kubernetes:core/v1:ConfigMap",
-        ObjectKind::Secret => "kubernetes:core/v1:Secret",
-        ObjectKind::ServiceAccount => "kubernetes:core/v1:ServiceAccount",
-        ObjectKind::Job => "kubernetes:batch/v1:Job",
-        ObjectKind::ResourceQuota => "kubernetes:core/v1:ResourceQuota",
-        ObjectKind::LimitRange => "kubernetes:core/v1:LimitRange",
-        ObjectKind::NetworkPolicy => "kubernetes:networking.k8s.io/v1:NetworkPolicy",
-    }
-}
-
-fn urn(ty: &str, name: &str) -> String {
-    format!("urn:pulumi:bench::kjob-bench::{ty}::{name}")
-}
-
-/// One pulumi-kubernetes resource: (type, resource name, inputs).
-struct K8sResource {
-    ty: &'static str,
-    name: String,
-    news: Value,
-}
-
-fn pk8s_resources(name: &str, ns: &str, parallelism: i64, skip_await: bool) -> Vec<K8sResource> {
-    rendered_objects(name, ns, parallelism)
-        .into_iter()
-        .map(|o| {
-            let mut news = o.body;
-            if skip_await {
-                news["metadata"]["annotations"]["pulumi.com/skipAwait"] = json!("true");
-            }
-            K8sResource {
-                ty: pk8s_type(o.id.kind),
-                name: format!("{}-{}", o.id.kind.as_str().to_lowercase(), o.id.name),
-                news,
-            }
-        })
-        .collect()
-}
-
-// ---------------------------------------------------------------------------------------------
-// RPC helpers.
-
-async fn configure_kjob(client: &mut Client, kubeconfig: &str, wait: bool) -> Result<(), Error> {
-    client
-        .configure(ConfigureRequest {
-            args: Some(to_struct(&json!({"kubeconfig": kubeconfig, "wait": wait}))),
-            accept_secrets: true,
-            accept_resources: true,
-            ..Default::default()
-        })
-        .await?;
-    Ok(())
-}
-
-async fn configure_pk8s(client: &mut Client, kubeconfig: &str) -> Result<(), Error> {
-    let contents = std::fs::read_to_string(kubeconfig)?;
-    let news = json!({"kubeconfig": contents});
-    let checked = client
-        .check_config(CheckRequest {
-            urn: urn("pulumi:providers:kubernetes", "default"),
-            news: Some(to_struct(&news)),
-            olds: Some(Default::default()),
-            ..Default::default()
-        })
-        .await?
-        .into_inner();
-    if !checked.failures.is_empty() {
-        return Err(format!(
-            "pulumi-kubernetes CheckConfig failures: {:?}",
-            checked.failures
-        )
-        .into());
-    }
-    client
-        .configure(ConfigureRequest {
-            variables: BTreeMap::from([("kubernetes:config:kubeconfig".to_owned(), contents)]),
-            args: checked.inputs,
-            accept_secrets: true,
-            accept_resources: true,
-            sends_old_inputs: true,
-            sends_old_inputs_to_delete: true,
-            ..Default::default()
-        })
-        .await?;
-    Ok(())
-}
-
-async fn check(
-    client: &mut Client,
-    ty: &str,
-    name: &str,
-    news: &Value,
-) -> Result<prost_types::Struct, Error> {
-    let resp = client
-        .check(CheckRequest {
-            urn: urn(ty, name),
-            news: Some(to_struct(news)),
-            olds: Some(Default::default()),
-            name: name.into(),
-            r#type: ty.into(),
-            ..Default::default()
-        })
-        .await?
-        .into_inner();
-    if !resp.failures.is_empty() {
-        return Err(format!("Check {ty} {name}: {:?}", resp.failures).into());
-    }
-    resp.inputs.ok_or_else(|| "Check returned no inputs".into())
-}
-
-async fn create(
-    client: &mut Client,
-    ty: &str,
-    name: &str,
-    props: &prost_types::Struct,
-) -> Result<(String, prost_types::Struct), Error> {
-    let resp = client
-        .create(CreateRequest {
-            urn: urn(ty, name),
-            properties: Some(props.clone()),
-            name: name.into(),
-            r#type: ty.into(),
-            timeout: 300.0,
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| format!("Create {ty} {name}: {}", e.message()))?
-        .into_inner();
-    Ok((resp.id, resp.properties.unwrap_or_default()))
-}
-
-async fn diff(
-    client: &mut Client,
-    ty: &str,
-    name: &str,
-    id: &str,
-    olds: &prost_types::Struct,
-    old_inputs: &prost_types::Struct,
-    news: &prost_types::Struct,
-) -> Result<i32, Error> {
-    let resp = client
-        .diff(DiffRequest {
-            id: id.into(),
-            urn: urn(ty, name),
-            olds: Some(olds.clone()),
-            old_inputs: Some(old_inputs.clone()),
-            news: Some(news.clone()),
-            name: name.into(),
-            r#type: ty.into(),
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| format!("Diff {ty} {name}: {}", e.message()))?
-        .into_inner();
-    Ok(resp.changes)
-}
-
-/// Creates pulumi-kubernetes' resources the way the engine would schedule them: the namespace,
-/// then the ConfigMap, Secret and ServiceAccount concurrently, then the Job.
-async fn pk8s_create_set(
-    client: &Client,
-    checked: &[(K8sResource, prost_types::Struct)],
-) -> Result<Vec<(String, prost_types::Struct)>, Error> {
-    let mut out = Vec::new();
-    let (first, rest) = checked.split_first().ok_or("no resources")?;
-    let (job, middle) = rest.split_last().ok_or("no job")?;
-    out.push(create(&mut client.clone(), first.0.ty, &first.0.name, &first.1).await?);
-    let middle = futures::future::try_join_all(middle.iter().map(|(r, p)| {
-        let mut c = client.clone();
-        async move { create(&mut c, r.ty, &r.name, p).await }
-    }))
-    .await?;
-    out.extend(middle);
-    out.push(create(&mut client.clone(), job.0.ty, &job.0.name, &job.1).await?);
-    Ok(out)
-}
-
-// ---------------------------------------------------------------------------------------------
-// Diagnostic: the same provider in-process, on accepted sockets left as they come and with
-// TCP_NODELAY set on each (as `kjob::provider::serve` now does). A gap between the two is
-// Nagle's algorithm meeting the client's delayed ACK (about 40 ms on Linux), not provider work;
-// it stays in the benchmark so a regression in `serve` shows up beside it.
-
-async fn inproc_provider(nodelay: bool) -> Result<Client, Error> {
-    use kjob::api::pulumirpc::resource_provider_server::ResourceProviderServer;
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let service = ResourceProviderServer::new(kjob::provider::service::KjobProvider::new(
-        kjob::provider::engine::EngineLog::default(),
-        Default::default(),
-    ))
-    .max_decoding_message_size(MAX_MESSAGE)
-    .max_encoding_message_size(MAX_MESSAGE);
-    let incoming = TcpListenerStream::new(listener).map(move |s| {
-        s.inspect(|s| {
-            if nodelay {
-                let _ = s.set_nodelay(true);
-            }
-        })
-    });
-    tokio::spawn(
-        tonic::transport::Server::builder()
-            .add_service(service)
-            .serve_with_incoming(incoming),
-    );
-    connect(addr.port()).await
-}
-
-async fn bench_nodelay(n: usize, kubeconfig: &str) -> Result<Value, Error> {
-    let mut out = serde_json::Map::new();
-    let news = kjob_inputs("nodelay", "kjob-bench-never-created", 1);
-    for (label, nodelay) in [("without_nodelay", false), ("tcp_nodelay", true)] {
-        let mut client = inproc_provider(nodelay).await?;
-        configure_kjob(&mut client, kubeconfig, false).await?;
-        let mut samples = Vec::new();
-        for i in 0..n + 10 {
-            let t = Instant::now();
-            check(&mut client, KJOB_TYPE, "nodelay", &news).await?;
-            if i >= 10 {
-                samples.push(ms(t.elapsed()));
-            }
-        }
-        out.insert(label.into(), json!({"check": stats(&samples)}));
-    }
-    Ok(Value::Object(out))
-}
-
-// ---------------------------------------------------------------------------------------------
-// The floor: a bare kube client.
-
-async fn floor_create(cluster: &Cluster, name: &str, ns: &str, wait: bool) -> Result<(), Error> {
-    let mut job_rv = None;
-    for object in rendered_objects(name, ns, 1) {
-        let applied = cluster.apply(&object.id, &object.body, None).await?;
-        if let (ObjectKind::Job, Some(applied)) = (object.id.kind, applied) {
-            job_rv = applied["metadata"]["resourceVersion"]
-                .as_str()
-                .map(str::to_owned);
-        }
-    }
-    if !wait {
-        return Ok(());
-    }
-    let api: kube::Api<Job> = kube::Api::namespaced(cluster.client().await?, ns);
-    let params = kube::api::WatchParams::default()
-        .fields(&format!("metadata.name={name}"))
-        .timeout(290);
-    let mut stream = api
-        .watch(&params, job_rv.as_deref().unwrap_or("0"))
-        .await?
-        .boxed();
-    let complete = |job: &Job| {
-        job.status
-            .as_ref()
-            .and_then(|s| s.conditions.as_ref())
-            .is_some_and(|cs| {
-                cs.iter()
-                    .any(|c| c.type_ == "Complete" && c.status == "True")
-            })
-    };
-    while let Some(event) = stream.next().await {
-        match event? {
-            kube::api::WatchEvent::Added(j) | kube::api::WatchEvent::Modified(j)
-                if complete(&j) =>
-            {
-                return Ok(());
-            }
-            kube::api::WatchEvent::Error(e) => return Err(format!("watch: {e:?}").into()),
-            _ => {}
-        }
-    }
-    Err("the watch ended before the Job completed".into())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -578,7 +127,9 @@ fn args() -> Args {
             "--rpc" => a.rpc = value().parse().expect("--rpc N"),
             "--create" => a.create = value().parse().expect("--create N"),
             other => {
-                panic!("unknown argument {other}; see the header of examples/bench_provider.rs")
+                panic!(
+                    "unknown argument {other}; see the header of examples/bench_provider/main.rs"
+                )
             }
         }
     }
