@@ -4,6 +4,7 @@
 //! [`lifecycle::Lifecycle`] (a resource's whole life, step by step).
 #![allow(dead_code)]
 
+pub mod bed;
 pub mod cli;
 pub mod lifecycle;
 pub mod provider;
