@@ -336,10 +336,30 @@ pub async fn leftovers(
 
 /// What [`delete`] still waits for after a delete was accepted.
 struct Pending {
+    /// The deleted object.
+    id: ObjectRef,
     /// The object itself is still there (finalizers, a grace period).
     object: bool,
     /// A deleted Job's UID and the resourceVersion it was read at: its pods are waited for.
     pods_of: Option<(String, Option<String>)>,
+}
+
+impl Pending {
+    /// Waits until the object, and a deleted Job's pods, are gone.
+    async fn wait(&self, cluster: &Cluster) -> Result<(), ClusterError> {
+        if self.object {
+            cluster.wait_gone(&self.id, DELETE_TIMEOUT).await?;
+        }
+        match &self.pods_of {
+            Some((uid, seen)) => {
+                let seen = seen.as_deref();
+                cluster
+                    .wait_pods_gone(&self.id, uid, seen, DELETE_TIMEOUT)
+                    .await
+            }
+            None => Ok(()),
+        }
+    }
 }
 
 /// Deletes `objects` (the owner's own record: objects labelled before owner identities count as
@@ -359,13 +379,14 @@ pub async fn delete(
     // Issue every delete first (reverse apply order), then wait for all of them together: the
     // waits overlap instead of adding up.
     let mut remaining: Vec<ObjectRef> = objects.to_vec();
-    let mut issued: Vec<ObjectRef> = Vec::new();
-    let mut waits: Vec<Pending> = Vec::new();
+    let mut pending: Vec<Pending> = Vec::new();
     // The UIDs of what was deleted: what they own is ours while the collector deletes it.
     let mut deleted_uids = std::collections::BTreeSet::new();
-    let fail = |remaining: &[ObjectRef], issued: &[ObjectRef], source| {
+    // Still owned after a failure at `id`: what is left, what was deleted and not seen gone, `id`.
+    let fail = |remaining: &[ObjectRef], pending: &[Pending], id: &ObjectRef, source| {
         let mut owned = remaining.to_vec();
-        owned.extend(issued.iter().cloned());
+        owned.extend(pending.iter().map(|p| p.id.clone()));
+        owned.push(id.clone());
         PartialFailure { owned, source }
     };
     let recorded = |kind: &str, name: &str| {
@@ -374,11 +395,10 @@ pub async fn delete(
             .any(|o| o.kind.as_str() == kind && o.name == name)
     };
     'objects: while let Some(id) = remaining.pop() {
-        let with_id = |issued: &[ObjectRef]| [issued, std::slice::from_ref(&id)].concat();
         let deleting = || format!("deleting {id}");
         for _ in 0..CONTENDED_ATTEMPTS {
             let live = unless_cancelled(cancel, deleting, cluster.get(&id)).await;
-            let live = live.map_err(|e| fail(&remaining, &with_id(&issued), e))?;
+            let live = live.map_err(|e| fail(&remaining, &pending, &id, e))?;
             let Some(live) = live else {
                 observer.deleted(&id);
                 continue 'objects;
@@ -392,7 +412,7 @@ pub async fn delete(
                 let contents = cluster.namespace_contents(&id.name);
                 let contents = unless_cancelled(cancel, deleting, contents)
                     .await
-                    .map_err(|e| fail(&remaining, &with_id(&issued), e))?;
+                    .map_err(|e| fail(&remaining, &pending, &id, e))?;
                 let foreign = foreign_contents(&contents, owner, &recorded, &deleted_uids);
                 if !foreign.is_empty() {
                     observer.skipped(
@@ -413,7 +433,7 @@ pub async fn delete(
                 .map(|uid| (uid.to_owned(), version.map(str::to_owned)));
             let deleted =
                 match unless_cancelled(cancel, deleting, cluster.delete(&id, uid, version)).await {
-                    Err(e) => return Err(fail(&remaining, &with_id(&issued), e)),
+                    Err(e) => return Err(fail(&remaining, &pending, &id, e)),
                     // Someone changed it since it was read: read it again.
                     Ok(Deleted::Changed) => continue,
                     Ok(deleted) => deleted,
@@ -426,8 +446,11 @@ pub async fn delete(
             let object = deleted == Deleted::Issued;
             let pods_of = pods_of.filter(|_| ours);
             if object || pods_of.is_some() {
-                waits.push(Pending { object, pods_of });
-                issued.push(id);
+                pending.push(Pending {
+                    id,
+                    object,
+                    pods_of,
+                });
             } else {
                 observer.deleted(&id);
             }
@@ -437,40 +460,26 @@ pub async fn delete(
             object: id.clone(),
             attempts: CONTENDED_ATTEMPTS,
         };
-        return Err(fail(&remaining, &with_id(&issued), source));
+        return Err(fail(&remaining, &pending, &id, source));
     }
-    let waits = issued
-        .iter()
-        .zip(&waits)
-        .map(|(id, Pending { object, pods_of })| async move {
-            if *object {
-                cluster.wait_gone(id, DELETE_TIMEOUT).await?;
-            }
-            match pods_of {
-                Some((uid, seen)) => {
-                    let seen = seen.as_deref();
-                    cluster.wait_pods_gone(id, uid, seen, DELETE_TIMEOUT).await
-                }
-                None => Ok(()),
-            }
-        });
-    let gone = || format!("waiting for {} deleted object(s) to be gone", issued.len());
+    let gone = || format!("waiting for {} deleted object(s) to be gone", pending.len());
+    let waits = pending.iter().map(|p| p.wait(cluster));
     let Some(results) = cancel
         .run_until_cancelled(futures::future::join_all(waits))
         .await
     else {
         return Err(PartialFailure {
-            owned: issued.clone(),
+            owned: pending.iter().map(|p| p.id.clone()).collect(),
             source: ClusterError::Cancelled(gone()),
         });
     };
     let mut still = Vec::new();
     let mut first_error = None;
-    for (id, result) in issued.iter().zip(results) {
+    for (p, result) in pending.iter().zip(results) {
         match result {
-            Ok(()) => observer.deleted(id),
+            Ok(()) => observer.deleted(&p.id),
             Err(e) => {
-                still.push(id.clone());
+                still.push(p.id.clone());
                 first_error.get_or_insert(e);
             }
         }
