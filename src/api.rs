@@ -107,13 +107,17 @@ pub fn message(full_name: &str) -> MessageDescriptor {
         .unwrap_or_else(|| panic!("message {full_name} is compiled into the descriptor pool"))
 }
 
-/// The message type a field holds: its own, or for a map field its values' (none for scalars).
-pub fn field_message(field: &FieldDescriptor) -> Option<MessageDescriptor> {
+/// The type a field's values have: its own, or for a map field its values' type.
+pub fn element_kind(field: &FieldDescriptor) -> Kind {
     match field.kind() {
-        Kind::Message(entry) if field.is_map() => match entry.map_entry_value_field().kind() {
-            Kind::Message(value) => Some(value),
-            _ => None,
-        },
+        Kind::Message(entry) if field.is_map() => entry.map_entry_value_field().kind(),
+        kind => kind,
+    }
+}
+
+/// The message type a field's values have ([`element_kind`]); none for scalars.
+pub fn field_message(field: &FieldDescriptor) -> Option<MessageDescriptor> {
+    match element_kind(field) {
         Kind::Message(desc) => Some(desc),
         _ => None,
     }

@@ -59,15 +59,7 @@ static PATTERNS: LazyLock<Vec<Vec<String>>> = LazyLock::new(|| {
                 out.push(path);
                 continue;
             }
-            let kind = if field.is_map() {
-                match field.kind() {
-                    Kind::Message(entry) => entry.map_entry_value_field().kind(),
-                    other => other,
-                }
-            } else {
-                field.kind()
-            };
-            if let Kind::Message(child) = kind
+            if let Kind::Message(child) = api::element_kind(&field)
                 && !stack.iter().any(|s| s == child.full_name())
             {
                 if field.is_map() || field.is_list() {

@@ -140,16 +140,13 @@ pub fn coerce_scalars(value: &mut Value, desc: &prost_reflect::MessageDescriptor
         else {
             continue;
         };
-        let (kind, container) = if field.is_map() {
-            match field.kind() {
-                Kind::Message(entry) => (entry.map_entry_value_field().kind(), "map"),
-                _ => continue,
-            }
+        let kind = crate::api::element_kind(&field);
+        let container = if field.is_map() {
+            "map"
+        } else if field.is_list() {
+            "list"
         } else {
-            (
-                field.kind(),
-                if field.is_list() { "list" } else { "single" },
-            )
+            "single"
         };
         let fix = |v: &mut Value| match (&kind, &*v) {
             (Kind::String, Value::Number(n)) => *v = Value::String(n.to_string()),

@@ -40,6 +40,7 @@ use prost_reflect::{EnumDescriptor, FieldDescriptor, FileDescriptor, Kind, Messa
 use serde_json::{Map, Value, json};
 
 use crate::api;
+use crate::api::element_kind;
 use crate::core::defaults::declared_default;
 use crate::kinds::job::validate::{COMPLETION_MODES, RESTART_POLICIES};
 
@@ -215,18 +216,6 @@ struct Catalog {
     /// test requires none, so a new clash is noticed.
     #[cfg_attr(not(test), allow(dead_code))]
     collisions: Vec<String>,
-}
-
-/// The type a field's values have: the map value's type for map fields.
-fn element_kind(field: &FieldDescriptor) -> Kind {
-    if field.is_map() {
-        let Kind::Message(entry) = field.kind() else {
-            unreachable!("map fields have entry messages")
-        };
-        entry.map_entry_value_field().kind()
-    } else {
-        field.kind()
-    }
 }
 
 /// A name segment in PascalCase: each `_`-separated part starts with an upper-case letter.
