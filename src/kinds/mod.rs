@@ -113,7 +113,7 @@ impl Kind {
                     document,
                     outputs: json!({
                         "namespace": job::namespace_of(&job).unwrap_or_default(),
-                        "jobName": job.metadata.as_ref().map(|m| m.name.as_str()).unwrap_or_default(),
+                        "jobName": job::job_name_of(&job),
                     }),
                     failures,
                     unknowns,

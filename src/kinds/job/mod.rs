@@ -44,12 +44,13 @@ impl Checked {
 
     /// The Job's name.
     pub fn job_name(&self) -> String {
-        self.job
-            .metadata
-            .as_ref()
-            .map(|m| m.name.clone())
-            .unwrap_or_default()
+        job_name_of(&self.job).to_owned()
     }
+}
+
+/// The Job's name: the manifest's `metadata.name`.
+pub fn job_name_of(job: &KubernetesJob) -> &str {
+    job.metadata.as_ref().map_or("", |m| m.name.as_str())
 }
 
 /// The namespace of a manifest, when it is a literal.
