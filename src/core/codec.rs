@@ -379,7 +379,8 @@ fn encode_field(field: &FieldDescriptor, value: &PValue) -> Value {
     }
 }
 
-fn map_key_string(key: &MapKey) -> String {
+/// A map key as its JSON object key (and property path segment) spells it.
+pub(crate) fn map_key_string(key: &MapKey) -> String {
     match key {
         MapKey::Bool(b) => b.to_string(),
         MapKey::I32(n) => n.to_string(),

@@ -271,11 +271,7 @@ fn visit(message: &mut DynamicMessage, at: &mut PropertyPath, f: &mut Visitor<'_
                 entries.sort_by(|a, b| a.0.cmp(b.0));
                 for (key, item) in entries {
                     if let PValue::Message(sub) = item {
-                        let text = match key {
-                            prost_reflect::MapKey::String(s) => s.clone(),
-                            other => format!("{other:?}"),
-                        };
-                        at.0.push(Segment::Key(text));
+                        at.0.push(Segment::Key(crate::core::codec::map_key_string(key)));
                         visit_one(field, *holds, sub, at, f);
                         at.0.pop();
                     }
